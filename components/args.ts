@@ -1,0 +1,134 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+/** Where the mail host runs. */
+export enum HostProvider {
+    DigitalOcean = "digitalocean",
+    Linode = "linode",
+}
+
+/** How receivers treat mail from an address the SPF record does not list. */
+export enum SpfAll {
+    /** `-all`: reject (recommended). */
+    Fail = "-all",
+    /** `~all`: accept but mark; for a migration period. */
+    SoftFail = "~all",
+}
+
+/** DMARC `p=`: what receivers do with mail that fails DMARC. */
+export enum DmarcPolicy {
+    None = "none",
+    Quarantine = "quarantine",
+    Reject = "reject",
+}
+
+/** DMARC `adkim=`/`aspf=`: whether a subdomain of the From domain counts as aligned. */
+export enum DmarcAlignment {
+    Relaxed = "relaxed",
+    Strict = "strict",
+}
+
+/**
+ * Arguments of {@link MailServer}. Flat, plain values and string enums so the component can be
+ * offered to other Pulumi languages; only the Cloudflare zone id may come from another resource.
+ */
+export interface MailServerArgs {
+    /** Mail domain, e.g. `example.com`: MX, SPF, DKIM and DMARC are published for it. ASCII (punycode for IDNs). */
+    readonly domain: string;
+    /**
+     * Label of the mail host inside the domain; the host's FQDN is `<hostLabel>.<domain>`, and
+     * that FQDN is its hostname, HELO name, certificate name and PTR.
+     * @default "mail"
+     */
+    readonly hostLabel?: string;
+    /** Operator's address: ACME account e-mail, and where postmaster@ and abuse@ of the domain are forwarded. */
+    readonly operatorEmail: string;
+
+    /** Host provider. */
+    readonly provider: HostProvider;
+    /** Provider region, e.g. `fra1` (DigitalOcean) or `eu-central` (Linode). */
+    readonly region: string;
+    /**
+     * Droplet size or Linode type.
+     * @default "s-1vcpu-512mb-10gb" (DigitalOcean), "g6-nanode-1" (Linode)
+     */
+    readonly size?: string;
+    /**
+     * Image; Debian 12 and Ubuntu 24.04 are supported.
+     * @default "debian-12-x64" (DigitalOcean), "linode/debian12" (Linode)
+     */
+    readonly image?: string;
+    /**
+     * Linode instance label (3–50 characters, letters, digits, `-`, `_`, `.`). Ignored on DigitalOcean,
+     * where the droplet must be named with the FQDN for its PTR records.
+     * @default the FQDN
+     */
+    readonly linodeLabel?: string;
+    /**
+     * OpenSSH public keys (`ssh-ed25519 AAAA… comment`) for the `mailadmin` sudo user.
+     * @default [] (no SSH login)
+     */
+    readonly sshPublicKeys?: string[];
+    /**
+     * Source ranges (CIDR, IPv4 or IPv6) allowed to reach port 22.
+     * @default [] (port 22 closed)
+     */
+    readonly sshAllowedCidrs?: string[];
+
+    /** Cloudflare zone id. Give this or {@link cloudflareZoneName}. */
+    readonly cloudflareZoneId?: pulumi.Input<string>;
+    /**
+     * Cloudflare zone name, looked up at preview.
+     * @default the registrable domain of {@link domain} (e.g. `example.com` for `lists.example.com`)
+     */
+    readonly cloudflareZoneName?: string;
+    /**
+     * TTL of every record, seconds: 1 (Cloudflare automatic) or 60–86400.
+     * @default 3600
+     */
+    readonly dnsTtl?: number;
+
+    /**
+     * Other services that send as the domain, as SPF `include:` domains (e.g. `_spf.google.com`).
+     * @default []
+     */
+    readonly spfIncludes?: string[];
+    /** Other IPv4 senders (address or CIDR). @default [] */
+    readonly spfIp4?: string[];
+    /** Other IPv6 senders (address or CIDR). @default [] */
+    readonly spfIp6?: string[];
+    /** SPF `all` qualifier. @default SpfAll.Fail (`-all`) */
+    readonly spfAll?: SpfAll;
+
+    /**
+     * DKIM selector: `<selector>._domainkey.<domain>`. Stable across runs; pick a new one only to
+     * rotate the key.
+     * @default "mailserver"
+     */
+    readonly dkimSelector?: string;
+
+    /** DMARC policy. @default DmarcPolicy.Quarantine */
+    readonly dmarcPolicy?: DmarcPolicy;
+    /** Addresses (or `mailto:` URIs) that receive DMARC aggregate reports. @default [] */
+    readonly dmarcRua?: string[];
+    /** DMARC alignment for both DKIM and SPF. @default DmarcAlignment.Relaxed */
+    readonly dmarcAlignment?: DmarcAlignment;
+
+    /**
+     * Give the host an IPv6 address, publish AAAA and its PTR, and send over IPv6. Off: the host
+     * sends over IPv4 only.
+     * @default true
+     */
+    readonly ipv6?: boolean;
+
+    /**
+     * ACME directory for the host's certificate.
+     * @default "https://acme-v02.api.letsencrypt.org/directory" (Let's Encrypt production)
+     */
+    readonly acmeDirectoryUrl?: string;
+    /**
+     * PEM certificates certbot must trust for the ACME server's own HTTPS (a test server such as
+     * Pebble, or a private CA). Public ACME servers need none.
+     * @default none (the system trust store)
+     */
+    readonly acmeCaBundle?: string;
+}

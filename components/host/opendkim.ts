@@ -1,0 +1,50 @@
+import { DKIM_MILTER, dkimKeyPath, PATHS } from "./paths";
+
+export interface OpendkimInput {
+    readonly domain: string;
+    readonly fqdn: string;
+    readonly selector: string;
+}
+
+/** /etc/opendkim.conf */
+export function renderOpendkimConf(input: OpendkimInput): string {
+    const lines: Array<[string, string, string?]> = [
+        ["Syslog", "yes"],
+        ["SyslogSuccess", "yes"],
+        ["UserID", "opendkim"],
+        ["UMask", "007"],
+        ["PidFile", "/run/opendkim/opendkim.pid"],
+        ["Socket", `inet:${DKIM_MILTER.port}@${DKIM_MILTER.host}`, "loopback TCP: Postfix reaches it without a socket in its queue directory"],
+        ["Mode", "sv", "sign mail from InternalHosts, verify the rest"],
+        ["Canonicalization", "relaxed/simple", "relaxed headers survive receivers that refold them"],
+        ["SignatureAlgorithm", "rsa-sha256", "rsa-sha1 is refused by receivers (RFC 8301)"],
+        ["MinimumKeyBits", "1024"],
+        ["OversignHeaders", "From", "a second From: added in transit breaks the signature"],
+        ["KeyTable", `file:${PATHS.opendkimDir}/key.table`],
+        ["SigningTable", `refile:${PATHS.opendkimDir}/signing.table`],
+        ["InternalHosts", `${PATHS.opendkimDir}/trusted.hosts`, "only these clients get their mail signed"],
+        ["ExternalIgnoreList", `${PATHS.opendkimDir}/trusted.hosts`],
+        ["TrustAnchorFile", "/usr/share/dns/root.key"],
+    ];
+    const body = lines.map(([k, v, why]) => (why ? `# ${why}\n` : "") + `${k.padEnd(20)}${v}`).join("\n");
+    return `# Rendered by the mailserver Pulumi component (${input.selector}._domainkey.${input.domain}).\n${body}\n`;
+}
+
+/** KeyTable: one key, `d=` the mail domain. */
+export function renderKeyTable(input: OpendkimInput): string {
+    return `${input.selector}._domainkey.${input.domain} ${input.domain}:${input.selector}:${dkimKeyPath(input.selector)}\n`;
+}
+
+/**
+ * SigningTable (refile): mail From the domain and from the host name (root@, cron) is signed with
+ * the domain's key; relaxed DMARC alignment accepts the host name as the same organization.
+ */
+export function renderSigningTable(input: OpendkimInput): string {
+    const key = `${input.selector}._domainkey.${input.domain}`;
+    return `*@${input.domain} ${key}\n*@${input.fqdn} ${key}\n`;
+}
+
+/** InternalHosts: the host itself; Postfix's mynetworks is loopback too. */
+export function renderTrustedHosts(): string {
+    return "127.0.0.1\n::1\nlocalhost\n";
+}

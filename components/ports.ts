@@ -1,0 +1,56 @@
+/** Who may reach an inbound port. */
+export enum PortSource {
+    Anywhere = "anywhere",
+    /** Only the ranges in `sshAllowedCidrs`. */
+    SshAllowed = "ssh-allowed",
+}
+
+export interface InboundPort {
+    /** Service name (/etc/services); for smtp also the Postfix master.cf service. */
+    readonly service: string;
+    readonly protocol: "tcp" | "icmp";
+    /** Undefined for ICMP. */
+    readonly port: number | undefined;
+    readonly from: PortSource;
+    readonly purpose: string;
+}
+
+/**
+ * Everything the host accepts from outside: the single source for the cloud firewalls, the
+ * Postfix listener and certbot's http-01 port. Nothing else is open.
+ */
+export const INBOUND_PORTS: readonly InboundPort[] = [
+    { service: "smtp", protocol: "tcp", port: 25, from: PortSource.Anywhere, purpose: "inbound mail (MX) for the domain" },
+    { service: "http", protocol: "tcp", port: 80, from: PortSource.Anywhere, purpose: "ACME http-01 validation (certbot --standalone)" },
+    { service: "ssh", protocol: "tcp", port: 22, from: PortSource.SshAllowed, purpose: "administration" },
+    { service: "icmp", protocol: "icmp", port: undefined, from: PortSource.Anywhere, purpose: "path-MTU discovery and ping" },
+];
+
+export const ANYWHERE = { ipv4: ["0.0.0.0/0"], ipv6: ["::/0"] } as const;
+
+export interface FirewallRule {
+    readonly service: string;
+    readonly protocol: "tcp" | "icmp";
+    readonly port: number | undefined;
+    readonly ipv4: readonly string[];
+    readonly ipv6: readonly string[];
+    readonly purpose: string;
+}
+
+/** The inbound firewall rules; a port whose source list is empty (SSH without ranges) is left closed. */
+export function inboundRules(sshAllowed: { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] }): FirewallRule[] {
+    return INBOUND_PORTS.map((p) => ({
+        service: p.service,
+        protocol: p.protocol,
+        port: p.port,
+        purpose: p.purpose,
+        ...(p.from === PortSource.Anywhere ? ANYWHERE : sshAllowed),
+    })).filter((r) => r.ipv4.length + r.ipv6.length > 0);
+}
+
+/** The port of a TCP service in the table. */
+export function tcpPort(service: "smtp" | "http" | "ssh"): number {
+    const entry = INBOUND_PORTS.find((p) => p.service === service && p.protocol === "tcp");
+    if (!entry?.port) throw new Error(`no TCP port for ${service}`);
+    return entry.port;
+}

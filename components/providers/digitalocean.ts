@@ -1,0 +1,63 @@
+import * as digitalocean from "@pulumi/digitalocean";
+import { createHash } from "node:crypto";
+import { ANYWHERE } from "../ports";
+import { type Host, type HostInput } from "./host";
+
+/**
+ * A droplet named with the FQDN — DigitalOcean derives the PTR of its IPv4 and IPv6 address from
+ * the droplet name; there is no PTR API — and a cloud firewall built from the port table.
+ */
+export function digitalOceanHost(input: HostInput): Host {
+    const { config } = input;
+    const droplet = new digitalocean.Droplet(
+        `${input.name}-droplet`,
+        {
+            name: config.host.fqdn,
+            region: config.region,
+            size: config.size,
+            image: config.image,
+            ipv6: config.host.ipv6,
+            monitoring: true,
+            userData: input.userData,
+        },
+        // A new user data would replace the droplet; see MailServer's warning instead.
+        { parent: input.parent, ignoreChanges: ["userData"] },
+    );
+    const everywhere = [...ANYWHERE.ipv4, ...ANYWHERE.ipv6];
+    new digitalocean.Firewall(
+        `${input.name}-firewall`,
+        {
+            name: `mail-${config.host.fqdn}`.slice(0, 255),
+            dropletIds: [droplet.id.apply((id) => Number(id))],
+            inboundRules: input.firewall.map((rule) => ({
+                protocol: rule.protocol,
+                ...(rule.port !== undefined ? { portRange: String(rule.port) } : {}),
+                sourceAddresses: [...rule.ipv4, ...rule.ipv6],
+            })),
+            // Outbound is open: SMTP to any MX, DNS, apt, ACME, NTP.
+            outboundRules: [
+                { protocol: "tcp", portRange: "1-65535", destinationAddresses: everywhere },
+                { protocol: "udp", portRange: "1-65535", destinationAddresses: everywhere },
+                { protocol: "icmp", destinationAddresses: everywhere },
+            ],
+        },
+        { parent: input.parent },
+    );
+    return {
+        ipv4: droplet.ipv4Address,
+        ipv6: droplet.ipv6Address.apply((address) => (config.host.ipv6 ? address : undefined)),
+        machine: droplet,
+        // The provider keeps a SHA-1 of the user data in state, not the text.
+        userDataDiffers: (wanted) =>
+            droplet.userData.apply((held) => {
+                if (held === undefined || held === "") return false;
+                return held !== wanted && held !== createHash("sha1").update(wanted).digest("hex");
+            }),
+        ptrServedBy: "DigitalOcean, from the droplet name",
+        afterForwardRecords: () => undefined,
+        operatorSteps: [
+            "DigitalOcean blocks outbound SMTP (port 25) on new accounts: open a support ticket asking to unblock it for this droplet " +
+                "(https://docs.digitalocean.com/support/why-is-smtp-blocked/).",
+        ],
+    };
+}

@@ -1,0 +1,20 @@
+/**
+ * The program: one MailServer from the stack's config (stacks/Pulumi.<stack>.yaml), its outputs
+ * exported. `pulumi up` runs this file; so does the offline plan (`npm start`), under mocks.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { MailServer } from "./components";
+import { argsFromConfig } from "./components/programConfig";
+
+const server = new MailServer("mail", argsFromConfig(new pulumi.Config()));
+
+export const domain = server.domain;
+export const fqdn = server.fqdn;
+export const ipv4 = server.ipv4;
+export const ipv6 = server.ipv6;
+export const dnsRecords = server.dnsRecords;
+export const ptrRecords = server.ptrRecords;
+export const dkimSelector = server.dkimSelector;
+export const dkimRecord = server.dkimRecord;
+export const operatorSteps = server.operatorSteps;
+export const userDataApplied = server.userDataApplied;

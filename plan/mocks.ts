@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { throwawayRsaKey } from "./throwawayKey";
+import { type RsaKeyPair, throwawayRsaKey } from "./throwawayKey";
 
 /** The marker Pulumi's RPC layer puts on secret values (mock inputs keep it). */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -10,6 +10,8 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export interface RecordedResource {
     readonly type: string;
     readonly name: string;
+    /** The id the mock gave it. */
+    id?: string;
     /** Parent resource name, undefined for the stack itself. */
     parent?: string;
     /** Inputs, secret values still wrapped (see isSecretValue / revealSecrets / maskSecrets). */
@@ -42,6 +44,10 @@ export function revealSecrets(value: unknown): unknown {
     return mapValues(value, (inner) => revealSecrets(inner));
 }
 
+function sha1(text: string): string {
+    return createHash("sha1").update(text).digest("hex");
+}
+
 /** Documentation addresses (RFC 5737, RFC 3849) handed to the n-th host. */
 export function documentationAddresses(n: number): { ipv4: string; ipv6: string } {
     if (n < 0 || n > 244) throw new Error("at most 245 hosts in one plan");
@@ -61,17 +67,27 @@ export interface PlanMocksOptions {
  */
 export class PlanMocks implements pulumi.runtime.Mocks {
     readonly resources: RecordedResource[] = [];
+    /** The throwaway key pairs handed out, by resource name. */
+    readonly keys = new Map<string, RsaKeyPair>();
     private hosts = 0;
 
     constructor(private readonly options: PlanMocksOptions = {}) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-        this.resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const recorded: RecordedResource = { type: args.type, name: args.name, inputs: args.inputs };
+        this.resources.push(recorded);
+        const result = this.answer(args);
+        recorded.id = result.id;
+        return result;
+    }
+
+    private answer(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const id = `${args.name}-id`;
         const inputs = revealSecrets(args.inputs) as Record<string, unknown>;
         switch (args.type) {
             case "tls:index/privateKey:PrivateKey": {
                 const key = throwawayRsaKey(this.options.dkimBits ?? 2048);
+                this.keys.set(args.name, key);
                 return {
                     id,
                     state: { ...inputs, privateKeyPem: pulumi.secret(key.privateKeyPem), publicKeyPem: key.publicKeyPem },
@@ -83,7 +99,8 @@ export class PlanMocks implements pulumi.runtime.Mocks {
                     id: String(100000 + this.hosts),
                     state: {
                         ...inputs,
-                        userData: this.options.heldUserData ?? inputs.userData,
+                        // The provider keeps a SHA-1 of the user data in state, not the text.
+                        userData: sha1(this.options.heldUserData ?? String(inputs.userData)),
                         ipv4Address: address.ipv4,
                         ipv6Address: inputs.ipv6 ? address.ipv6 : "",
                     },
@@ -158,7 +175,7 @@ export class PlanMocks implements pulumi.runtime.Mocks {
     withOptions(): RecordedResource[] {
         return this.resources.map((r) => {
             const o = this.options_.find((x) => x.type === r.type && x.name === r.name);
-            return o ? { ...r, parent: o.parent, dependsOn: o.dependsOn, ignoreChanges: o.ignoreChanges } : r;
+            return o ? { ...r, parent: o.parent, dependsOn: o.dependsOn, ignoreChanges: o.ignoreChanges } : { ...r };
         });
     }
 }

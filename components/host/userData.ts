@@ -135,7 +135,7 @@ export function cloudConfig(input: UserDataInput): Record<string, unknown> {
                       },
                   ],
               }
-            : { users: [] }),
+            : {}),
         disable_root: true,
         ssh_pwauth: false,
         apt: {

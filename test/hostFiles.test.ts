@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { renderCertScript } from "../components/host/certificate";
+import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHosts } from "../components/host/opendkim";
+import { renderAliases, renderMainCf, renderMasterCf, renderVirtualMap } from "../components/host/postfix";
+import { srsSetup } from "../components/host/postsrsd";
+import { throwawayRsaKey } from "../plan/throwawayKey";
+import { missing, run } from "./support/tools";
+
+const srs = srsSetup({ domain: "example.com", fqdn: "mail.example.com" });
+const postfix = { domain: "example.com", fqdn: "mail.example.com", ipv6: true, operatorEmail: "ops@example.net", srs };
+
+/** main.cf as a map; fails on a parameter set twice. */
+function params(mainCf: string): Map<string, string> {
+    const map = new Map<string, string>();
+    for (const line of mainCf.split("\n")) {
+        if (line === "" || line.startsWith("#")) continue;
+        const [key, value] = line.split(/ = /, 2);
+        assert.ok(!map.has(key), `${key} set twice`);
+        map.set(key, value);
+    }
+    return map;
+}
+
+describe("Postfix main.cf", () => {
+    const main = params(renderMainCf(postfix));
+    const expected: Array<[string, string]> = [
+        // identity = FQDN everywhere
+        ["myhostname", "mail.example.com"],
+        ["mydomain", "example.com"],
+        ["smtpd_banner", "$myhostname ESMTP"],
+        ["smtp_helo_name", "$myhostname"],
+        ["inet_protocols", "all"],
+        // receives for the domain, only role addresses
+        ["virtual_alias_domains", "$mydomain"],
+        ["virtual_alias_maps", "hash:/etc/postfix/virtual"],
+        ["mydestination", "$myhostname, localhost.$mydomain, localhost"],
+        // not an open relay
+        ["mynetworks", "127.0.0.0/8 [::1]/128"],
+        ["smtpd_relay_restrictions", "permit_mynetworks, reject_unauth_destination"],
+        ["smtpd_recipient_restrictions", "permit_mynetworks, reject_unauth_destination"],
+        // smuggling guard
+        ["smtpd_forbid_bare_newline", "normalize"],
+        ["smtpd_forbid_unauth_pipelining", "yes"],
+        ["smtpd_data_restrictions", "reject_unauth_pipelining"],
+        // DKIM via the milter for SMTP and local submission, deferring when it is down
+        ["smtpd_milters", "inet:127.0.0.1:8891"],
+        ["non_smtpd_milters", "$smtpd_milters"],
+        ["milter_default_action", "tempfail"],
+        // SRS
+        ["sender_canonical_maps", "tcp:127.0.0.1:10001"],
+        ["sender_canonical_classes", "envelope_sender"],
+        ["recipient_canonical_maps", "tcp:127.0.0.1:10002"],
+        // TLS in and out, modern protocols only
+        ["smtpd_tls_security_level", "may"],
+        ["smtp_tls_security_level", "may"],
+        ["smtpd_tls_protocols", ">=TLSv1.2"],
+        ["smtpd_tls_mandatory_protocols", ">=TLSv1.2"],
+        ["smtp_tls_protocols", ">=TLSv1.2"],
+        ["smtp_tls_mandatory_protocols", ">=TLSv1.2"],
+        ["smtpd_tls_cert_file", "/etc/mailserver/tls/fullchain.pem"],
+        ["smtpd_tls_key_file", "/etc/mailserver/tls/privkey.pem"],
+    ];
+    for (const [key, value] of expected) it(`${key} = ${value}`, () => assert.equal(main.get(key), value));
+
+    it("has no open-relay shortcut", () => {
+        for (const [key, value] of main) {
+            assert.doesNotMatch(value, /\bpermit\b(?!_)/, `${key} must not permit everything`);
+        }
+        assert.equal(main.has("relayhost"), false);
+    });
+
+    it("follows the IPv6 setting", () => {
+        const v4 = params(renderMainCf({ ...postfix, ipv6: false }));
+        assert.equal(v4.get("inet_protocols"), "ipv4");
+        assert.equal(v4.get("mynetworks"), "127.0.0.0/8");
+    });
+
+    it("Postfix itself knows every parameter (postconf -c, real Postfix)", { skip: missing("postconf", "postfix") }, () => {
+        const dir = mkdtempSync(join(tmpdir(), "postconf-"));
+        writeFileSync(join(dir, "main.cf"), renderMainCf(postfix));
+        writeFileSync(join(dir, "master.cf"), renderMasterCf());
+        const result = run("postconf", ["-c", dir, "-n"]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.equal(result.stderr, "", "postconf warned (unknown or misspelled parameter?)");
+        // The negative control: a misspelled parameter is reported.
+        writeFileSync(join(dir, "main.cf"), `${renderMainCf(postfix)}smtpd_milter = x\n`);
+        assert.match(run("postconf", ["-c", dir, "-n"]).stderr, /unused parameter: smtpd_milter=x/);
+    });
+});
+
+describe("Postfix master.cf, maps and aliases", () => {
+    it("has exactly one network listener: port 25 from the port table, without chroot", () => {
+        const lines = renderMasterCf().split("\n").filter((l) => l && !l.startsWith("#"));
+        const inet = lines.filter((l) => l.split(/\s+/)[1] === "inet");
+        assert.deepEqual(inet.map((l) => l.split(/\s+/)), [["25", "inet", "n", "-", "n", "-", "-", "smtpd"]]);
+        assert.ok(lines.every((l) => l.split(/\s+/)[4] === "n"), "chroot column is n everywhere");
+        assert.equal(lines.length, 25);
+    });
+    it("forwards postmaster@ and abuse@ to the operator", () => {
+        assert.equal(renderVirtualMap(postfix), "postmaster@example.com ops@example.net\nabuse@example.com ops@example.net\n");
+        assert.match(renderAliases("ops@example.net"), /^root: ops@example\.net$/m);
+    });
+    it("rewrites forwarded senders with postsrsd, leaving the domain and the host alone", () => {
+        assert.equal(srs.files.length, 1);
+        assert.equal(srs.files[0].path, "/etc/default/postsrsd");
+        assert.match(srs.files[0].content, /^SRS_DOMAIN=example\.com$/m);
+        assert.match(srs.files[0].content, /^SRS_EXCLUDE_DOMAINS=mail\.example\.com$/m);
+        assert.match(srs.files[0].content, /^SRS_LISTEN_ADDR=127\.0\.0\.1$/m);
+    });
+});
+
+describe("OpenDKIM", () => {
+    const input = { domain: "example.com", fqdn: "mail.example.com", selector: "mailserver" };
+    const conf = renderOpendkimConf(input);
+    const settings = new Map(
+        conf
+            .split("\n")
+            .filter((l) => l && !l.startsWith("#"))
+            .map((l) => l.split(/\s+/, 2) as [string, string]),
+    );
+    const expected: Array<[string, string]> = [
+        ["Mode", "sv"],
+        ["Canonicalization", "relaxed/simple"],
+        ["SignatureAlgorithm", "rsa-sha256"],
+        ["Socket", "inet:8891@127.0.0.1"],
+        ["KeyTable", "file:/etc/opendkim/key.table"],
+        ["SigningTable", "refile:/etc/opendkim/signing.table"],
+        ["InternalHosts", "/etc/opendkim/trusted.hosts"],
+        ["UserID", "opendkim"],
+        ["OversignHeaders", "From"],
+    ];
+    for (const [key, value] of expected) it(`${key} ${value}`, () => assert.equal(settings.get(key), value));
+
+    it("signs the domain and the host name with one key, d= the domain", () => {
+        assert.equal(renderKeyTable(input), "mailserver._domainkey.example.com example.com:mailserver:/etc/opendkim/keys/mailserver.private\n");
+        assert.equal(renderSigningTable(input), "*@example.com mailserver._domainkey.example.com\n*@mail.example.com mailserver._domainkey.example.com\n");
+        assert.equal(renderTrustedHosts(), "127.0.0.1\n::1\nlocalhost\n");
+    });
+
+    it("real OpenDKIM accepts the configuration (opendkim -n)", { skip: missing("opendkim", "opendkim") }, () => {
+        const dir = mkdtempSync(join(tmpdir(), "opendkim-"));
+        const relocate = (text: string) => text.replaceAll("/etc/opendkim/", `${dir}/`);
+        mkdirSync(join(dir, "keys"));
+        writeFileSync(join(dir, "keys", "mailserver.private"), throwawayRsaKey(2048).privateKeyPem, { mode: 0o600 });
+        writeFileSync(join(dir, "key.table"), relocate(renderKeyTable(input)));
+        writeFileSync(join(dir, "signing.table"), renderSigningTable(input));
+        writeFileSync(join(dir, "trusted.hosts"), renderTrustedHosts());
+        writeFileSync(join(dir, "opendkim.conf"), `${relocate(conf)}RequireSafeKeys no\n`);
+        const result = run("opendkim", ["-n", "-x", join(dir, "opendkim.conf")]);
+        assert.equal(result.status, 0, result.stderr);
+        // Negative control: an unknown directive is refused.
+        writeFileSync(join(dir, "bad.conf"), `${relocate(conf)}SigningTabel x\n`);
+        assert.notEqual(run("opendkim", ["-n", "-x", join(dir, "bad.conf")]).status, 0);
+    });
+});
+
+describe("certificate script", () => {
+    const script = renderCertScript({
+        domain: "example.com",
+        fqdn: "mail.example.com",
+        ipv6: true,
+        operatorEmail: "o'brien@example.net",
+        acmeDirectoryUrl: "https://acme.example/dir",
+        hasAcmeCaBundle: true,
+    });
+    it("is valid POSIX shell (sh -n)", () => {
+        const result = run("sh", ["-n"], script);
+        assert.equal(result.status, 0, result.stderr);
+    });
+    it("quotes values safely and waits for A and AAAA before certbot on port 80", () => {
+        assert.match(script, /^OPERATOR='o'\\''brien@example\.net'$/m);
+        assert.match(script, /^WANT_IPV6=1$/m);
+        assert.match(script, /^HTTP_PORT=80$/m);
+        assert.match(script, /^export REQUESTS_CA_BUNDLE='\/etc\/mailserver\/acme-ca\.pem'$/m);
+        assert.ok(script.indexOf("until points_here") < script.indexOf("certbot certonly"));
+        assert.match(script, /--server "\$ACME_SERVER" --cert-name "\$FQDN" -d "\$FQDN"/);
+    });
+});

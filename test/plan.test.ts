@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { run } from "./support/tools";
+
+const cli = resolve(__dirname, "..", "plan", "cli.js");
+
+/** Runs `npm start -- --stack <stack>` (the compiled CLI) into a temporary directory. */
+function plan(stack: string, ...extra: string[]) {
+    const out = mkdtempSync(join(tmpdir(), "plan-"));
+    const result = run(process.execPath, [cli, "--stack", stack, "--out", out, ...extra]);
+    assert.equal(result.status, 0, result.stderr);
+    const read = (file: string) => readFileSync(join(out, stack, file), "utf8");
+    return { stdout: result.stdout, resources: read("resources.json"), zone: read("zone.txt"), cloudInit: read("cloud-init.yaml") };
+}
+
+for (const [stack, machine, expectedTypes] of [
+    ["do-example", "digitalocean:index/droplet:Droplet", 12],
+    ["linode-example", "linode:index/instance:Instance", 14],
+] as const) {
+    describe(`offline plan of ${stack}`, () => {
+        const result = plan(stack);
+        const resources = JSON.parse(result.resources) as Array<{ type: string; name: string; parent: string | null; inputs: Record<string, unknown> }>;
+
+        it("lists every resource with type, name, parent and inputs", () => {
+            assert.equal(resources.length, expectedTypes);
+            assert.equal(resources[0].type, "pulumi:pulumi:Stack");
+            assert.equal(resources[0].parent, null);
+            assert.equal(resources.find((r) => r.type === "mailserver:index:MailServer")?.parent, `mailserver-${stack}`);
+            for (const r of resources.slice(2)) assert.equal(r.parent, "mail", `${r.name} is a child of the component`);
+        });
+
+        it("masks secrets: no private key anywhere in resources.json or the summary", () => {
+            assert.doesNotMatch(result.resources, /PRIVATE KEY/);
+            assert.doesNotMatch(result.stdout, /PRIVATE KEY/);
+            const host = resources.find((r) => r.type === machine);
+            assert.ok(host);
+            assert.equal(host.inputs[machine.startsWith("linode") ? "metadatas" : "userData"], "[secret]");
+        });
+
+        it("writes the zone with every record and the PTRs", () => {
+            for (const line of [
+                /^mail\.example\.com\.\s+3600 IN A\s+192\.0\.2\.10 /m,
+                /^mail\.example\.com\.\s+3600 IN AAAA\s+2001:db8::10 /m,
+                /^example\.com\.\s+3600 IN MX\s+10 mail\.example\.com\. /m,
+                /^example\.com\.\s+3600 IN TXT\s+"v=spf1 ip4:192\.0\.2\.10 ip6:2001:db8::10 /m,
+                /^mailserver\._domainkey\.example\.com\.\s+3600 IN TXT\s+"v=DKIM1; k=rsa; h=sha256; p=[^"]{226}" "[^"]{166}"/m,
+                /^_dmarc\.example\.com\.\s+3600 IN TXT\s+"v=DMARC1; /m,
+                /^10\.2\.0\.192\.in-addr\.arpa\.\s+3600 IN PTR\s+mail\.example\.com\. /m,
+                /^0\.1\.0\.0(\.0){20}\.8\.b\.d\.0\.1\.0\.0\.2\.ip6\.arpa\.\s+3600 IN PTR\s+mail\.example\.com\. /m,
+            ]) {
+                assert.match(result.zone, line);
+            }
+        });
+
+        it("writes the exact user data the provider receives, labelled as holding a throwaway key", () => {
+            const lines = result.cloudInit.split("\n");
+            assert.equal(lines[0], "#cloud-config");
+            assert.match(lines[2], /^# THROWAWAY KEY: /);
+            const exact = [lines[0], ...lines.slice(5)].join("\n");
+            const sha = /sha256 of the exact user data .*: ([0-9a-f]{64})$/.exec(lines[4])?.[1];
+            assert.equal(createHash("sha256").update(exact).digest("hex"), sha);
+            const doc = parse(result.cloudInit) as { fqdn: string; write_files: Array<{ path: string; content: string }> };
+            assert.equal(doc.fqdn, "mail.example.com");
+            assert.match(doc.write_files.find((f) => f.path.endsWith(".private"))?.content ?? "", /^-----BEGIN RSA PRIVATE KEY-----/);
+        });
+
+        it("prints a readable summary", () => {
+            assert.match(result.stdout, new RegExp(`^Stack ${stack}: planned offline under mocks; nothing was created\\.$`, "m"));
+            assert.match(result.stdout, /^ {2}Host {7}mail\.example\.com {2}192\.0\.2\.10 {2}2001:db8::10/m);
+            assert.match(result.stdout, /^ {2}Still to do by hand$/m);
+        });
+    });
+}
+
+describe("offline plan options", () => {
+    it("applies --config like pulumi config set (the lab's ACME server)", () => {
+        const result = plan("do-example", "--config", "acmeDirectoryUrl=https://192.0.2.40:14000/dir");
+        assert.match(result.cloudInit, /ACME_SERVER='https:\/\/192\.0\.2\.40:14000\/dir'/);
+    });
+    it("refuses an unknown stack, naming the ones there are", () => {
+        const result = run(process.execPath, [cli, "--stack", "nope"]);
+        assert.equal(result.status, 2);
+        assert.equal(result.stderr, "--stack: no stacks/Pulumi.nope.yaml; stacks: do-example, linode-example\n");
+    });
+    it("reports a bad config value by argument", () => {
+        const result = run(process.execPath, [cli, "--stack", "do-example", "--out", mkdtempSync(join(tmpdir(), "plan-")), "--config", "dmarcPolicy=block"]);
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /MailServer "mail": dmarcPolicy: "block" is not one of none, quarantine, reject/);
+    });
+});

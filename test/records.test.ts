@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { createPublicKey } from "node:crypto";
+import { describe, it } from "node:test";
+import { DmarcAlignment, DmarcPolicy, HostProvider, SpfAll } from "../components/args";
+import { resolveConfig } from "../components/config";
+import { dkimPublicKeyValue, dkimRecord } from "../components/records/dkim";
+import { dmarcRecord } from "../components/records/dmarc";
+import { mailRecordSpecs, resolveRecords } from "../components/records/recordSet";
+import { reverseName, reverseZone } from "../components/records/reverse";
+import { domainSpf, heloSpf } from "../components/records/spf";
+import { chunkTxt, TXT_STRING_MAX, unchunkTxt } from "../components/records/txt";
+import { renderZoneFile } from "../components/records/zoneFile";
+import { throwawayRsaKey } from "../plan/throwawayKey";
+
+describe("DKIM key record", () => {
+    // RSA bits → p= length (base64 of the SPKI DER) and number of ≤255-char strings.
+    const sizes: Array<[number, number, number]> = [
+        [1024, 216, 1],
+        [2048, 392, 2],
+        [4096, 736, 3],
+    ];
+    for (const [bits, pLength, strings] of sizes) {
+        it(`${bits}-bit key: p= is the SubjectPublicKeyInfo, split into ${strings} strings of ≤ ${TXT_STRING_MAX}`, () => {
+            const key = throwawayRsaKey(bits);
+            const p = dkimPublicKeyValue(key.publicKeyPem);
+            const spki = createPublicKey(key.privateKeyPem).export({ type: "spki", format: "der" });
+            assert.equal(p, spki.toString("base64"));
+            assert.equal(p.length, pLength);
+            const record = dkimRecord(key.publicKeyPem);
+            assert.equal(record, `v=DKIM1; k=rsa; h=sha256; p=${p}`);
+            const chunked = chunkTxt(record);
+            const parts = chunked.match(/"[^"]*"/g) ?? [];
+            assert.equal(parts.length, strings);
+            for (const part of parts.slice(0, -1)) assert.equal(part.length - 2, TXT_STRING_MAX);
+            assert.ok((parts.at(-1) as string).length - 2 <= TXT_STRING_MAX);
+            assert.equal(unchunkTxt(chunked), record);
+        });
+    }
+
+    it("rejects a PEM that is not a public key", () => {
+        assert.throws(() => dkimPublicKeyValue("-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----"), {
+            message: "DKIM public key must be a PEM PUBLIC KEY (SubjectPublicKeyInfo) block",
+        });
+    });
+});
+
+describe("TXT chunking", () => {
+    it("keeps short values in one quoted string", () => assert.equal(chunkTxt("v=spf1 -all"), '"v=spf1 -all"'));
+    it("splits at exactly 255", () => {
+        const value = "x".repeat(256);
+        assert.equal(chunkTxt(value), `"${"x".repeat(255)}" "x"`);
+    });
+    it("refuses quotes and non-ASCII", () => {
+        assert.throws(() => chunkTxt('a"b'), { message: 'TXT value must not contain " or \\' });
+        assert.throws(() => chunkTxt("é"), { message: "TXT value must be printable ASCII" });
+    });
+});
+
+describe("SPF and DMARC text", () => {
+    it("lists the host, extra senders and includes, then the qualifier", () => {
+        assert.equal(
+            domainSpf({
+                hostIpv4: "192.0.2.10",
+                hostIpv6: "2001:db8::10",
+                ip4: ["198.51.100.0/24", "203.0.113.5/32"],
+                ip6: ["2001:db8:1::/48", "2001:db8:2::1/128"],
+                includes: ["_spf.google.com"],
+                all: SpfAll.SoftFail,
+            }),
+            "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 ip4:198.51.100.0/24 ip4:203.0.113.5 ip6:2001:db8:1::/48 ip6:2001:db8:2::1 include:_spf.google.com ~all",
+        );
+    });
+    it("omits IPv6 when off", () => {
+        assert.equal(domainSpf({ hostIpv4: "192.0.2.10", hostIpv6: undefined, ip4: [], ip6: [], includes: [], all: SpfAll.Fail }), "v=spf1 ip4:192.0.2.10 -all");
+        assert.equal(heloSpf("192.0.2.10", undefined), "v=spf1 ip4:192.0.2.10 -all");
+    });
+    it("HELO SPF allows only the host", () => assert.equal(heloSpf("192.0.2.10", "2001:db8::10"), "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"));
+    it("DMARC: v first, p, alignment, rua", () => {
+        assert.equal(
+            dmarcRecord({ policy: DmarcPolicy.Reject, alignment: DmarcAlignment.Strict, rua: ["mailto:a@example.com", "mailto:b@example.org"] }),
+            "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:a@example.com,mailto:b@example.org",
+        );
+        assert.equal(dmarcRecord({ policy: DmarcPolicy.None, alignment: DmarcAlignment.Relaxed, rua: [] }), "v=DMARC1; p=none; adkim=r; aspf=r");
+    });
+});
+
+describe("record set", () => {
+    const key = throwawayRsaKey(2048);
+    const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimPublicKeyPem: key.publicKeyPem };
+    const config = resolveConfig({
+        domain: "example.com",
+        operatorEmail: "ops@example.net",
+        provider: HostProvider.DigitalOcean,
+        region: "fra1",
+        dnsTtl: 300,
+        spfIncludes: ["_spf.example.org"],
+    });
+
+    it("has exactly the records the domain needs, with full names", () => {
+        const records = resolveRecords(mailRecordSpecs(config.host, config.dns), live);
+        assert.deepEqual(
+            records.map((r) => [r.key, r.type, r.name, r.ttl, r.priority, r.value]),
+            [
+                ["a", "A", "mail.example.com", 300, undefined, "192.0.2.10"],
+                ["aaaa", "AAAA", "mail.example.com", 300, undefined, "2001:db8::10"],
+                ["mx", "MX", "example.com", 300, 10, "mail.example.com"],
+                ["spf", "TXT", "example.com", 300, undefined, '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 include:_spf.example.org -all"'],
+                ["helo-spf", "TXT", "mail.example.com", 300, undefined, '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"'],
+                ["dkim", "TXT", "mailserver._domainkey.example.com", 300, undefined, chunkTxt(dkimRecord(key.publicKeyPem))],
+                ["dmarc", "TXT", "_dmarc.example.com", 300, undefined, '"v=DMARC1; p=quarantine; adkim=r; aspf=r"'],
+            ],
+        );
+    });
+
+    it("has no AAAA and no ip6 when IPv6 is off", () => {
+        const off = resolveConfig({ domain: "example.com", operatorEmail: "ops@example.net", provider: HostProvider.DigitalOcean, region: "fra1", ipv6: false });
+        const records = resolveRecords(mailRecordSpecs(off.host, off.dns), { ...live, ipv6: undefined });
+        assert.deepEqual(records.map((r) => r.key), ["a", "mx", "spf", "helo-spf", "dkim", "dmarc"]);
+        assert.equal(records.find((r) => r.key === "spf")?.value, '"v=spf1 ip4:192.0.2.10 -all"');
+    });
+});
+
+describe("reverse DNS names and the zone file", () => {
+    it("computes in-addr.arpa and ip6.arpa names and zones", () => {
+        assert.equal(reverseName("192.0.2.10"), "10.2.0.192.in-addr.arpa");
+        assert.equal(reverseZone("192.0.2.10"), "2.0.192.in-addr.arpa");
+        assert.equal(reverseName("2001:db8::10"), "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+        assert.equal(reverseZone("2001:db8::10"), "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+    });
+
+    it("renders forward and reverse zones with fully-qualified owners", () => {
+        const text = renderZoneFile(
+            "example.com",
+            [
+                { key: "a", name: "mail.example.com", type: "A", ttl: 3600, purpose: "host", value: "192.0.2.10" },
+                { key: "mx", name: "example.com", type: "MX", ttl: 3600, priority: 10, purpose: "mx", value: "mail.example.com" },
+                { key: "spf", name: "example.com", type: "TXT", ttl: 3600, purpose: "spf", value: '"v=spf1 -all"' },
+            ],
+            [
+                { address: "192.0.2.10", name: "mail.example.com", ttl: 3600, servedBy: "X" },
+                { address: "2001:db8::10", name: "mail.example.com", ttl: 3600, servedBy: "X" },
+            ],
+        );
+        const lines = text.split("\n").map((l) => l.replace(/\s+/g, " "));
+        assert.deepEqual(lines, [
+            "; zone example.com.",
+            "$ORIGIN example.com.",
+            "mail.example.com. 3600 IN A 192.0.2.10 ; host",
+            "example.com. 3600 IN MX 10 mail.example.com. ; mx",
+            'example.com. 3600 IN TXT "v=spf1 -all" ; spf',
+            "",
+            "; zone 2.0.192.in-addr.arpa.",
+            "$ORIGIN 2.0.192.in-addr.arpa.",
+            "10.2.0.192.in-addr.arpa. 3600 IN PTR mail.example.com. ; served by X",
+            "",
+            "; zone 0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+            "$ORIGIN 0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+            "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. 3600 IN PTR mail.example.com. ; served by X",
+            "",
+        ]);
+    });
+});

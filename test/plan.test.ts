@@ -48,7 +48,7 @@ for (const [stack, machine, expectedTypes] of [
                 /^mail\.example\.com\.\s+3600 IN AAAA\s+2001:db8::10 /m,
                 /^example\.com\.\s+3600 IN MX\s+10 mail\.example\.com\. /m,
                 /^example\.com\.\s+3600 IN TXT\s+"v=spf1 ip4:192\.0\.2\.10 ip6:2001:db8::10 /m,
-                /^mailserver\._domainkey\.example\.com\.\s+3600 IN TXT\s+"v=DKIM1; k=rsa; h=sha256; p=[^"]{226}" "[^"]{166}"/m,
+                /^mailserver\._domainkey\.example\.com\.\s+3600 IN TXT\s+"v=DKIM1; k=rsa; h=sha256; p=[^"]{227}" "[^"]{165}"/m,
                 /^_dmarc\.example\.com\.\s+3600 IN TXT\s+"v=DMARC1; /m,
                 /^10\.2\.0\.192\.in-addr\.arpa\.\s+3600 IN PTR\s+mail\.example\.com\. /m,
                 /^0\.1\.0\.0(\.0){20}\.8\.b\.d\.0\.1\.0\.0\.2\.ip6\.arpa\.\s+3600 IN PTR\s+mail\.example\.com\. /m,

@@ -57,6 +57,8 @@ export function documentationAddresses(n: number): { ipv4: string; ipv6: string 
 export interface PlanMocksOptions {
     /** RSA size of the throwaway DKIM key. @default 2048 */
     readonly dkimBits?: number;
+    /** Hand every tls.PrivateKey the same throwaway key (benchmarks: keygen is not our cost). */
+    readonly reuseKey?: boolean;
     /** Pretend the running host was created from other user data (a later run). */
     readonly heldUserData?: string;
 }
@@ -86,7 +88,10 @@ export class PlanMocks implements pulumi.runtime.Mocks {
         const inputs = revealSecrets(args.inputs) as Record<string, unknown>;
         switch (args.type) {
             case "tls:index/privateKey:PrivateKey": {
-                const key = throwawayRsaKey(this.options.dkimBits ?? 2048);
+                const key =
+                    this.options.reuseKey && this.keys.size > 0
+                        ? (this.keys.values().next().value as RsaKeyPair)
+                        : throwawayRsaKey(this.options.dkimBits ?? 2048);
                 this.keys.set(args.name, key);
                 return {
                     id,

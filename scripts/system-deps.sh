@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The Debian packages the tests run for real: cloud-init (schema), postfix (postconf), opendkim.
+# Installs the missing ones when run as root with apt; otherwise says what is missing, and the
+# tests that need them are skipped with that reason.
+set -euo pipefail
+
+declare -A packages=([cloud-init]=cloud-init [postconf]=postfix [opendkim]=opendkim)
+missing=()
+for command in "${!packages[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${packages[$command]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing ${missing[*]} for the tests (apt-get)"
+  # Postfix must not ask questions or configure itself: the tests give it their own config.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "Not root or no apt-get: tests that need ${missing[*]} will be skipped (install: apt-get install ${missing[*]})"
+fi

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "../components/args";
 import { resolveConfig } from "../components/config";
-import { HOST_PACKAGES, renderUserData } from "../components/host/userData";
+import { HOST_PACKAGES, renderUserData, type WriteFile } from "../components/host/userData";
 import { IMAGES } from "../components/images";
 import { throwawayRsaKey } from "../plan/throwawayKey";
 import { missing, run } from "./support/tools";
@@ -22,14 +22,6 @@ const base: MailServerArgs = {
 
 function userData(args: Partial<MailServerArgs> = {}): string {
     return renderUserData({ host: resolveConfig({ ...base, ...args }).host, dkimPrivateKeyPem: key });
-}
-
-interface WriteFile {
-    path: string;
-    content: string;
-    permissions: string;
-    owner?: string;
-    defer?: boolean;
 }
 
 describe("user data", () => {

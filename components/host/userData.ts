@@ -28,7 +28,8 @@ export const HOST_PACKAGES = [
 /** The unprivileged sudo user that gets the SSH keys. */
 export const ADMIN_USER = "mailadmin";
 
-interface WriteFile {
+/** A cloud-init write_files entry. */
+export interface WriteFile {
     path: string;
     content: string;
     permissions: string;

@@ -32,16 +32,8 @@ export interface RecordSpec {
     readonly value: (live: LiveValues) => string;
 }
 
-/** A record with its content: what is created at the DNS provider. TXT values are pre-chunked. */
-export interface DnsRecord {
-    readonly key: string;
-    readonly name: string;
-    readonly type: RecordType;
-    readonly ttl: number;
-    readonly priority?: number;
-    readonly purpose: string;
-    readonly value: string;
-}
+/** A record with its value: what is created at the DNS provider. TXT values are pre-chunked. */
+export type DnsRecord = Omit<RecordSpec, "value"> & { readonly value: string };
 
 /** The records the mail domain needs. The single source of truth for DNS resources and the zone file. */
 export function mailRecordSpecs(host: HostSettings, dns: DnsSettings): RecordSpec[] {

@@ -74,7 +74,10 @@ export interface MailServerArgs {
      */
     readonly sshAllowedCidrs?: string[];
 
-    /** Cloudflare zone id. Give this or {@link cloudflareZoneName}. */
+    /**
+     * Cloudflare zone id. Give this or {@link cloudflareZoneName}.
+     * @default none (looked up by name)
+     */
     readonly cloudflareZoneId?: pulumi.Input<string>;
     /**
      * Cloudflare zone name, looked up at preview.

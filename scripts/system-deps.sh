@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The Debian packages the tests run for real: cloud-init (schema), postfix (postconf), opendkim.
+# The Debian packages the tests run for real: cloud-init (schema), postfix (postconf), opendkim,
+# nsd (the DNS server the check command is tested against).
 # Installs the missing ones when run as root with apt; otherwise says what is missing, and the
 # tests that need them are skipped with that reason.
 set -euo pipefail
 
-declare -A packages=([cloud-init]=cloud-init [postconf]=postfix [opendkim]=opendkim)
+declare -A packages=([cloud-init]=cloud-init [postconf]=postfix [opendkim]=opendkim [nsd]=nsd)
 missing=()
 for command in "${!packages[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${packages[$command]}")

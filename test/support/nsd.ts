@@ -23,6 +23,12 @@ export async function freePort(): Promise<number> {
     });
 }
 
+/** Every NSD this process started, stopped when it exits whatever happens to the tests. */
+const running = new Set<() => void>();
+process.on("exit", () => {
+    for (const stop of running) stop();
+});
+
 const SOA = (origin: string) =>
     [`$ORIGIN ${origin}.`, "$TTL 300", `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 60`, `@ IN NS ns1.${origin}.`].join("\n");
 
@@ -63,8 +69,10 @@ export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
     );
     const child = spawn("nsd", ["-d", "-c", join(dir, "nsd.conf")], { stdio: "ignore" });
     const stop = () => {
+        running.delete(stop);
         if (child.exitCode === null) child.kill("SIGTERM");
     };
+    running.add(stop);
     const resolver = new Resolver({ timeout: 200, tries: 1 });
     resolver.setServers([`127.0.0.1:${port}`]);
     const origin = Object.keys(zones)[0];

@@ -1,0 +1,132 @@
+#!/bin/bash
+# Build (and cache) the lab's Debian 12 root filesystem and a local apt repository holding
+# every package the user data installs, with dependencies and security updates.
+#
+#   lab/rootfs.sh [CACHE_DIR]      (root; needs debootstrap, dpkg-dev; network to the apt mirror)
+#
+# Output (printed as shell assignments on the last two lines):
+#   ROOTFS=<CACHE_DIR>/rootfs-<key>   a cloud-image-like root: systemd, cloud-init, C.UTF-8,
+#                                      apt sources = only the local repository (file:/srv/repo),
+#                                      cloud-init told to keep those sources
+#   REPO=<CACHE_DIR>/repo-<key>       flat apt repository (Packages.gz), bind-mount it read-only
+#                                      at /srv/repo inside the container
+# The key hashes this script, the package lists and the mirror; a complete cache entry is reused,
+# an incomplete one is rebuilt. Timing of each step goes to stderr.
+set -euo pipefail
+
+CACHE_DIR=${1:-${LAB_CACHE_DIR:-/var/cache/mailserver-lab}}
+MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${LAB_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+SUITE=bookworm
+# What a DigitalOcean/Linode Debian 12 image has that matters here (python3-cffi-backend:
+# debootstrap can't resolve python3-cryptography's virtual dependency on its own).
+BASE_PACKAGES="systemd,systemd-sysv,dbus,cloud-init,locales,python3-cffi-backend,iproute2,procps,sudo,openssh-server,ca-certificates,gnupg,less"
+# What the user data installs (cloud-init `packages:`). Keep in step with components/.
+USERDATA_PACKAGES=${LAB_USERDATA_PACKAGES:-"postfix opendkim opendkim-tools postsrsd certbot bind9-dnsutils ca-certificates ssl-cert"}
+
+log() { printf '[rootfs %s] %s\n' "$(date +%T)" "$*" >&2; }
+step() { STEP_NAME=$1; STEP_T0=$(date +%s.%N); log "$1 ..."; }
+done_step() { log "$STEP_NAME done in $(awk -v a="$STEP_T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"; }
+
+KEY=$( { cat "$0"; echo "$BASE_PACKAGES|$USERDATA_PACKAGES|$MIRROR|$SECURITY_MIRROR|$SUITE"; } | sha256sum | cut -c1-16)
+ROOTFS=$CACHE_DIR/rootfs-$KEY
+REPO=$CACHE_DIR/repo-$KEY
+mkdir -p "$CACHE_DIR"
+
+if [[ -f $ROOTFS/.lab-complete && -f $REPO/Packages.gz ]]; then
+  log "cache hit: $ROOTFS"
+  echo "ROOTFS=$ROOTFS"; echo "REPO=$REPO"; exit 0
+fi
+
+# one builder at a time per cache dir
+exec 9>"$CACHE_DIR/.lock"; flock 9
+TMP_ROOT=$ROOTFS.tmp
+# unmount anything left mounted under a directory (an interrupted build's /proc, /dev) before
+# deleting it: rm -rf through a bind mount of /dev would delete the host's device nodes
+unmount_under() {
+  local d m
+  d=$(realpath -m "$1")
+  for m in $(awk '{print $2}' /proc/mounts | grep -E "^$d(/|$)" | sort -r); do umount -l "$m" || true; done
+}
+safe_rm() { for d in "$@"; do unmount_under "$d"; rm -rf --one-file-system "$d"; done; }
+safe_rm "$ROOTFS" "$REPO" "$TMP_ROOT" "$REPO.tmp"
+
+in_root() { chroot "$TMP_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
+cleanup() { unmount_under "$TMP_ROOT"; }
+trap cleanup EXIT
+
+step debootstrap
+debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$TMP_ROOT" "$MIRROR" >"$CACHE_DIR/debootstrap.log" 2>&1 \
+  || { tail -30 "$CACHE_DIR/debootstrap.log" >&2; exit 1; }
+done_step
+
+mount -t proc proc "$TMP_ROOT/proc"
+mount --rbind /dev "$TMP_ROOT/dev"
+cp /etc/resolv.conf "$TMP_ROOT/etc/resolv.conf"   # build only; replaced below
+
+step "security and point updates"
+cat >"$TMP_ROOT/etc/apt/sources.list" <<EOF
+deb $MIRROR $SUITE main
+deb $MIRROR $SUITE-updates main
+deb $SECURITY_MIRROR $SUITE-security main
+EOF
+in_root apt-get update -qq
+in_root apt-get -y -qq -o Dpkg::Options::=--force-confold dist-upgrade >/dev/null
+done_step
+
+step "download user-data packages"
+# Same root, same apt configuration (Recommends on) as cloud-init's `apt-get install` at boot,
+# so the download is exactly what the boot will ask for.
+mkdir -p "$REPO.tmp"
+in_root apt-get -y -qq install --download-only $USERDATA_PACKAGES >/dev/null
+cp "$TMP_ROOT"/var/cache/apt/archives/*.deb "$REPO.tmp/"
+# keep the base image's own packages too, so a `package_upgrade` or reinstall finds them
+done_step
+
+step "index local repository"
+(cd "$REPO.tmp" && dpkg-scanpackages -m . /dev/null 2>/dev/null | gzip -9 >Packages.gz)
+log "repository: $(ls "$REPO.tmp"/*.deb | wc -l) packages, $(du -sh "$REPO.tmp" | cut -f1)"
+done_step
+
+step "configure image"
+cat >"$TMP_ROOT/etc/apt/sources.list" <<'EOF'
+deb [trusted=yes] file:/srv/repo ./
+EOF
+rm -rf "$TMP_ROOT"/etc/apt/sources.list.d/*
+in_root apt-get clean
+rm -rf "$TMP_ROOT"/var/lib/apt/lists/*
+mkdir -p "$TMP_ROOT/srv/repo"
+# cloud-init must keep the local sources (the image's only package source)
+cat >"$TMP_ROOT/etc/cloud/cloud.cfg.d/01_lab_apt.cfg" <<'EOF'
+apt:
+  preserve_sources_list: true
+EOF
+# NoCloud only, so cloud-init doesn't probe metadata services it cannot reach
+cat >"$TMP_ROOT/etc/cloud/cloud.cfg.d/02_lab_datasource.cfg" <<'EOF'
+datasource_list: [ NoCloud, None ]
+EOF
+echo 'LANG=C.UTF-8' >"$TMP_ROOT/etc/default/locale"
+# networkd: no router advertisements in the lab (wait-online would wait ~13 s for one)
+mkdir -p "$TMP_ROOT/etc/systemd/network/10-cloud-init-host0.network.d"
+printf '[Network]\nIPv6AcceptRA=no\n' >"$TMP_ROOT/etc/systemd/network/10-cloud-init-host0.network.d/lab.conf"
+in_root systemctl enable systemd-networkd.service >/dev/null 2>&1
+# debootstrap copies host identity: empty it so first boot is a first boot
+: >"$TMP_ROOT/etc/machine-id"
+rm -f "$TMP_ROOT/var/lib/dbus/machine-id"
+echo localhost >"$TMP_ROOT/etc/hostname"
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$TMP_ROOT/etc/hosts"
+rm -f "$TMP_ROOT/etc/resolv.conf"   # written per boot by the lab (points at the lab DNS)
+rm -f "$TMP_ROOT"/etc/ssh/ssh_host_*   # regenerated by cloud-init, as on a cloud image
+# a root password is never needed: the lab enters with nsenter
+done_step
+
+cleanup
+trap - EXIT
+mv "$REPO.tmp" "$REPO"
+touch "$TMP_ROOT/.lab-complete"
+mv "$TMP_ROOT" "$ROOTFS"
+# drop older cache entries
+for d in "$CACHE_DIR"/rootfs-* "$CACHE_DIR"/repo-*; do
+  case $d in "$ROOTFS"|"$REPO") ;; *) safe_rm "$d" ;; esac
+done
+echo "ROOTFS=$ROOTFS"; echo "REPO=$REPO"

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { run } from './sys.js';
 import { parsePlanZones, Zone } from './zones.js';
+import { throwawayRsaKey } from '../plan/throwawayKey.js';
+import { dkimRecord } from '../components/records/dkim.js';
+import { chunkTxt } from '../components/records/txt.js';
 
 export interface Plan {
   source: string;
@@ -20,9 +23,12 @@ export interface Plan {
 export async function getPlan(repo: string, stack: string, acmeUrl: string, acmeCaPem: string, fixture: boolean, outRoot: string): Promise<Plan> {
   if (fixture) {
     const dir = join(repo, 'lab/fixtures');
-    const ca = acmeCaPem.trimEnd().split('\n').map(l => '      ' + l).join('\n');
-    const ud = readFileSync(join(dir, 'cloud-init.yaml'), 'utf8').replace('@@ACME_URL@@', acmeUrl).replace('      @@ACME_CA@@', ca);
-    const zoneText = readFileSync(join(dir, 'zone.txt'), 'utf8');
+    const indent = (pem: string) => pem.trimEnd().split('\n').map(l => '      ' + l).join('\n');
+    // A fresh throwaway DKIM key per run: no private key is committed with the fixture.
+    const key = throwawayRsaKey(2048);
+    const ud = readFileSync(join(dir, 'cloud-init.yaml'), 'utf8').replace('@@ACME_URL@@', acmeUrl)
+      .replace('      @@ACME_CA@@', indent(acmeCaPem)).replace('      @@DKIM_KEY@@', indent(key.privateKeyPem));
+    const zoneText = readFileSync(join(dir, 'zone.txt'), 'utf8').replace('@@DKIM_RECORD@@', chunkTxt(dkimRecord(key.publicKeyPem)));
     return { source: dir, userData: Buffer.from(ud), zones: parsePlanZones(zoneText), zoneText };
   }
   const cli = join(repo, 'dist/plan/cli.js');

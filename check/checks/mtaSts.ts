@@ -50,13 +50,24 @@ function fetchPolicy(ctx: CheckContext): Promise<{ status: number; body: string 
     });
 }
 
+/**
+ * The one optional record at `name` starting with `version` (`v=STSv1`, `v=TLSRPTv1`): the record,
+ * or the finding that ends the check (not published: pass; several: fail).
+ */
+async function optionalRecord(ctx: CheckContext, check: string, name: string, version: string): Promise<{ record: string } | { done: Finding }> {
+    const answer = await ctx.dns.txt(name);
+    const records = answer.ok ? answer.records.map((s) => s.join("")).filter((r) => r.startsWith(`v=${version}`)) : [];
+    if (records.length === 0) return { done: pass(check, name, "not published (optional)") };
+    if (records.length > 1) return { done: fail(check, name, `${records.length} v=${version} records`, "keep exactly one") };
+    return { record: records[0] };
+}
+
 /** MTA-STS (RFC 8461) when published: the record's syntax, the policy over HTTPS, mx coverage. */
 export async function checkMtaSts(ctx: CheckContext, mxHosts: readonly string[]): Promise<Finding[]> {
     const name = `_mta-sts.${ctx.domain}`;
-    const answer = await ctx.dns.txt(name);
-    const records = answer.ok ? answer.records.map((s) => s.join("")).filter((r) => /^v=STSv1/.test(r)) : [];
-    if (records.length === 0) return [pass("mta-sts", name, "not published (optional)")];
-    if (records.length > 1) return [fail("mta-sts", name, `${records.length} v=STSv1 records`, "keep exactly one")];
+    const found = await optionalRecord(ctx, "mta-sts", name, "STSv1");
+    if ("done" in found) return [found.done];
+    const records = [found.record];
     const tags = parseTags(records[0]);
     const id = "tags" in tags ? tags.tags.get("id") : undefined;
     if (!("tags" in tags) || tags.order[0] !== "v" || !id || !/^[A-Za-z0-9]{1,32}$/.test(id)) {
@@ -85,10 +96,9 @@ export async function checkMtaSts(ctx: CheckContext, mxHosts: readonly string[])
 /** TLS-RPT (RFC 8460) when published: `v=TLSRPTv1; rua=mailto:…|https:…`. */
 export async function checkTlsRpt(ctx: CheckContext): Promise<Finding[]> {
     const name = `_smtp._tls.${ctx.domain}`;
-    const answer = await ctx.dns.txt(name);
-    const records = answer.ok ? answer.records.map((s) => s.join("")).filter((r) => /^v=TLSRPTv1/.test(r)) : [];
-    if (records.length === 0) return [pass("tls-rpt", name, "not published (optional)")];
-    if (records.length > 1) return [fail("tls-rpt", name, `${records.length} v=TLSRPTv1 records`, "keep exactly one")];
+    const found = await optionalRecord(ctx, "tls-rpt", name, "TLSRPTv1");
+    if ("done" in found) return [found.done];
+    const records = [found.record];
     const tags = parseTags(records[0]);
     const rua = "tags" in tags ? tags.tags.get("rua") : undefined;
     const valid = rua !== undefined && rua.split(",").every((u) => /^(mailto:[^@\s]+@[^@\s]+|https:\/\/\S+)$/.test(u.trim()));

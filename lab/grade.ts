@@ -2,6 +2,8 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { authenticate } from 'mailauth';
+import * as ipaddr from 'ipaddr.js';
+import { reverseName } from '../components/records/reverse.js';
 
 export interface Session {
   ip: string; // real connecting address (no ::ffff: prefix)
@@ -74,17 +76,10 @@ export async function fcrdns(ip: string, resolve: LabResolver): Promise<{ pass: 
   return { pass: false, ptr, evidence: `PTR ${ip} → ${ptr.join(',') || '(none)'}; no name resolves back to ${ip}` };
 }
 
-function ptrQueryName(ip: string): string {
-  if (isIP(ip) === 4) return ip.split('.').reverse().join('.') + '.in-addr.arpa';
-  const full = expand6(ip).replace(/:/g, '');
-  return full.split('').reverse().join('.') + '.ip6.arpa';
-}
+const ptrQueryName = reverseName;
+/** An IPv6 address with every group written out, for comparing addresses (ipaddr.js). */
 export function expand6(ip: string): string {
-  const [h, t] = ip.split('::');
-  const head = h ? h.split(':') : [];
-  const tail = t !== undefined && t ? t.split(':') : [];
-  const mid = t !== undefined ? Array(8 - head.length - tail.length).fill('0') : [];
-  return [...head, ...mid, ...tail].map(g => g.padStart(4, '0')).join(':');
+  return ipaddr.IPv6.parse(ip).toNormalizedString();
 }
 const sameIp = (a: string, b: string) => (isIP(a) === 6 && isIP(b) === 6 ? expand6(a) === expand6(b) : a === b);
 

@@ -54,7 +54,12 @@ export async function setup(stack: string, fixture: boolean, out: string, report
   if (ru?.masked) report.info.resourcesUserData = `${ru.path} is masked ("[secret]") in resources.json: not compared`;
   else if (ru) report.add('plan', 'user-data-equals-resources', ru.equal, `${ru.path} (${ru.base64 ? 'base64-decoded' : 'plain'}) ${ru.equal ? '==' : '!='} cloud-init.yaml`);
   const hs = plan.headerSha256;
-  if (hs) report.add('plan', 'user-data-sha256', hs.stated === hs.actual, `cloud-init.yaml minus its ${hs.headerLines} header comment lines: sha256 ${hs.actual} (header states ${hs.stated}); the seed is cloud-init.yaml byte for byte`);
+  if (hs) report.add('plan', 'user-data-sha256', hs.stated === hs.actual, `cloud-init.yaml minus its ${hs.headerLines} header comment lines: sha256 ${hs.actual} (header states ${hs.stated}); the seed is exactly those bytes, as the provider receives them`);
+  // The lab's network is fixed (lab/netns.sh): the plan must give the server the same name and addresses.
+  const hostRecords = plan.zones.flatMap(z => z.records).filter(r => r.owner === LAB.server.name && (r.type === 'A' || r.type === 'AAAA'));
+  const planned = hostRecords.map(r => r.text.trim().split(/\s+/).pop()).sort().join(' ');
+  const expected = [LAB.server.v4, LAB.server.v6].sort().join(' ');
+  report.add('plan', 'addresses-match-lab', planned === expected, `plan: ${LAB.server.name} A/AAAA ${planned || 'none'}; lab network: ${expected}`);
 
   const clientKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const clientKey = clientKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

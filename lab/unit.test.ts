@@ -47,7 +47,8 @@ test('buildZones adds SOA/NS, the lab zones and PTRs, and the variants drop reco
 test('ptrName and expand6', () => {
   assert.equal(ptrName('192.0.2.10'), '10.2.0.192.in-addr.arpa.');
   assert.equal(ptrName('2001:db8::10'), '0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.');
-  assert.equal(expand6('2001:db8::10'), '2001:0db8:0000:0000:0000:0000:0000:0010');
+  assert.equal(expand6('2001:db8::10'), '2001:db8:0:0:0:0:0:10');
+  assert.equal(expand6('2001:0db8::0010'), expand6('2001:db8:0::10'));
 });
 
 test('headerFields unfolds and tamper only touches the body', () => {

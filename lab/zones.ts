@@ -3,8 +3,8 @@
 // outside client's domain, PTRs of the lab's own hosts), rendered as NSD zone files + nsd.conf.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { isIP } from 'node:net';
 import { LAB } from './topology.js';
+import { reverseName } from '../components/records/reverse.js';
 
 export interface ZoneRecord {
   owner: string; // fully qualified, lower case, trailing dot
@@ -86,14 +86,9 @@ function count(line: string, ch: string): number {
   return n;
 }
 
+/** The PTR owner name of an address, fully qualified (the component's reverseName). */
 export function ptrName(ip: string): string {
-  if (isIP(ip) === 4) return ip.split('.').reverse().join('.') + '.in-addr.arpa.';
-  const parts = ip.split('::');
-  const head = parts[0] ? parts[0].split(':') : [];
-  const tail = parts.length > 1 && parts[1] ? parts[1].split(':') : [];
-  const groups = [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail];
-  const nibbles = groups.map(g => g.padStart(4, '0')).join('');
-  return nibbles.split('').reverse().join('.') + '.ip6.arpa.';
+  return `${reverseName(ip)}.`;
 }
 
 export interface ZoneOptions {

@@ -75,7 +75,12 @@ const SCENARIOS: Record<Fault, (l: Lab, s: string) => Promise<void>> = {
       l.report.add(s, 'container-rebooted', code === 133, `systemd-nspawn exited with ${code} (133 = reboot)`);
       rmSync(stall, { force: true });
       await ct.boot(l.container, l.repoDir, join(l.out, 'console-reboot.log'));
-      const st = await ct.exec(l.container, 'systemctl is-system-running --wait', { allowFail: true, timeoutMs: 180000 });
+      // Right after the new boot, entering the container can precede its systemd (empty answer): retry.
+      let st = await ct.exec(l.container, 'systemctl is-system-running --wait', { allowFail: true, timeoutMs: 180000 });
+      for (let i = 0; i < 60 && st.stdout.trim() === ''; i++) {
+        await sleep(1000);
+        st = await ct.exec(l.container, 'systemctl is-system-running --wait', { allowFail: true, timeoutMs: 180000 });
+      }
       l.report.time('reboot-to-running', now() - t0);
       const units = await ct.exec(l.container, 'for u in postfix@- opendkim postsrsd; do printf "%s=%s " $u $(systemctl is-active $u); done', { allowFail: true });
       l.report.add(s, 'services-back', /postfix@-=active/.test(units.stdout) && /opendkim=active/.test(units.stdout) && /postsrsd=active/.test(units.stdout) && st.stdout.trim() === 'running', `${units.stdout.trim()} system=${st.stdout.trim()}`);

@@ -47,7 +47,7 @@ describe("Postfix main.cf", () => {
         ["smtpd_forbid_unauth_pipelining", "yes"],
         ["smtpd_data_restrictions", "reject_unauth_pipelining"],
         // DKIM via the milter for SMTP and local submission, deferring when it is down
-        ["smtpd_milters", "inet:127.0.0.1:8891"],
+        ["smtpd_milters", "unix:/var/spool/postfix/opendkim/opendkim.sock"],
         ["non_smtpd_milters", "$smtpd_milters"],
         ["milter_default_action", "tempfail"],
         // SRS
@@ -126,7 +126,7 @@ describe("OpenDKIM", () => {
         ["Mode", "sv"],
         ["Canonicalization", "relaxed/simple"],
         ["SignatureAlgorithm", "rsa-sha256"],
-        ["Socket", "inet:8891@127.0.0.1"],
+        ["Socket", "local:/var/spool/postfix/opendkim/opendkim.sock"],
         ["KeyTable", "file:/etc/opendkim/key.table"],
         ["SigningTable", "refile:/etc/opendkim/signing.table"],
         ["InternalHosts", "/etc/opendkim/trusted.hosts"],

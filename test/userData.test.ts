@@ -66,6 +66,7 @@ describe("user data", () => {
             ["postmap", "/etc/postfix/virtual"],
             ["newaliases"],
             ["/usr/local/sbin/mailserver-cert", "init"],
+            ["install", "-d", "-o", "opendkim", "-g", "postfix", "-m", "2750", "/var/spool/postfix/opendkim"],
             ["systemctl", "daemon-reload"],
             ["systemctl", "restart", "opendkim", "postsrsd"],
             ["postfix", "check"],

@@ -14,7 +14,7 @@ export function renderOpendkimConf(input: OpendkimInput): string {
         ["UserID", "opendkim"],
         ["UMask", "007"],
         ["PidFile", "/run/opendkim/opendkim.pid"],
-        ["Socket", `inet:${DKIM_MILTER.port}@${DKIM_MILTER.host}`, "loopback TCP: Postfix reaches it without a socket in its queue directory"],
+        ["Socket", `local:${DKIM_MILTER.socket}`, "a Unix socket in a setgid postfix-group directory: Postfix may connect, nobody else"],
         ["Mode", "sv", "sign mail from InternalHosts, verify the rest"],
         ["Canonicalization", "relaxed/simple", "relaxed headers survive receivers that refold them"],
         ["SignatureAlgorithm", "rsa-sha256", "rsa-sha1 is refused by receivers (RFC 8301)"],

@@ -73,7 +73,7 @@ export function mainCfSections(input: PostfixInput): Section[] {
                 "If the milter is down, mail is deferred, never sent unsigned (Gmail 550-5.7.26).",
             params: [
                 ["milter_protocol", "6"],
-                ["smtpd_milters", `inet:${DKIM_MILTER.host}:${DKIM_MILTER.port}`],
+                ["smtpd_milters", `unix:${DKIM_MILTER.socket}`],
                 ["non_smtpd_milters", "$smtpd_milters"],
                 ["milter_default_action", "tempfail"],
             ],

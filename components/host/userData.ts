@@ -9,7 +9,7 @@ import {
     renderDeployHook,
 } from "./certificate";
 import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHosts } from "./opendkim";
-import { dkimKeyPath, PATHS } from "./paths";
+import { DKIM_MILTER, dkimKeyPath, PATHS } from "./paths";
 import { renderAliases, renderMainCf, renderMasterCf, renderVirtualMap } from "./postfix";
 import { srsSetup } from "./postsrsd";
 
@@ -104,6 +104,8 @@ export function firstBootCommands(): string[][] {
         ["postmap", PATHS.virtualMap],
         ["newaliases"],
         [PATHS.certScript, "init"],
+        // OpenDKIM's socket directory: group postfix, setgid, so the socket is Postfix's to use.
+        ["install", "-d", "-o", "opendkim", "-g", "postfix", "-m", "2750", DKIM_MILTER.directory],
         ["systemctl", "daemon-reload"],
         ["systemctl", "restart", "opendkim", "postsrsd"],
         ["postfix", "check"],

@@ -162,7 +162,7 @@ export class PlanMocks implements pulumi.runtime.Mocks {
                 (Array.isArray(resources) ? resources : resources ? [resources] : []).map((r) =>
                     pulumi.resourceName(r as pulumi.Resource),
                 );
-            this.options_.push({
+            this.recordedOptions.push({
                 type: args.type,
                 name: args.name,
                 // No parent option means the stack itself.
@@ -174,12 +174,12 @@ export class PlanMocks implements pulumi.runtime.Mocks {
         });
     }
 
-    private readonly options_: Array<{ type: string; name: string; parent?: string; dependsOn: string[]; ignoreChanges?: string[] }> = [];
+    private readonly recordedOptions: Array<{ type: string; name: string; parent?: string; dependsOn: string[]; ignoreChanges?: string[] }> = [];
 
     /** The recorded resources with parent, dependsOn and ignoreChanges filled in. */
     withOptions(): RecordedResource[] {
         return this.resources.map((r) => {
-            const o = this.options_.find((x) => x.type === r.type && x.name === r.name);
+            const o = this.recordedOptions.find((x) => x.type === r.type && x.name === r.name);
             return o ? { ...r, parent: o.parent, dependsOn: o.dependsOn, ignoreChanges: o.ignoreChanges } : { ...r };
         });
     }

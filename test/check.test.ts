@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer as createTcpServer } from "node:net";
@@ -300,7 +301,6 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
 
 /** spawn without blocking the event loop (the servers under test run in this process). */
 function runAsync(command: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    const { spawn } = require("node:child_process") as typeof import("node:child_process");
     return new Promise((resolve) => {
         const child = spawn(command, args);
         let stdout = "";

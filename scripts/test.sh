@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `npm test`: the unit and integration suites (files in parallel), then the mail lab on its own
+# (root on Linux; LAB=0 leaves it out), so nothing competes with it for the CPU or for ports.
+#
+# REQUIRE_ALL=1 (CI): a skipped test fails the run, so CI can never be green by skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node=(bash scripts/node.sh)
+mkdir -p out/test
+
+suite() { # name, test files…
+    local name=$1
+    shift
+    local tap=out/test/$name.tap status=0
+    "${node[@]}" --test --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$tap" "$@" || status=$?
+    local skipped
+    skipped=$(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$tap" | tail -n 1)
+    if [ "${REQUIRE_ALL:-0}" = 1 ] && [ "${skipped:-0}" != 0 ]; then
+        echo "REQUIRE_ALL=1: $skipped test(s) of the $name suite were skipped; every test must run here:" >&2
+        grep -E '^ *(not )?ok .* # SKIP' "$tap" >&2 || true
+        status=1
+    fi
+    return "$status"
+}
+
+status=0
+suite unit 'dist/test/**/*.test.js' 'dist/lab/unit.test.js' || status=$?
+if [ "${LAB:-1}" = 0 ]; then
+    echo "LAB=0: the mail lab is left out"
+elif [ "$status" != 0 ]; then
+    echo "the unit suite failed: the mail lab is not run"
+else
+    suite lab --test-concurrency=1 'dist/lab/lab.test.js' || status=$?
+fi
+exit "$status"

@@ -2,11 +2,10 @@
  * The program: one MailServer from the stack's config (stacks/Pulumi.<stack>.yaml), its outputs
  * exported. `pulumi up` runs this file; so does the offline plan (`npm start`), under mocks.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { MailServer } from "./components";
 import { argsFromConfig } from "./components/programConfig";
 
-const server = new MailServer("mail", argsFromConfig(new pulumi.Config()));
+const server = new MailServer("mail", argsFromConfig());
 
 export const domain = server.domain;
 export const fqdn = server.fqdn;

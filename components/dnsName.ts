@@ -1,4 +1,4 @@
-import { domainToASCII } from "node:url";
+import { domainToASCII, domainToUnicode } from "node:url";
 
 /** RFC 1035 §2.3.4 / RFC 1123 §2.1 limits. */
 export const MAX_NAME_LENGTH = 253;
@@ -15,11 +15,11 @@ const SERVICE_LABEL = /^_?[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/;
 export function labelProblem(label: string, allowUnderscore = false): string | undefined {
     if (label.length === 0) return "empty label";
     if (label.length > MAX_LABEL_LENGTH) {
-        return `label "${label}" is ${label.length} characters; DNS labels are at most ${MAX_LABEL_LENGTH}`;
+        return `label ${JSON.stringify(label)} is ${label.length} characters; DNS labels are at most ${MAX_LABEL_LENGTH}`;
     }
     if (!(allowUnderscore ? SERVICE_LABEL : LDH_LABEL).test(label)) {
         const allowed = allowUnderscore ? "letters, digits, hyphens and underscores" : "letters, digits and hyphens";
-        return `label "${label}" may contain only ${allowed}, not a hyphen at its start or end`;
+        return `label ${JSON.stringify(label)} may contain only ${allowed}, not a hyphen at its start or end`;
     }
     return undefined;
 }
@@ -49,9 +49,22 @@ export function domainProblem(name: string, allowUnderscore = false): string | u
     const labels = name.split(".");
     if (labels.length < 2) return "needs at least two labels, e.g. example.com";
     for (const label of labels) {
-        const problem = labelProblem(label, allowUnderscore);
+        const problem = labelProblem(label, allowUnderscore) ?? punycodeProblem(label);
         if (problem) return problem;
     }
     if (/^[0-9]+$/.test(labels[labels.length - 1])) return "top-level label must not be all digits";
+    return undefined;
+}
+
+/**
+ * Why an `xn--` label is not valid punycode (an A-label must decode to a name with non-ASCII
+ * characters and encode back to itself, RFC 5891 §5.4), or undefined.
+ */
+export function punycodeProblem(label: string): string | undefined {
+    if (!label.startsWith("xn--")) return undefined;
+    const unicode = domainToUnicode(label);
+    if (unicode === "" || /^[\x00-\x7f]*$/.test(unicode) || domainToASCII(unicode) !== label) {
+        return `label ${JSON.stringify(label)} is not valid punycode`;
+    }
     return undefined;
 }

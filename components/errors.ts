@@ -1,5 +1,10 @@
-/** A bad argument of MailServer: the message names the argument and says what is allowed. */
-export class MailServerArgumentError extends Error {
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * A bad argument of MailServer: the message names the argument and says what is allowed. A
+ * pulumi.RunError, so `pulumi preview` prints the message alone, without a stack trace.
+ */
+export class MailServerArgumentError extends pulumi.RunError {
     constructor(
         readonly argument: string,
         readonly problem: string,

@@ -1,21 +1,21 @@
 import { HostProvider } from "./args";
 
-/** Operating-system families whose packages and paths the rendered user data knows. */
+/**
+ * Operating-system families whose packages and paths the rendered host files know. Only what the
+ * mail lab boots is offered: Debian 13 (trixie), current stable. Debian 12 is oldstable (its
+ * regular security support ended in June 2026) and Ubuntu's archive is out of the lab's reach.
+ */
 export enum ImageFamily {
-    Debian12 = "debian12",
-    Ubuntu2404 = "ubuntu2404",
+    Debian13 = "debian13",
 }
 
-/** Supported images per provider, first is the default. */
+/**
+ * Supported images per provider, first is the default. Slugs: DigitalOcean's image list
+ * (`debian-13-x64`), Linode's acceptance tests (`linode/debian13`).
+ */
 export const IMAGES: Readonly<Record<HostProvider, ReadonlyArray<readonly [image: string, family: ImageFamily]>>> = {
-    [HostProvider.DigitalOcean]: [
-        ["debian-12-x64", ImageFamily.Debian12],
-        ["ubuntu-24-04-x64", ImageFamily.Ubuntu2404],
-    ],
-    [HostProvider.Linode]: [
-        ["linode/debian12", ImageFamily.Debian12],
-        ["linode/ubuntu24.04", ImageFamily.Ubuntu2404],
-    ],
+    [HostProvider.DigitalOcean]: [["debian-13-x64", ImageFamily.Debian13]],
+    [HostProvider.Linode]: [["linode/debian13", ImageFamily.Debian13]],
 };
 
 /** Cheapest plan per provider that runs Postfix, OpenDKIM and certbot (512 MB / 1 GB). */

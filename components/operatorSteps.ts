@@ -1,13 +1,15 @@
 import { getDomain } from "tldts";
 import type { MailServerConfig } from "./config";
+import { reportAuthorizationName } from "./records/dmarc";
+import { reportUriDomain } from "./validation";
 
 /** The RFC 7489 §7.1 record another domain must publish to accept our DMARC reports. */
 export function externalRuaAuthorizations(domain: string, rua: readonly string[]): string[] {
     const ours = getDomain(domain) ?? domain;
     return rua
-        .map((uri) => uri.slice(uri.lastIndexOf("@") + 1))
+        .map(reportUriDomain)
         .filter((target, i, all) => (getDomain(target) ?? target) !== ours && all.indexOf(target) === i)
-        .map((target) => `${domain}._report._dmarc.${target}`);
+        .map((target) => reportAuthorizationName(domain, target));
 }
 
 /** What the operator must still do by hand, in order. */

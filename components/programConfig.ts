@@ -1,52 +1,213 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MailServerArgs } from "./args";
+import { MailServerArgumentError } from "./errors";
 
-type ConfigType = "string" | "integer" | "boolean" | "array";
+/** A config value's type, as Pulumi.yaml declares it (arrays are arrays of strings). */
+export type ConfigType = "string" | "integer" | "boolean" | "array";
+
+/** One stack config key of the program: `mailserver:<key>`, the MailServerArgs field of the same name. */
+export interface ConfigKey {
+    readonly type: ConfigType;
+    /**
+     * The default Pulumi.yaml declares; absent means the key is required. For a string, `""` means
+     * "not set": the component picks its own default (shown in {@link ConfigKey.defaultText}).
+     */
+    readonly default?: string | number | boolean | readonly string[];
+    /** What the default is when it is computed by the component (for `""` defaults). */
+    readonly defaultText?: string;
+    /** One line for Pulumi.yaml's `description` and the README's table. */
+    readonly description: string;
+}
+
+/** The project name: Pulumi.yaml's `name`, the namespace of every key below. */
+export const PROJECT = "mailserver";
 
 /**
- * Stack config keys of the program, one per MailServer argument (same names). Pulumi.yaml's
- * `config:` schema declares the same keys and types (a test keeps them equal).
+ * The program's config keys: the single source of Pulumi.yaml's `config:` block (test/project.test.ts
+ * compares the file with {@link pulumiYamlConfig}), the README's table of keys, and
+ * {@link argsFromConfig}. Every optional key has a default, so a stack that sets only the
+ * required keys previews (the CLI treats a declared key without default as required).
  */
-export const PROGRAM_CONFIG: Readonly<Record<keyof MailServerArgs, ConfigType>> = {
-    domain: "string",
-    hostLabel: "string",
-    operatorEmail: "string",
-    provider: "string",
-    region: "string",
-    size: "string",
-    image: "string",
-    linodeLabel: "string",
-    sshPublicKeys: "array",
-    sshAllowedCidrs: "array",
-    cloudflareZoneId: "string",
-    cloudflareZoneName: "string",
-    dnsTtl: "integer",
-    spfIncludes: "array",
-    spfIp4: "array",
-    spfIp6: "array",
-    spfAll: "string",
-    dkimSelector: "string",
-    dmarcPolicy: "string",
-    dmarcRua: "array",
-    dmarcAlignment: "string",
-    ipv6: "boolean",
-    acmeDirectoryUrl: "string",
-    acmeCaBundle: "string",
+export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
+    domain: {
+        type: "string",
+        description: "Mail domain (example.com); MX, SPF, DKIM and DMARC are published for it. Lower-case ASCII, punycode for IDNs.",
+    },
+    hostLabel: {
+        type: "string",
+        default: "mail",
+        description: "Label of the mail host; its FQDN <hostLabel>.<domain> is its hostname, HELO name, certificate name and PTR.",
+    },
+    operatorEmail: {
+        type: "string",
+        description: "ACME account e-mail, and where postmaster@ and abuse@ are forwarded. An address hosted outside the mail domain.",
+    },
+    provider: { type: "string", description: "Host provider: digitalocean or linode." },
+    region: { type: "string", description: "Provider region, e.g. fra1 (DigitalOcean) or eu-central (Linode)." },
+    size: {
+        type: "string",
+        default: "",
+        defaultText: "s-1vcpu-512mb-10gb / g6-nanode-1",
+        description: "Droplet size or Linode type; empty for the provider's smallest that runs the server.",
+    },
+    image: {
+        type: "string",
+        default: "",
+        defaultText: "debian-13-x64 / linode/debian13",
+        description: "Operating-system image: Debian 13; empty for the provider's Debian 13 image.",
+    },
+    linodeLabel: {
+        type: "string",
+        default: "",
+        defaultText: "the FQDN",
+        description: "Linode only: instance label (3-50 characters); empty for the FQDN.",
+    },
+    sshPublicKeys: {
+        type: "array",
+        default: [],
+        description: "OpenSSH public keys of the mailadmin sudo user (ssh-ed25519, ecdsa-sha2-*, ssh-rsa ≥ 2048 bits). None: no login.",
+    },
+    sshAllowedCidrs: {
+        type: "array",
+        default: [],
+        description: "Source ranges (IPv4 or IPv6 CIDR) allowed to reach port 22. None: port 22 closed.",
+    },
+    cloudflareZoneId: {
+        type: "string",
+        default: "",
+        defaultText: "none",
+        description: "Cloudflare zone id (32 hexadecimal characters); give this or cloudflareZoneName.",
+    },
+    cloudflareZoneName: {
+        type: "string",
+        default: "",
+        defaultText: "registrable domain of domain",
+        description: "Cloudflare zone name, looked up at preview; empty for the registrable domain of domain.",
+    },
+    dnsTtl: { type: "integer", default: 3600, description: "TTL of every record in seconds: 1 (Cloudflare automatic) or 60-86400." },
+    spfIncludes: {
+        type: "array",
+        default: [],
+        description: "Other services sending as the domain, as SPF include domains (at most 10 lookups, nested ones count too).",
+    },
+    spfIp4: { type: "array", default: [], description: "Other IPv4 senders (address or CIDR, /8 or narrower) for the domain's SPF." },
+    spfIp6: { type: "array", default: [], description: "Other IPv6 senders (address or CIDR, /16 or narrower) for the domain's SPF." },
+    spfAll: { type: "string", default: "-all", description: "SPF all qualifier: -all (reject) or ~all (soft fail)." },
+    dkimSelector: { type: "string", default: "mailserver", description: "DKIM selector; stable across runs, change it only to rotate the key." },
+    dmarcPolicy: { type: "string", default: "quarantine", description: "DMARC policy: none, quarantine or reject." },
+    dmarcRua: { type: "array", default: [], description: "Addresses (or mailto: URIs) receiving DMARC aggregate reports." },
+    dmarcAlignment: { type: "string", default: "relaxed", description: "DMARC alignment for DKIM and SPF: relaxed or strict." },
+    ipv6: { type: "boolean", default: true, description: "Give the host IPv6 (AAAA, PTR, sending over IPv6); off sends over IPv4 only." },
+    acmeDirectoryUrl: {
+        type: "string",
+        default: "https://acme-v02.api.letsencrypt.org/directory",
+        description: "ACME directory (https) for the host certificate: Let's Encrypt production by default.",
+    },
+    acmeCaBundle: {
+        type: "string",
+        default: "",
+        defaultText: "none (the system trust store)",
+        description: "PEM certificates certbot must trust for the ACME server's own HTTPS (test servers such as Pebble); empty for none.",
+    },
 };
 
-/** MailServerArgs from the stack's config (`mailserver:<key>`); absent keys stay undefined. */
-export function argsFromConfig(config: pulumi.Config): MailServerArgs {
+/** The `config:` block of Pulumi.yaml, as the table declares it. */
+export function pulumiYamlConfig(): Record<string, Record<string, unknown>> {
+    return Object.fromEntries(
+        Object.entries(CONFIG_KEYS).map(([key, spec]) => [
+            key,
+            {
+                type: spec.type,
+                ...(spec.type === "array" ? { items: { type: "string" } } : {}),
+                description: spec.description,
+                ...(spec.default !== undefined ? { default: spec.default } : {}),
+            },
+        ]),
+    );
+}
+
+/** Keys Pulumi.yaml declares without default: the CLI refuses to preview a stack that does not set them. */
+export function requiredKeys(): string[] {
+    return Object.entries(CONFIG_KEYS)
+        .filter(([, spec]) => spec.default === undefined)
+        .map(([key]) => key);
+}
+
+/** Edit distance, for naming the key a misspelled one was probably meant to be. */
+function distance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const row = [i];
+        for (let j = 1; j <= b.length; j++) {
+            row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = row;
+    }
+    return previous[b.length];
+}
+
+/** The declared key closest to `key` (case-insensitive edit distance). */
+export function closestKey(key: string): string {
+    const known = Object.keys(CONFIG_KEYS);
+    const score = (candidate: string) => distance(key.toLowerCase(), candidate.toLowerCase());
+    return known.reduce((best, candidate) => (score(candidate) < score(best) ? candidate : best));
+}
+
+/** Errors in the program's config: the key (with namespace) and what is wrong. */
+export class ProgramConfigError extends MailServerArgumentError {}
+
+/**
+ * A stack value of `type` from the text the CLI hands the program (every value is a string;
+ * arrays are JSON), parsed as strictly as the CLI's own type check (pkg/workspace/config.go:
+ * integers as Go's strconv.Atoi, booleans exactly "true" or "false"). Pulumi's Config.getNumber
+ * would take "3600abc" as 3600; this does not.
+ */
+export function parseConfigValue(key: string, type: ConfigType, text: string): string | number | boolean | string[] {
+    const wrongType = () =>
+        new ProgramConfigError(`${PROJECT}:${key}`, `${JSON.stringify(text)} is not of type '${type === "array" ? "array<string>" : type}'`);
+    switch (type) {
+        case "string":
+            return text;
+        case "integer": {
+            if (!/^[+-]?[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text))) throw wrongType();
+            return Number(text);
+        }
+        case "boolean":
+            if (text !== "true" && text !== "false") throw wrongType();
+            return text === "true";
+        case "array": {
+            let value: unknown;
+            try {
+                value = JSON.parse(text);
+            } catch {
+                throw wrongType();
+            }
+            if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) throw wrongType();
+            return value as string[];
+        }
+    }
+}
+
+/**
+ * MailServerArgs from the stack's config (`mailserver:<key>`): every value parsed strictly, `""`
+ * for a key whose default is `""` meaning the component's default, and any other key in the
+ * `mailserver:` namespace refused with the name of the closest known key (a misspelled key
+ * would otherwise be ignored silently).
+ */
+export function argsFromConfig(values: Readonly<Record<string, string>> = pulumi.runtime.allConfig()): MailServerArgs {
+    for (const fullKey of Object.keys(values).sort()) {
+        if (!fullKey.startsWith(`${PROJECT}:`)) continue;
+        const key = fullKey.slice(PROJECT.length + 1);
+        if (!(key in CONFIG_KEYS)) {
+            throw new ProgramConfigError(fullKey, `unknown configuration key; did you mean '${PROJECT}:${closestKey(key)}'?`);
+        }
+    }
     const args: Record<string, unknown> = {};
-    for (const [key, type] of Object.entries(PROGRAM_CONFIG)) {
-        const value =
-            type === "integer"
-                ? config.getNumber(key)
-                : type === "boolean"
-                  ? config.getBoolean(key)
-                  : type === "array"
-                    ? config.getObject<string[]>(key)
-                    : config.get(key);
-        if (value !== undefined) args[key] = value;
+    for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+        const text = values[`${PROJECT}:${key}`];
+        if (text === undefined) continue;
+        if (spec.type === "string" && spec.default === "" && text === "") continue;
+        args[key] = parseConfigValue(key, spec.type, text);
     }
     return args as unknown as MailServerArgs;
 }

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
 import { type PlanMocksOptions, PlanMocks, type RecordedResource, revealSecrets } from "./mocks";
-import { type ConfigMap, projectDefaults, stackConfig } from "./stackConfig";
+import { applyProjectConfig, loadProject, loadStackValues, toStackValue } from "./pulumiConfig";
 
 export interface PlanOptions extends PlanMocksOptions {
     readonly projectDir: string;
     readonly stack: string;
-    /** `mailserver:key` → value, applied over the stack file (like `pulumi config set`). */
-    readonly overrides?: ConfigMap;
+    /** `mailserver:key` → value, set over the stack file as `pulumi config set` would (text; lists as JSON). */
+    readonly overrides?: Readonly<Record<string, string>>;
     /** The program module to run. @default the compiled index.ts */
     readonly program?: string;
 }
@@ -21,15 +21,36 @@ export interface Plan {
 }
 
 /**
+ * The config `pulumi preview` would hand the program: the stack file (plus overrides), checked
+ * and completed with Pulumi.yaml's defaults by the CLI's own rules (plan/pulumiConfig.ts); throws
+ * the CLI's message when it would stop. Encrypted values are listed apart: offline they are unreadable.
+ */
+export function programConfig(projectDir: string, stack: string, overrides: Readonly<Record<string, string>> = {}) {
+    const project = loadProject(projectDir);
+    const values = loadStackValues(project, stack);
+    for (const [key, text] of Object.entries(overrides)) {
+        const parsed = /^[[{]/.test(text) ? (JSON.parse(text) as unknown) : text;
+        values.set(key.includes(":") ? key : `${project.name}:${key}`, toStackValue(parsed));
+    }
+    const merged = applyProjectConfig(project, stack, values);
+    const config: Record<string, string> = {};
+    const encryptedKeys: string[] = [];
+    for (const [key, value] of merged) {
+        if (value.secure) encryptedKeys.push(key);
+        else config[key] = value.text;
+    }
+    return { project: project.name, config, encryptedKeys: encryptedKeys.sort() };
+}
+
+/**
  * Runs the real program under mocks, as `pulumi preview` would: stack config from stacks/,
  * Pulumi.yaml defaults, the same index.ts. One plan per process (the runtime is global).
  */
 export async function runPlan(options: PlanOptions): Promise<Plan> {
-    const defaults = projectDefaults(options.projectDir);
-    const fromStack = stackConfig(options.projectDir, options.stack);
+    const { project, config, encryptedKeys } = programConfig(options.projectDir, options.stack, options.overrides);
     const mocks = new PlanMocks(options);
-    mocks.install(defaults.project, options.stack, true);
-    pulumi.runtime.setAllConfig({ ...defaults.config, ...fromStack.config, ...(options.overrides ?? {}) });
+    mocks.install(project, options.stack, true);
+    pulumi.runtime.setAllConfig(config);
     const program = options.program ?? join(__dirname, "..", "index.js");
     const outputs = await pulumi.runtime.runInPulumiStack(async () => {
         mocks.recordOptions();
@@ -41,6 +62,6 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
         stack: options.stack,
         resources: mocks.withOptions(),
         outputs: revealSecrets(outputs ?? {}) as Record<string, unknown>,
-        encryptedKeys: fromStack.encrypted,
+        encryptedKeys,
     };
 }

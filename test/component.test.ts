@@ -78,7 +78,7 @@ describe("MailServer on DigitalOcean", () => {
             name: "mail.example.com",
             region: "fra1",
             size: "s-1vcpu-512mb-10gb",
-            image: "debian-12-x64",
+            image: "debian-13-x64",
             ipv6: true,
             monitoring: true,
         });
@@ -175,7 +175,7 @@ describe("MailServer on Linode", () => {
             label: "mail.example.org",
             region: "eu-central",
             type: "g6-nanode-1",
-            image: "linode/debian12",
+            image: "linode/debian13",
             booted: true,
             privateIp: false,
         });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,15 +10,17 @@ import { resolveConfig } from "../components/config";
 import { HOST_PACKAGES, renderUserData, type WriteFile } from "../components/host/userData";
 import { IMAGES } from "../components/images";
 import { throwawayRsaKey } from "../plan/throwawayKey";
+import { TestCa } from "./support/certificates";
 import { missing, run } from "./support/tools";
 
 const key = throwawayRsaKey(2048).privateKeyPem;
+const TEST_CA_PEM = new X509Certificate(new TestCa("ACME test CA").pem).toString();
 const base: MailServerArgs = {
     domain: "example.com",
     operatorEmail: "ops@example.net",
     provider: HostProvider.DigitalOcean,
     region: "fra1",
-    sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlaceholder ops@example.net"],
+    sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ops@example.net"],
 };
 
 function userData(args: Partial<MailServerArgs> = {}): string {
@@ -89,7 +92,7 @@ describe("user data", () => {
     });
 
     it("trusts a private ACME CA for issuance and renewal when given", () => {
-        const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        const pem = TEST_CA_PEM;
         const withCa = (parse(userData({ acmeCaBundle: pem, acmeDirectoryUrl: "https://10.0.0.1:14000/dir" })) as { write_files: WriteFile[] }).write_files;
         assert.equal(withCa.find((f) => f.path === "/etc/mailserver/acme-ca.pem")?.content, pem);
         assert.equal(
@@ -128,7 +131,7 @@ describe("cloud-init schema (real cloud-init)", { skip: missing("cloud-init", "c
             }
         }
     }
-    variants.push(["no SSH keys, private ACME CA", { sshPublicKeys: [], acmeCaBundle: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" }]);
+    variants.push(["no SSH keys, private ACME CA", { sshPublicKeys: [], acmeCaBundle: TEST_CA_PEM }]);
     for (const [title, args] of variants) {
         it(title, () => {
             const path = join(dir, `${title.replace(/\W+/g, "_")}.yaml`);

@@ -1,6 +1,7 @@
 import { getDomain } from "tldts";
 import type { CheckContext } from "../context";
 import { describeFailure, DnsFailure } from "../dns";
+import { reportAuthorizationName } from "../../components/records/dmarc";
 import { dmarcReportAddresses, isDmarcRecord, parseDmarcTags } from "../../components/records/dmarcTags";
 import { fail, type Finding, pass, warn } from "../finding";
 
@@ -39,7 +40,7 @@ export async function checkDmarc(ctx: CheckContext): Promise<Finding[]> {
     for (const address of dmarcReportAddresses(dmarc.tags.get("rua"))) {
         const target = address.slice(address.lastIndexOf("@") + 1).toLowerCase();
         if ((getDomain(target) ?? target) === organizational) continue;
-        const authorization = `${where}._report._dmarc.${target}`;
+        const authorization = reportAuthorizationName(where, target);
         const auth = await ctx.dns.txt(authorization);
         const authorized = auth.ok && auth.records.some((s) => isDmarcRecord(s.join("")));
         findings.push(

@@ -14,3 +14,12 @@ export function dmarcRecord(input: DmarcInput): string {
     if (input.rua.length > 0) tags.push(`rua=${input.rua.join(",")}`);
     return tags.join("; ");
 }
+
+/**
+ * RFC 7489 §7.1: the name at which `reportDomain` authorizes DMARC reports about `domain`
+ * (`example.com._report._dmarc.example.net`). The one place this name is built: the operator
+ * steps ask for it, `check` looks it up.
+ */
+export function reportAuthorizationName(domain: string, reportDomain: string): string {
+    return `${domain}._report._dmarc.${reportDomain}`;
+}

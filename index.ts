@@ -16,4 +16,4 @@ export const ptrRecords = server.ptrRecords;
 export const dkimSelector = server.dkimSelector;
 export const dkimRecord = server.dkimRecord;
 export const operatorSteps = server.operatorSteps;
-export const userDataApplied = server.userDataApplied;
+export const applied = server.applied;

@@ -25,7 +25,9 @@ async function main(): Promise<void> {
     });
     await pulumi.runtime.disconnect();
     const ms = performance.now() - started;
-    process.stdout.write(`${JSON.stringify({ servers, resources: mocks.resources.length, ms, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+    process.stdout.write(
+        `${JSON.stringify({ servers, resources: mocks.resources.length, ms, maxRssKb: process.resourceUsage().maxRSS })}\n`,
+    );
 }
 
 void main();

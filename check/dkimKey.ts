@@ -15,7 +15,8 @@ export function parseDkimKey(record: string): DkimKey {
     if ("error" in parsed) return { ok: false, revoked: false, error: parsed.error };
     const { tags } = parsed;
     const v = tags.get("v");
-    if (v !== undefined && (v !== "DKIM1" || parsed.order[0] !== "v")) return { ok: false, revoked: false, error: "v= must be DKIM1 and come first" };
+    if (v !== undefined && (v !== "DKIM1" || parsed.order[0] !== "v"))
+        return { ok: false, revoked: false, error: "v= must be DKIM1 and come first" };
     const p = tags.get("p");
     if (p === undefined) return { ok: false, revoked: false, error: "no p= tag" };
     if (p.replace(/\s/g, "") === "") return { ok: false, revoked: true, error: "p= is empty: the key is revoked" };

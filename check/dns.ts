@@ -12,7 +12,9 @@ export enum DnsFailure {
     Error = "ERROR",
 }
 
-export type Answer<T> = { readonly ok: true; readonly records: T[] } | { readonly ok: false; readonly failure: DnsFailure; readonly message: string };
+export type Answer<T> =
+    | { readonly ok: true; readonly records: T[] }
+    | { readonly ok: false; readonly failure: DnsFailure; readonly message: string };
 
 /** A void lookup in RFC 7208 §4.6.4's sense: the name or the data does not exist. */
 export function isVoid(answer: Answer<unknown>): boolean {
@@ -86,7 +88,12 @@ export class Dns {
     readonly resolve = async (name: string, type: string): Promise<unknown[]> => {
         const answer = await this.ask<unknown>(() => this.resolver.resolve(name, type) as Promise<unknown[]>);
         if (answer.ok) return answer.records;
-        const code = { [DnsFailure.NxDomain]: "ENOTFOUND", [DnsFailure.NoData]: "ENODATA", [DnsFailure.Timeout]: "ETIMEOUT", [DnsFailure.Error]: "ESERVFAIL" }[answer.failure];
+        const code = {
+            [DnsFailure.NxDomain]: "ENOTFOUND",
+            [DnsFailure.NoData]: "ENODATA",
+            [DnsFailure.Timeout]: "ETIMEOUT",
+            [DnsFailure.Error]: "ESERVFAIL",
+        }[answer.failure];
         throw Object.assign(new Error(`${type} ${name}: ${answer.message}`), { code });
     };
 }

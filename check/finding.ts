@@ -18,5 +18,17 @@ export interface Finding {
 }
 
 export const pass = (check: string, subject: string, detail: string): Finding => ({ check, subject, status: Status.Pass, detail });
-export const warn = (check: string, subject: string, detail: string, fix: string): Finding => ({ check, subject, status: Status.Warn, detail, fix });
-export const fail = (check: string, subject: string, detail: string, fix: string): Finding => ({ check, subject, status: Status.Fail, detail, fix });
+export const warn = (check: string, subject: string, detail: string, fix: string): Finding => ({
+    check,
+    subject,
+    status: Status.Warn,
+    detail,
+    fix,
+});
+export const fail = (check: string, subject: string, detail: string, fix: string): Finding => ({
+    check,
+    subject,
+    status: Status.Fail,
+    detail,
+    fix,
+});

@@ -7,7 +7,11 @@ const MARK: Record<Status, string> = { [Status.Pass]: "PASS", [Status.Warn]: "WA
 export function formatReport(report: Report, width = 100): string {
     const checkWidth = Math.max(5, ...report.findings.map((f) => f.check.length));
     const subjectWidth = Math.min(40, Math.max(7, ...report.findings.map((f) => f.subject.length)));
-    const lines = [`Mail checks for ${report.domain}`, "", `${"".padEnd(4)}  ${"CHECK".padEnd(checkWidth)}  ${"SUBJECT".padEnd(subjectWidth)}  DETAIL`];
+    const lines = [
+        `Mail checks for ${report.domain}`,
+        "",
+        `${"".padEnd(4)}  ${"CHECK".padEnd(checkWidth)}  ${"SUBJECT".padEnd(subjectWidth)}  DETAIL`,
+    ];
     for (const f of report.findings) {
         const detail = f.detail.length > width ? `${f.detail.slice(0, width - 1)}…` : f.detail;
         lines.push(`${MARK[f.status]}  ${f.check.padEnd(checkWidth)}  ${f.subject.padEnd(subjectWidth)}  ${detail}`);

@@ -29,9 +29,23 @@ export async function runChecks(ctx: CheckContext): Promise<Report> {
         checkDmarc(ctx),
         checkMtaSts(ctx, mx.hosts),
         checkTlsRpt(ctx),
-        checkBlocklists(ctx, hosts.addresses.map((a) => a.address)),
+        checkBlocklists(
+            ctx,
+            hosts.addresses.map((a) => a.address),
+        ),
     ]);
-    const findings = [...mx.findings, ...hosts.findings, ...reverse.map((r) => r.finding), ...smtp.flat(), ...spf, ...dkim, ...dmarc, ...mtaSts, ...tlsRpt, ...blocklists];
+    const findings = [
+        ...mx.findings,
+        ...hosts.findings,
+        ...reverse.map((r) => r.finding),
+        ...smtp.flat(),
+        ...spf,
+        ...dkim,
+        ...dmarc,
+        ...mtaSts,
+        ...tlsRpt,
+        ...blocklists,
+    ];
     const summary = { [Status.Pass]: 0, [Status.Warn]: 0, [Status.Fail]: 0 };
     for (const f of findings) summary[f.status]++;
     return { domain: ctx.domain, findings, summary };

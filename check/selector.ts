@@ -15,17 +15,21 @@ export function selectorFromProject(projectDir: string, domain: string): { selec
     if (pulumi.status === 0) {
         try {
             const outputs = JSON.parse(pulumi.stdout) as { domain?: string; dkimSelector?: string };
-            if (outputs.domain === domain && outputs.dkimSelector) return { selector: outputs.dkimSelector, source: "the stack's dkimSelector output" };
+            if (outputs.domain === domain && outputs.dkimSelector)
+                return { selector: outputs.dkimSelector, source: "the stack's dkimSelector output" };
         } catch {
             // not JSON: fall through to the stack files
         }
     }
     const stacksDir = join(projectDir, "stacks");
     if (!existsSync(stacksDir)) return undefined;
-    for (const file of readdirSync(stacksDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).sort()) {
+    for (const file of readdirSync(stacksDir)
+        .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+        .sort()) {
         const config = ((parse(readFileSync(join(stacksDir, file), "utf8")) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
         if (config["mailserver:domain"] === domain) {
-            const selector = typeof config["mailserver:dkimSelector"] === "string" ? config["mailserver:dkimSelector"] : DEFAULTS.dkimSelector;
+            const selector =
+                typeof config["mailserver:dkimSelector"] === "string" ? config["mailserver:dkimSelector"] : DEFAULTS.dkimSelector;
             return { selector, source: `stacks/${file}` };
         }
     }

@@ -16,7 +16,10 @@ export interface SpfWalk {
 const MAX_DEPTH = 12;
 
 /** The one SPF record at `name`, or why there is none. */
-export async function spfRecordAt(dns: Dns, name: string): Promise<{ record: string } | { none: Answer<string[]> } | { multiple: string[] }> {
+export async function spfRecordAt(
+    dns: Dns,
+    name: string,
+): Promise<{ record: string } | { none: Answer<string[]> } | { multiple: string[] }> {
     const answer = await dns.txt(name);
     if (!answer.ok) return { none: answer };
     const records = answer.records.map((strings) => strings.join("")).filter(isSpfRecord);

@@ -10,7 +10,10 @@ export function parseTags(record: string): { tags: Map<string, string>; order: s
         const eq = part.indexOf("=");
         if (eq < 0) return { error: `"${part.trim()}" is not tag=value` };
         const name = part.slice(0, eq).trim();
-        const value = part.slice(eq + 1).replace(/\s+/g, " ").trim();
+        const value = part
+            .slice(eq + 1)
+            .replace(/\s+/g, " ")
+            .trim();
         if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) return { error: `"${name}" is not a tag name` };
         if (tags.has(name)) return { error: `tag ${name} appears twice` };
         tags.set(name, value);

@@ -69,10 +69,24 @@ export interface MailServerArgs {
      */
     readonly sshPublicKeys?: string[];
     /**
-     * Source ranges (CIDR, IPv4 or IPv6) allowed to reach port 22.
-     * @default [] (port 22 closed)
+     * Source ranges (CIDR, IPv4 or IPv6) the admin may log in from (the firewall and sshd).
+     * @default [] (no admin login)
      */
     readonly sshAllowedCidrs?: string[];
+    /**
+     * Source ranges the machine running `pulumi up` connects from, to hand the host its
+     * configuration over SSH (port 22; key-only, one forced command). Anywhere by default, so
+     * that laptops and CI runners with changing addresses can deploy.
+     * @default ["0.0.0.0/0", "::/0"]
+     */
+    readonly deployFromCidrs?: string[];
+    /**
+     * Raise it (1 → 2) in the same run as a change that needs a new host or powers it off
+     * (provider, region, image, size, IPv6 off on DigitalOcean); such a change is refused
+     * otherwise. Raising it replaces nothing by itself.
+     * @default 1
+     */
+    readonly hostGeneration?: number;
 
     /**
      * Cloudflare zone id. Give this or {@link cloudflareZoneName}.
@@ -108,6 +122,12 @@ export interface MailServerArgs {
      * @default "mailserver"
      */
     readonly dkimSelector?: string;
+    /**
+     * Selectors of earlier keys that stay published (their keys kept) after a rotation, so that
+     * mail signed before it still verifies. Remove one a week or more after the rotation.
+     * @default []
+     */
+    readonly dkimPreviousSelectors?: string[];
 
     /** DMARC policy. @default DmarcPolicy.Quarantine */
     readonly dmarcPolicy?: DmarcPolicy;

@@ -27,6 +27,8 @@ export interface HostSettings {
     readonly acmeDirectoryUrl: string;
     readonly acmeCaBundle: string | undefined;
     readonly sshPublicKeys: readonly string[];
+    /** Where the admin (sshPublicKeys) may log in from: sshd's AllowUsers, besides the cloud firewall. */
+    readonly sshAllowedCidrs: readonly string[];
 }
 
 /** DNS-only settings: changing them never touches the host. */
@@ -44,6 +46,11 @@ export interface DnsSettings {
 
 /** MailServerArgs validated, with every default applied once. */
 export interface MailServerConfig {
+    /** Selectors of earlier DKIM keys that stay published (with their keys). */
+    readonly dkimPreviousSelectors: readonly string[];
+    /** Where `pulumi up` connects from to configure the host (port 22). */
+    readonly deployFrom: { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] };
+    readonly hostGeneration: number;
     readonly host: HostSettings;
     readonly dns: DnsSettings;
     readonly provider: HostProvider;
@@ -66,6 +73,8 @@ export const DEFAULTS = {
     dmarcAlignment: DmarcAlignment.Relaxed,
     ipv6: true,
     acmeDirectoryUrl: "https://acme-v02.api.letsencrypt.org/directory",
+    deployFromCidrs: ["0.0.0.0/0", "::/0"],
+    hostGeneration: 1,
 } as const;
 
 /** RFC 7208 §4.6.4: at most 10 terms that cause DNS lookups. */
@@ -144,7 +153,8 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
         fail("region", `${JSON.stringify(args.region)} is not a region slug such as fra1 or eu-central`);
     }
     const size = args.size ?? DEFAULT_SIZES[provider];
-    if (typeof size !== "string" || !SLUG.test(size)) fail("size", `${JSON.stringify(size)} is not a plan slug such as ${DEFAULT_SIZES[provider]}`);
+    if (typeof size !== "string" || !SLUG.test(size))
+        fail("size", `${JSON.stringify(size)} is not a plan slug such as ${DEFAULT_SIZES[provider]}`);
     const image = args.image ?? defaultImage(provider);
     if (typeof image !== "string" || imageFamily(provider, image) === undefined) {
         const allowed = IMAGES[provider].map(([name]) => name).join(", ");
@@ -168,6 +178,14 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
         if (problem) fail("sshPublicKeys", problem);
     }
     const sshRanges = ranges("sshAllowedCidrs", list("sshAllowedCidrs", args.sshAllowedCidrs), { family: "any" });
+    const deployRanges = ranges("deployFromCidrs", list("deployFromCidrs", args.deployFromCidrs ?? [...DEFAULTS.deployFromCidrs]), {
+        family: "any",
+    });
+    if (deployRanges.length === 0) fail("deployFromCidrs", "is empty: pulumi up could not reach the host to configure it");
+    const hostGeneration = args.hostGeneration ?? DEFAULTS.hostGeneration;
+    if (typeof hostGeneration !== "number" || !Number.isSafeInteger(hostGeneration) || hostGeneration < 1) {
+        fail("hostGeneration", `${JSON.stringify(hostGeneration)} is not a whole number from 1 up`);
+    }
 
     if (args.cloudflareZoneId !== undefined && args.cloudflareZoneName !== undefined) {
         fail("cloudflareZoneId", "give either cloudflareZoneId or cloudflareZoneName, not both");
@@ -214,6 +232,17 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
         fail("dkimSelector", `${JSON.stringify(dkimSelector)} is not a lower-case DNS label: ${selectorIssue ?? "must be lower case"}`);
     }
 
+    const dkimPreviousSelectors = list("dkimPreviousSelectors", args.dkimPreviousSelectors);
+    for (const selector of dkimPreviousSelectors) {
+        const issue = labelProblem(selector);
+        if (selector !== selector.toLowerCase() || issue) {
+            fail("dkimPreviousSelectors", `${JSON.stringify(selector)} is not a lower-case DNS label: ${issue ?? "must be lower case"}`);
+        }
+    }
+    if (dkimPreviousSelectors.includes(dkimSelector)) {
+        fail("dkimPreviousSelectors", `"${dkimSelector}" is the signing selector (dkimSelector); list only earlier ones`);
+    }
+
     const dmarcPolicy = oneOf("dmarcPolicy", args.dmarcPolicy ?? DEFAULTS.dmarcPolicy, DmarcPolicy);
     const dmarcAlignment = oneOf("dmarcAlignment", args.dmarcAlignment ?? DEFAULTS.dmarcAlignment, DmarcAlignment);
     const dmarcRua = list("dmarcRua", args.dmarcRua).map((v) => {
@@ -249,6 +278,7 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
             acmeDirectoryUrl,
             acmeCaBundle,
             sshPublicKeys,
+            sshAllowedCidrs: sshRanges.map((r) => r.cidr),
         },
         dns: { ttl, spfIncludes, spfIp4, spfIp6, spfAll, dmarcPolicy, dmarcRua, dmarcAlignment },
         provider,
@@ -260,6 +290,12 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
             ipv4: sshRanges.filter((r) => r.family === "ipv4").map((r) => r.cidr),
             ipv6: sshRanges.filter((r) => r.family === "ipv6").map((r) => r.cidr),
         },
+        deployFrom: {
+            ipv4: deployRanges.filter((r) => r.family === "ipv4").map((r) => r.cidr),
+            ipv6: deployRanges.filter((r) => r.family === "ipv6").map((r) => r.cidr),
+        },
+        hostGeneration,
+        dkimPreviousSelectors,
         zone,
     };
 }

@@ -1,23 +1,29 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { HostProvider, type MailServerArgs } from "./args";
+import { ChangeGuard } from "./changeGuard";
 import { type MailServerConfig, resolveConfig } from "./config";
 import { MailServerArgumentError } from "./errors";
-import { renderUserData } from "./host/userData";
+import { APPLY_PROGRAM, DEPLOY_USER, renderBootstrap } from "./host/bootstrap";
+import { renderBundle } from "./host/bundle";
 import { operatorSteps } from "./operatorSteps";
 import { inboundRules } from "./ports";
-import { cloudflareRecords } from "./providers/cloudflare";
+import { cloudflareRecords, cloudflareZoneId } from "./providers/cloudflare";
 import { digitalOceanHost } from "./providers/digitalocean";
 import type { Host, HostInput } from "./providers/host";
 import { linodeHost } from "./providers/linode";
 import { dkimRecord, dkimRecordName } from "./records/dkim";
-import { type DnsRecord, type LiveValues, mailRecordSpecs, resolveRecords } from "./records/recordSet";
+import { type DnsRecord, type LiveValues, mailRecordSpecs, Phase, resolveRecords } from "./records/recordSet";
 import type { PtrRecord } from "./records/zoneFile";
 
 export const MAILSERVER_TYPE = "mailserver:index:MailServer";
 
 /** RSA 2048: what Gmail recommends; 1024 is the floor, 4096 does not fit many DNS UIs. */
 export const DKIM_RSA_BITS = 2048;
+
+/** How long the configuration step keeps trying to reach a new host's SSH (≈ 5 minutes). */
+export const DIAL_ERROR_LIMIT = 60;
 
 const HOSTS: Record<HostProvider, (input: HostInput) => Host> = {
     [HostProvider.DigitalOcean]: digitalOceanHost,
@@ -26,8 +32,9 @@ const HOSTS: Record<HostProvider, (input: HostInput) => Host> = {
 
 /**
  * A mail host that Gmail, Yahoo and Outlook accept: the machine (DigitalOcean or Linode) whose
- * name, HELO, certificate and PTR are its FQDN, its firewall, a DKIM key, and the Cloudflare
- * records (A/AAAA, MX, SPF for the domain and the host, DKIM, DMARC).
+ * name, HELO, certificate and PTR are its FQDN, its firewall, DKIM keys, the Cloudflare records
+ * (A/AAAA, MX, SPF for the domain and the host, DKIM, DMARC), and the step that configures the
+ * running host over SSH whenever its configuration changes.
  */
 export class MailServer extends pulumi.ComponentResource {
     /** The mail domain. */
@@ -42,45 +49,115 @@ export class MailServer extends pulumi.ComponentResource {
     /** The PTR records the provider serves for the host's addresses. */
     public readonly ptrRecords: pulumi.Output<PtrRecord[]>;
     public readonly dkimSelector: pulumi.Output<string>;
-    /** The DKIM key record, unchunked: `{ name, value }`. */
+    /** The signing key's record, unchunked: `{ name, value }`. */
     public readonly dkimRecord: pulumi.Output<{ name: string; value: string }>;
     /** What the operator must still do by hand (port 25 unblocking, …). */
     public readonly operatorSteps: pulumi.Output<string[]>;
-    /** The host's cloud-config (secret: it holds the DKIM private key). */
+    /** The host's bootstrap cloud-config (secret: it holds the host's SSH host key). */
     public readonly userData: pulumi.Output<string>;
-    /** False when the running host was created from other user data (the change was not applied). */
-    public readonly userDataApplied: pulumi.Output<boolean>;
+    /** The configuration bundle the host applies (secret: it holds the DKIM key). */
+    public readonly bundle: pulumi.Output<string>;
+    /** What the configuration step reported (release, changed files, reloaded services); empty in a preview. */
+    public readonly applied: pulumi.Output<string>;
 
     constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before anything is registered, so a bad argument creates nothing.
         const config = validated(name, args);
         super(MAILSERVER_TYPE, name, {}, opts);
+        const parent = this;
 
-        const dkimKey = new tls.PrivateKey(`${name}-dkim-key`, { algorithm: "RSA", rsaBits: DKIM_RSA_BITS }, { parent: this });
-        // Secret: the private key must never show in state, previews or PR comments.
-        const userData = pulumi.secret(
-            dkimKey.privateKeyPem.apply((dkimPrivateKeyPem) => renderUserData({ host: config.host, dkimPrivateKeyPem })),
+        // One RSA key per published selector; a new selector is a new key.
+        const selectors = [config.host.dkimSelector, ...config.dkimPreviousSelectors];
+        const dkimKeys = new Map(
+            selectors.map((selector) => [
+                selector,
+                new tls.PrivateKey(`${name}-dkim-${selector}`, { algorithm: "RSA", rsaBits: DKIM_RSA_BITS }, { parent }),
+            ]),
+        );
+        const signingKey = dkimKeys.get(config.host.dkimSelector) as tls.PrivateKey;
+        // The configuration channel: the key `pulumi up` logs in with, and the host key it pins.
+        const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, { parent });
+        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent });
+
+        const guard = new ChangeGuard(
+            `${name}-guard`,
+            {
+                provider: config.provider,
+                region: config.region,
+                image: config.image,
+                size: config.size,
+                ipv6: config.host.ipv6,
+                hostGeneration: config.hostGeneration,
+                dkimSelector: config.host.dkimSelector,
+                dkimPreviousSelectors: config.dkimPreviousSelectors,
+            },
+            { parent },
         );
 
+        // Secret: it holds the host key's private half.
+        const userData = pulumi.secret(
+            pulumi
+                .all([deployKey.publicKeyOpenssh, hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+                .apply(([deployPublicKey, privateOpenssh, publicOpenssh]) =>
+                    renderBootstrap({ deployPublicKey, hostKey: { privateOpenssh, publicOpenssh } }),
+                ),
+        );
         const host = HOSTS[config.provider]({
             name,
             config,
             userData,
-            firewall: inboundRules(config.sshAllowed),
-            parent: this,
+            firewall: inboundRules(config),
+            parent,
+            dependsOn: [guard],
         });
 
-        const specs = mailRecordSpecs(config.host, config.dns);
         const live: pulumi.Output<LiveValues> = pulumi
-            .all([host.ipv4, host.ipv6, dkimKey.publicKeyPem])
-            .apply(([ipv4, ipv6, dkimPublicKeyPem]) => ({ ipv4, ipv6, dkimPublicKeyPem }));
-        const records = cloudflareRecords({ name, zone: config.zone, specs, live, parent: this });
-        host.afterForwardRecords({ A: records.get("a"), AAAA: records.get("aaaa") });
+            .all([host.ipv4, host.ipv6, pulumi.all(selectors.map((s) => (dkimKeys.get(s) as tls.PrivateKey).publicKeyPem))])
+            .apply(([ipv4, ipv6, pems]) => ({ ipv4, ipv6, dkimPublicKeyPems: Object.fromEntries(selectors.map((s, i) => [s, pems[i]])) }));
+        const specs = mailRecordSpecs(config.host, config.dns, selectors);
+        const zoneId = cloudflareZoneId(config.zone, parent);
+        const before = cloudflareRecords({ name, zoneId, specs: specs.filter((s) => s.phase === Phase.BeforeApply), live, parent });
 
-        this.userDataApplied = userData.apply((wanted) => host.userDataDiffers(wanted)).apply((differs) => !differs);
-        pulumi.all([this.userDataApplied, host.machine.urn]).apply(([applied, urn]) => {
-            if (!applied) void pulumi.log.warn(userDataNotAppliedMessage(config.host.fqdn, urn), this);
+        // Secret: it holds the DKIM private key.
+        this.bundle = pulumi.secret(
+            pulumi
+                .all([host.ipv4, host.ipv6, signingKey.privateKeyPem, signingKey.publicKeyPem])
+                .apply(([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem]) =>
+                    renderBundle(config.host, { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem }),
+                ),
+        );
+        // The configuration step: runs whenever the bundle (or the host) changes. It waits on the
+        // host for the records it relies on, checks the new configuration, switches to it and
+        // reloads; any failure leaves the previous configuration serving and fails `pulumi up`.
+        const apply = new command.remote.Command(
+            `${name}-apply`,
+            {
+                connection: {
+                    host: host.ipv4,
+                    user: DEPLOY_USER,
+                    privateKey: deployKey.privateKeyOpenssh,
+                    hostKey: hostKey.publicKeyOpenssh.apply((key) => key.trim()),
+                    dialErrorLimit: DIAL_ERROR_LIMIT,
+                },
+                // sshd forces the deploy key's command; this names it for the preview.
+                create: APPLY_PROGRAM,
+                stdin: this.bundle,
+                logging: "stdoutAndStderr",
+                addPreviousOutputInEnv: false,
+            },
+            { parent, dependsOn: [host.machine, host.firewall, ...before.values()] },
+        );
+        const after = cloudflareRecords({
+            name,
+            zoneId,
+            specs: specs.filter((s) => s.phase === Phase.AfterApply),
+            live,
+            parent,
+            dependsOn: [apply],
         });
+        const records = new Map([...before, ...after]);
+        const recordOf = (type: string) => specs.filter((s) => s.type === type).map((s) => records.get(s.key))[0];
+        host.afterForwardRecords({ A: recordOf("A") as pulumi.Resource, AAAA: recordOf("AAAA"), apply });
 
         this.domain = pulumi.output(config.host.domain);
         this.fqdn = pulumi.output(config.host.fqdn);
@@ -96,12 +173,13 @@ export class MailServer extends pulumi.ComponentResource {
             })),
         );
         this.dkimSelector = pulumi.output(config.host.dkimSelector);
-        this.dkimRecord = dkimKey.publicKeyPem.apply((pem) => ({
+        this.dkimRecord = signingKey.publicKeyPem.apply((pem) => ({
             name: dkimRecordName(config.host.dkimSelector, config.host.domain),
             value: dkimRecord(pem),
         }));
         this.operatorSteps = pulumi.output(operatorSteps(config, host.operatorSteps));
         this.userData = userData;
+        this.applied = apply.stdout;
 
         this.registerOutputs({
             domain: this.domain,
@@ -114,7 +192,8 @@ export class MailServer extends pulumi.ComponentResource {
             dkimRecord: this.dkimRecord,
             operatorSteps: this.operatorSteps,
             userData: this.userData,
-            userDataApplied: this.userDataApplied,
+            bundle: this.bundle,
+            applied: this.applied,
         });
     }
 }
@@ -128,14 +207,4 @@ function validated(name: string, args: MailServerArgs): MailServerConfig {
         }
         throw error;
     }
-}
-
-/** The warning for a user-data change that was deliberately not applied to the running host. */
-export function userDataNotAppliedMessage(fqdn: string, machineUrn: string): string {
-    return (
-        `The user data of ${fqdn} changed, but the running host keeps the one it was created with: ` +
-        "replacing a mail server loses its queue and its IP address's sending reputation, so the change was not applied. " +
-        "To apply it, re-create the host deliberately (a new IP means new PTR and A/AAAA records, applied in the same run): " +
-        `pulumi up --replace '${machineUrn}'`
-    );
 }

@@ -24,9 +24,9 @@ export function operatorSteps(config: MailServerConfig, providerSteps: readonly 
         steps.push(`Ask the owner of that domain to publish TXT "v=DMARC1" at ${name}, or receivers will not send DMARC reports there.`);
     }
     if (config.sshAllowed.ipv4.length + config.sshAllowed.ipv6.length === 0) {
-        steps.push("SSH (port 22) is closed: set sshAllowedCidrs (and sshPublicKeys) to administer the host.");
+        if (host.sshPublicKeys.length > 0) steps.push("sshPublicKeys are given but sshAllowedCidrs is empty, so the admin cannot log in: add your ranges.");
     } else if (host.sshPublicKeys.length === 0) {
-        steps.push("Port 22 is open but no sshPublicKeys were given, so nobody can log in: add a key.");
+        steps.push("sshAllowedCidrs lets the admin in, but no sshPublicKeys were given, so nobody can log in: add a key.");
     }
     return steps;
 }

@@ -1,8 +1,8 @@
 /** Who may reach an inbound port. */
 export enum PortSource {
     Anywhere = "anywhere",
-    /** Only the ranges in `sshAllowedCidrs`. */
-    SshAllowed = "ssh-allowed",
+    /** The ranges `pulumi up` connects from (`deployFromCidrs`) and the admin's (`sshAllowedCidrs`). */
+    Ssh = "ssh",
 }
 
 export interface InboundPort {
@@ -22,7 +22,13 @@ export interface InboundPort {
 export const INBOUND_PORTS: readonly InboundPort[] = [
     { service: "smtp", protocol: "tcp", port: 25, from: PortSource.Anywhere, purpose: "inbound mail (MX) for the domain" },
     { service: "http", protocol: "tcp", port: 80, from: PortSource.Anywhere, purpose: "ACME http-01 validation (certbot --standalone)" },
-    { service: "ssh", protocol: "tcp", port: 22, from: PortSource.SshAllowed, purpose: "administration" },
+    {
+        service: "ssh",
+        protocol: "tcp",
+        port: 22,
+        from: PortSource.Ssh,
+        purpose: "configuration by pulumi up (forced command) and the admin's login",
+    },
     { service: "icmp", protocol: "icmp", port: undefined, from: PortSource.Anywhere, purpose: "path-MTU discovery and ping" },
 ];
 
@@ -37,14 +43,21 @@ export interface FirewallRule {
     readonly purpose: string;
 }
 
-/** The inbound firewall rules; a port whose source list is empty (SSH without ranges) is left closed. */
-export function inboundRules(sshAllowed: { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] }): FirewallRule[] {
+type Ranges = { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] };
+
+/** Both lists of ranges, each range once, in order. */
+function union(a: Ranges, b: Ranges): Ranges {
+    return { ipv4: [...new Set([...a.ipv4, ...b.ipv4])], ipv6: [...new Set([...a.ipv6, ...b.ipv6])] };
+}
+
+/** The inbound firewall rules; a port whose source list is empty is left closed. */
+export function inboundRules(sources: { readonly deployFrom: Ranges; readonly sshAllowed: Ranges }): FirewallRule[] {
     return INBOUND_PORTS.map((p) => ({
         service: p.service,
         protocol: p.protocol,
         port: p.port,
         purpose: p.purpose,
-        ...(p.from === PortSource.Anywhere ? ANYWHERE : sshAllowed),
+        ...(p.from === PortSource.Anywhere ? ANYWHERE : union(sources.deployFrom, sources.sshAllowed)),
     })).filter((r) => r.ipv4.length + r.ipv6.length > 0);
 }
 

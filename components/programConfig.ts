@@ -5,8 +5,20 @@ import { MailServerArgumentError } from "./errors";
 /** A config value's type, as Pulumi.yaml declares it (arrays are arrays of strings). */
 export type ConfigType = "string" | "integer" | "boolean" | "array";
 
+/**
+ * What changing a key on a running stack does: only DNS records change; the running host (or its
+ * cloud resource) is changed in place, without reboot or replacement; or the machine is replaced
+ * or powered off, which the change guard refuses unless hostGeneration is raised in the same run.
+ */
+export type ChangeKind = "dns-only" | "in-place" | "new-host";
+
 /** One stack config key of the program: `mailserver:<key>`, the MailServerArgs field of the same name. */
 export interface ConfigKey {
+    readonly change: ChangeKind;
+    /** For in-place keys: whether the host's configuration changes (the configuration step runs). */
+    readonly onHost?: boolean;
+    /** An exception to `change`, said in the README. */
+    readonly changeNote?: string;
     readonly type: ConfigType;
     /**
      * The default Pulumi.yaml declares; absent means the key is required. For a string, `""` means
@@ -30,80 +42,186 @@ export const PROJECT = "mailserver";
  */
 export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
     domain: {
+        change: "in-place",
+        onHost: true,
+        changeNote: "records move to the new name; DigitalOcean renames the droplet (its PTR)",
         type: "string",
         description: "Mail domain (example.com); MX, SPF, DKIM and DMARC are published for it. Lower-case ASCII, punycode for IDNs.",
     },
     hostLabel: {
+        change: "in-place",
+        onHost: true,
+        changeNote: "as domain",
         type: "string",
         default: "mail",
         description: "Label of the mail host; its FQDN <hostLabel>.<domain> is its hostname, HELO name, certificate name and PTR.",
     },
     operatorEmail: {
+        change: "in-place",
+        onHost: true,
         type: "string",
         description: "ACME account e-mail, and where postmaster@ and abuse@ are forwarded. An address hosted outside the mail domain.",
     },
-    provider: { type: "string", description: "Host provider: digitalocean or linode." },
-    region: { type: "string", description: "Provider region, e.g. fra1 (DigitalOcean) or eu-central (Linode)." },
+    provider: {
+        change: "new-host",
+        type: "string",
+        description: "Host provider: digitalocean or linode.",
+    },
+    region: {
+        change: "new-host",
+        type: "string",
+        description: "Provider region, e.g. fra1 (DigitalOcean) or eu-central (Linode).",
+    },
     size: {
+        change: "new-host",
+        changeNote: "the provider powers the host off to move it; its disk and addresses stay",
         type: "string",
         default: "",
         defaultText: "s-1vcpu-512mb-10gb / g6-nanode-1",
         description: "Droplet size or Linode type; empty for the provider's smallest that runs the server.",
     },
     image: {
+        change: "new-host",
         type: "string",
         default: "",
         defaultText: "debian-13-x64 / linode/debian13",
         description: "Operating-system image: Debian 13; empty for the provider's Debian 13 image.",
     },
     linodeLabel: {
+        change: "in-place",
+        onHost: false,
+        changeNote: "Linode renames the instance",
         type: "string",
         default: "",
         defaultText: "the FQDN",
         description: "Linode only: instance label (3-50 characters); empty for the FQDN.",
     },
     sshPublicKeys: {
+        change: "in-place",
+        onHost: true,
         type: "array",
         default: [],
         description: "OpenSSH public keys of the mailadmin sudo user (ssh-ed25519, ecdsa-sha2-*, ssh-rsa ≥ 2048 bits). None: no login.",
     },
     sshAllowedCidrs: {
+        change: "in-place",
+        onHost: true,
+        changeNote: "the cloud firewall and sshd",
         type: "array",
         default: [],
-        description: "Source ranges (IPv4 or IPv6 CIDR) allowed to reach port 22. None: port 22 closed.",
+        description: "Source ranges (IPv4 or IPv6 CIDR) the admin may log in from over SSH. None: no admin login.",
+    },
+    deployFromCidrs: {
+        change: "in-place",
+        onHost: false,
+        changeNote: "the cloud firewall",
+        type: "array",
+        default: ["0.0.0.0/0", "::/0"],
+        description: "Source ranges pulumi up connects from to configure the host over SSH (key-only, one forced command).",
+    },
+    hostGeneration: {
+        change: "in-place",
+        onHost: false,
+        changeNote: "the opt-in itself: nothing changes by it alone",
+        type: "integer",
+        default: 1,
+        description: "Raise it in the same run as a change that needs a new or powered-off host (provider, region, image, size).",
     },
     cloudflareZoneId: {
+        change: "dns-only",
         type: "string",
         default: "",
         defaultText: "none",
         description: "Cloudflare zone id (32 hexadecimal characters); give this or cloudflareZoneName.",
     },
     cloudflareZoneName: {
+        change: "dns-only",
         type: "string",
         default: "",
         defaultText: "registrable domain of domain",
         description: "Cloudflare zone name, looked up at preview; empty for the registrable domain of domain.",
     },
-    dnsTtl: { type: "integer", default: 3600, description: "TTL of every record in seconds: 1 (Cloudflare automatic) or 60-86400." },
+    dnsTtl: {
+        change: "dns-only",
+        type: "integer",
+        default: 3600,
+        description: "TTL of every record in seconds: 1 (Cloudflare automatic) or 60-86400.",
+    },
     spfIncludes: {
+        change: "dns-only",
         type: "array",
         default: [],
         description: "Other services sending as the domain, as SPF include domains (at most 10 lookups, nested ones count too).",
     },
-    spfIp4: { type: "array", default: [], description: "Other IPv4 senders (address or CIDR, /8 or narrower) for the domain's SPF." },
-    spfIp6: { type: "array", default: [], description: "Other IPv6 senders (address or CIDR, /16 or narrower) for the domain's SPF." },
-    spfAll: { type: "string", default: "-all", description: "SPF all qualifier: -all (reject) or ~all (soft fail)." },
-    dkimSelector: { type: "string", default: "mailserver", description: "DKIM selector; stable across runs, change it only to rotate the key." },
-    dmarcPolicy: { type: "string", default: "quarantine", description: "DMARC policy: none, quarantine or reject." },
-    dmarcRua: { type: "array", default: [], description: "Addresses (or mailto: URIs) receiving DMARC aggregate reports." },
-    dmarcAlignment: { type: "string", default: "relaxed", description: "DMARC alignment for DKIM and SPF: relaxed or strict." },
-    ipv6: { type: "boolean", default: true, description: "Give the host IPv6 (AAAA, PTR, sending over IPv6); off sends over IPv4 only." },
+    spfIp4: {
+        change: "dns-only",
+        type: "array",
+        default: [],
+        description: "Other IPv4 senders (address or CIDR, /8 or narrower) for the domain's SPF.",
+    },
+    spfIp6: {
+        change: "dns-only",
+        type: "array",
+        default: [],
+        description: "Other IPv6 senders (address or CIDR, /16 or narrower) for the domain's SPF.",
+    },
+    spfAll: {
+        change: "dns-only",
+        type: "string",
+        default: "-all",
+        description: "SPF all qualifier: -all (reject) or ~all (soft fail).",
+    },
+    dkimSelector: {
+        change: "in-place",
+        onHost: true,
+        changeNote: "a new key: its record is published and waited for before the host signs with it",
+        type: "string",
+        default: "mailserver",
+        description: "DKIM selector of the signing key; a new selector is a new key (rotation).",
+    },
+    dkimPreviousSelectors: {
+        change: "dns-only",
+        changeNote: "a selector removed from the list is retired: its record and key are deleted",
+        type: "array",
+        default: [],
+        description: "Selectors of earlier keys kept published after a rotation; remove one a week or more later.",
+    },
+    dmarcPolicy: {
+        change: "dns-only",
+        type: "string",
+        default: "quarantine",
+        description: "DMARC policy: none, quarantine or reject.",
+    },
+    dmarcRua: {
+        change: "dns-only",
+        type: "array",
+        default: [],
+        description: "Addresses (or mailto: URIs) receiving DMARC aggregate reports.",
+    },
+    dmarcAlignment: {
+        change: "dns-only",
+        type: "string",
+        default: "relaxed",
+        description: "DMARC alignment for DKIM and SPF: relaxed or strict.",
+    },
+    ipv6: {
+        change: "in-place",
+        onHost: true,
+        changeNote: "turning it off on DigitalOcean replaces the droplet: new-host there",
+        type: "boolean",
+        default: true,
+        description: "Give the host IPv6 (AAAA, PTR, sending over IPv6); off sends over IPv4 only.",
+    },
     acmeDirectoryUrl: {
+        change: "in-place",
+        onHost: true,
         type: "string",
         default: "https://acme-v02.api.letsencrypt.org/directory",
         description: "ACME directory (https) for the host certificate: Let's Encrypt production by default.",
     },
     acmeCaBundle: {
+        change: "in-place",
+        onHost: true,
         type: "string",
         default: "",
         defaultText: "none (the system trust store)",
@@ -164,7 +282,10 @@ export class ProgramConfigError extends MailServerArgumentError {}
  */
 export function parseConfigValue(key: string, type: ConfigType, text: string): string | number | boolean | string[] {
     const wrongType = () =>
-        new ProgramConfigError(`${PROJECT}:${key}`, `${JSON.stringify(text)} is not of type '${type === "array" ? "array<string>" : type}'`);
+        new ProgramConfigError(
+            `${PROJECT}:${key}`,
+            `${JSON.stringify(text)} is not of type '${type === "array" ? "array<string>" : type}'`,
+        );
     switch (type) {
         case "string":
             return text;

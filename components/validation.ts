@@ -61,7 +61,8 @@ export function mailboxProblem(address: string, outside: readonly string[] = [])
     const domainIssue = registrableDomainProblem(parts.domain);
     if (domainIssue) return `${quoted(address)} is not an e-mail address: domain ${quoted(parts.domain)} ${domainIssue}`;
     const inside = outside.find((domain) => within(parts.domain, domain));
-    if (inside) return `${quoted(address)} is in ${inside}, which this server only forwards from (it has no mailboxes); use an address hosted elsewhere`;
+    if (inside)
+        return `${quoted(address)} is in ${inside}, which this server only forwards from (it has no mailboxes); use an address hosted elsewhere`;
     return undefined;
 }
 
@@ -140,11 +141,18 @@ export function addressRange(value: string, rules: RangeRules): { cidr: string; 
     if (prefixText !== undefined && !/^(?:0|[1-9][0-9]{0,2})$/.test(prefixText)) return notRange;
     const prefix = prefixText === undefined ? bits : Number(prefixText);
     if (prefix > bits) return notRange;
-    const network = (family === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(`${address}/${prefix}`) : ipaddr.IPv6.networkAddressFromCIDR(`${address}/${prefix}`)).toString();
-    if (network !== ip.toString()) return { problem: `${quoted(value)} has bits set after the /${prefix} prefix; the range is ${network}/${prefix}` };
+    const network = (
+        family === "ipv4"
+            ? ipaddr.IPv4.networkAddressFromCIDR(`${address}/${prefix}`)
+            : ipaddr.IPv6.networkAddressFromCIDR(`${address}/${prefix}`)
+    ).toString();
+    if (network !== ip.toString())
+        return { problem: `${quoted(value)} has bits set after the /${prefix} prefix; the range is ${network}/${prefix}` };
     const min = rules.minPrefix?.[family];
     if (min !== undefined && prefix < min) {
-        return { problem: `${quoted(value)} is wider than /${min}: it would let ${prefix === 0 ? "every host on the Internet" : "a large part of the Internet"} send as the domain` };
+        return {
+            problem: `${quoted(value)} is wider than /${min}: it would let ${prefix === 0 ? "every host on the Internet" : "a large part of the Internet"} send as the domain`,
+        };
     }
     if (rules.globalOnly) {
         const local = NON_GLOBAL[ip.range()];
@@ -202,7 +210,8 @@ export function sshPublicKeyProblem(line: string): string | undefined {
     const named = strings[0].toString("latin1");
     if (named !== type) return `${shown}: the line says ${type} but its key data holds ${quoted(named)}`;
     const { curve } = SSH_KEY_TYPES[type];
-    if (type === "ssh-ed25519" && (strings.length !== 2 || strings[1].length !== 32)) return `${shown}: its key data is not a 32-byte Ed25519 key`;
+    if (type === "ssh-ed25519" && (strings.length !== 2 || strings[1].length !== 32))
+        return `${shown}: its key data is not a 32-byte Ed25519 key`;
     if (curve !== undefined && strings[1]?.toString("latin1") !== curve) return `${shown}: its key data is not a ${curve} key`;
     if (type === "ssh-rsa") {
         if (strings.length !== 3) return `${shown}: its key data is not an RSA key`;

@@ -1,23 +1,66 @@
 import { createHash } from "node:crypto";
 import type { DnsRecord, PtrRecord } from "../components";
 import { renderZoneFile } from "../components/records/zoneFile";
-import { maskSecrets, type RecordedResource, revealSecrets } from "./mocks";
+import { maskSecrets, type RecordedResource, revealSecrets, TYPES } from "./mocks";
 import type { Plan } from "./program";
 
 /** The machine resource and the user data exactly as its provider receives it. */
 export function plannedUserData(resources: readonly RecordedResource[]): { type: string; name: string; text: string } {
     for (const r of resources) {
         const inputs = revealSecrets(r.inputs) as Record<string, unknown>;
-        if (r.type === "digitalocean:index/droplet:Droplet") {
-            return { type: r.type, name: r.name, text: String(inputs.userData) };
-        }
-        if (r.type === "linode:index/instance:Instance") {
+        if (r.type === TYPES.droplet) return { type: r.type, name: r.name, text: String(inputs.userData) };
+        if (r.type === TYPES.instance) {
             // What Linode hands the instance's cloud-init: the decoded Metadata user data.
             const [metadata] = inputs.metadatas as Array<{ userData: string }>;
             return { type: r.type, name: r.name, text: Buffer.from(metadata.userData, "base64").toString("utf8") };
         }
     }
     throw new Error("the plan has no droplet or Linode instance");
+}
+
+/** The configuration step as the plan recorded it: what `pulumi up` would run over SSH. */
+export interface ApplyStep {
+    readonly resource: string;
+    readonly command: string;
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    /** The host key the step pins (`ssh-ed25519 AAAA…`). */
+    readonly hostKey: string;
+    /** The deploy key, OpenSSH private key text (a throwaway in the plan). */
+    readonly privateKey: string;
+    /** The bundle, byte for byte (holds the throwaway DKIM key in the plan). */
+    readonly stdin: string;
+    /** Resources the step waits for. */
+    readonly dependsOn: readonly string[];
+}
+
+export function plannedApplyStep(resources: readonly RecordedResource[]): ApplyStep {
+    const step = resources.find((r) => r.type === TYPES.remoteCommand);
+    if (!step) throw new Error("the plan has no configuration step");
+    const inputs = revealSecrets(step.inputs) as { create: string; stdin: string; connection: Record<string, unknown> };
+    const c = inputs.connection;
+    return {
+        resource: step.name,
+        command: inputs.create,
+        host: String(c.host),
+        port: Number(c.port ?? 22),
+        user: String(c.user),
+        hostKey: String(c.hostKey),
+        privateKey: String(c.privateKey),
+        stdin: inputs.stdin,
+        dependsOn: step.dependsOn ?? [],
+    };
+}
+
+export function sha256(text: string): string {
+    return createHash("sha256").update(text).digest("hex");
+}
+
+/** What a dynamic resource carries as `__provider`: its provider, serialized; shown by size only. */
+function withoutSerializedProvider(inputs: Record<string, unknown>): Record<string, unknown> {
+    if (typeof inputs.__provider !== "string") return inputs;
+    return { ...inputs, __provider: `<the dynamic provider, serialized: ${inputs.__provider.length} characters>` };
 }
 
 /** resources.json: every resource with type, name, parent, options and inputs, secrets masked. */
@@ -29,7 +72,8 @@ export function resourcesJson(plan: Plan): string {
             parent: r.parent ?? null,
             ...(r.dependsOn && r.dependsOn.length > 0 ? { dependsOn: r.dependsOn } : {}),
             ...(r.ignoreChanges ? { ignoreChanges: r.ignoreChanges } : {}),
-            inputs: maskSecrets(r.inputs),
+            ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+            inputs: withoutSerializedProvider(maskSecrets(r.inputs) as Record<string, unknown>),
         })),
         null,
         2,
@@ -43,25 +87,44 @@ export function zoneText(plan: Plan): string {
     return renderZoneFile(String(plan.outputs.domain), records, ptrs);
 }
 
+/** The number of header lines cloudInitYaml inserts after `#cloud-config`. */
+export const CLOUD_INIT_HEADER_LINES = 4;
+
 /**
- * cloud-init.yaml: `#cloud-config`, a header saying the key is a throwaway (with the SHA-256 of
+ * cloud-init.yaml: `#cloud-config`, a header saying its key is a throwaway (with the SHA-256 of
  * the exact user data, i.e. this file without the header lines), then the rest unchanged.
  */
 export function cloudInitYaml(plan: Plan): string {
     const { type, text } = plannedUserData(plan.resources);
     const [first, ...rest] = text.split("\n");
     if (first !== "#cloud-config") throw new Error("user data does not start with #cloud-config");
-    const source = type.startsWith("linode")
-        ? "decoded from the Linode instance's base64 metadatas[0].userData"
-        : "the droplet's userData";
+    const source = type === TYPES.instance ? "decoded from the Linode instance's base64 metadatas[0].userData" : "the droplet's userData";
     const header = [
         `# Offline plan of stack "${plan.stack}": ${source}.`,
-        "# THROWAWAY KEY: the DKIM private key below was generated by the offline plan and is never",
+        "# THROWAWAY KEY: the SSH host key below was generated by the offline plan and is never",
         "# deployed; `pulumi up` creates its own with tls.PrivateKey and keeps it secret.",
-        `# sha256 of the exact user data (this file without these ${CLOUD_INIT_HEADER_LINES} header lines): ${createHash("sha256").update(text).digest("hex")}`,
+        `# sha256 of the exact user data (this file without these ${CLOUD_INIT_HEADER_LINES} header lines): ${sha256(text)}`,
     ];
     return [first, ...header, ...rest].join("\n");
 }
 
-/** The number of header lines cloudInitYaml inserts after `#cloud-config`. */
-export const CLOUD_INIT_HEADER_LINES = 4;
+/** apply/step.json: the configuration step without its secrets (those are in the files beside it). */
+export function applyStepJson(plan: Plan): string {
+    const step = plannedApplyStep(plan.resources);
+    return `${JSON.stringify(
+        {
+            throwaway:
+                "bundle.json (its DKIM key) and deploy-key are throwaway keys of the offline plan, never deployed; pulumi up creates its own and keeps them secret",
+            resource: step.resource,
+            command: step.command,
+            host: step.host,
+            port: step.port,
+            user: step.user,
+            hostKey: step.hostKey,
+            dependsOn: step.dependsOn,
+            bundleSha256: sha256(step.stdin),
+        },
+        null,
+        2,
+    )}\n`;
+}

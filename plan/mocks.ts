@@ -1,10 +1,33 @@
+import * as cloudflare from "@pulumi/cloudflare";
+import * as command from "@pulumi/command";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import { createHash } from "node:crypto";
-import { type RsaKeyPair, throwawayRsaKey } from "./throwawayKey";
+import { type KeyPair, KeyStore, throwawayEd25519Key, throwawayRsaKey } from "./throwawayKey";
 
-/** The marker Pulumi's RPC layer puts on secret values (mock inputs keep it). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+/**
+ * A resource class's type token, as its SDK registers it (the generated classes carry it as the
+ * static `__pulumiType`, which their typings leave out).
+ */
+export function typeToken(resourceClass: object): string {
+    const token = (resourceClass as { __pulumiType?: unknown }).__pulumiType;
+    if (typeof token !== "string") throw new Error("not a Pulumi resource class");
+    return token;
+}
+
+/** Resource type tokens, from the SDKs themselves. */
+export const TYPES = {
+    droplet: typeToken(digitalocean.Droplet),
+    doFirewall: typeToken(digitalocean.Firewall),
+    instance: typeToken(linode.Instance),
+    linodeFirewall: typeToken(linode.Firewall),
+    rdns: typeToken(linode.Rdns),
+    dnsRecord: typeToken(cloudflare.DnsRecord),
+    privateKey: typeToken(tls.PrivateKey),
+    remoteCommand: typeToken(command.remote.Command),
+} as const;
 
 /** A resource as the program asked the cloud for it. */
 export interface RecordedResource {
@@ -19,10 +42,16 @@ export interface RecordedResource {
     /** Names of explicit dependsOn resources. */
     dependsOn?: string[];
     ignoreChanges?: string[];
+    deleteBeforeReplace?: boolean;
 }
 
+/** A secret as the mocks see it: Pulumi's RPC signature (exported by the SDK) around the value. */
 export function isSecretValue(value: unknown): value is { value: unknown } {
-    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+    );
 }
 
 function mapValues(value: unknown, secret: (inner: unknown) => unknown): unknown {
@@ -39,7 +68,7 @@ export function maskSecrets(value: unknown): unknown {
     return mapValues(value, () => "[secret]");
 }
 
-/** Inputs with secrets unwrapped (the plan's cloud-init.yaml, tests). */
+/** Inputs with secrets unwrapped (the plan's throwaway-labelled files, tests). */
 export function revealSecrets(value: unknown): unknown {
     return mapValues(value, (inner) => revealSecrets(inner));
 }
@@ -55,25 +84,28 @@ export function documentationAddresses(n: number): { ipv4: string; ipv6: string 
 }
 
 export interface PlanMocksOptions {
-    /** RSA size of the throwaway DKIM key. @default 2048 */
+    /** RSA size of the throwaway DKIM keys. @default 2048 */
     readonly dkimBits?: number;
-    /** Hand every tls.PrivateKey the same throwaway key (benchmarks: keygen is not our cost). */
+    /** Hand every tls.PrivateKey of an algorithm the same throwaway key (benchmarks: keygen is not our cost). */
     readonly reuseKey?: boolean;
-    /** Pretend the running host was created from other user data (a later run). */
-    readonly heldUserData?: string;
+    /** Keep the throwaway keys in this file, by resource name: a plan made twice is byte-identical. */
+    readonly keyFile?: string;
 }
 
 /**
- * Pulumi mocks that answer as DigitalOcean, Linode, Cloudflare and TLS would, with documentation
- * addresses and a throwaway RSA key, and record every resource.
+ * Pulumi mocks that answer as DigitalOcean, Linode, Cloudflare, TLS and the Command provider
+ * would, with documentation addresses and throwaway keys, and record every resource.
  */
 export class PlanMocks implements pulumi.runtime.Mocks {
     readonly resources: RecordedResource[] = [];
-    /** The throwaway key pairs handed out, by resource name. */
-    readonly keys = new Map<string, RsaKeyPair>();
+    /** The throwaway keys handed out, by resource name. */
+    readonly keys = new Map<string, KeyPair>();
     private hosts = 0;
+    private readonly store: KeyStore;
 
-    constructor(private readonly options: PlanMocksOptions = {}) {}
+    constructor(private readonly options: PlanMocksOptions = {}) {
+        this.store = new KeyStore(options.keyFile);
+    }
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const recorded: RecordedResource = { type: args.type, name: args.name, inputs: args.inputs };
@@ -83,48 +115,55 @@ export class PlanMocks implements pulumi.runtime.Mocks {
         return result;
     }
 
+    private key(name: string, algorithm: KeyPair["algorithm"]): KeyPair {
+        const make = () => (algorithm === "ED25519" ? throwawayEd25519Key(name) : throwawayRsaKey(this.options.dkimBits ?? 2048));
+        const shared = `*${algorithm}`;
+        const key = this.options.reuseKey ? this.store.get(shared, algorithm, make) : this.store.get(name, algorithm, make);
+        this.keys.set(name, key);
+        return key;
+    }
+
     private answer(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const id = `${args.name}-id`;
         const inputs = revealSecrets(args.inputs) as Record<string, unknown>;
         switch (args.type) {
-            case "tls:index/privateKey:PrivateKey": {
-                const key =
-                    this.options.reuseKey && this.keys.size > 0
-                        ? (this.keys.values().next().value as RsaKeyPair)
-                        : throwawayRsaKey(this.options.dkimBits ?? 2048);
-                this.keys.set(args.name, key);
+            case TYPES.privateKey: {
+                const key = this.key(args.name, inputs.algorithm === "ED25519" ? "ED25519" : "RSA");
                 return {
                     id,
-                    state: { ...inputs, privateKeyPem: pulumi.secret(key.privateKeyPem), publicKeyPem: key.publicKeyPem },
+                    state: {
+                        ...inputs,
+                        privateKeyPem: pulumi.secret(key.privateKeyPem),
+                        publicKeyPem: key.publicKeyPem,
+                        ...(key.privateKeyOpenssh
+                            ? { privateKeyOpenssh: pulumi.secret(key.privateKeyOpenssh), publicKeyOpenssh: key.publicKeyOpenssh }
+                            : {}),
+                    },
                 };
             }
-            case "digitalocean:index/droplet:Droplet": {
+            case TYPES.droplet: {
                 const address = documentationAddresses(this.hosts++);
                 return {
                     id: String(100000 + this.hosts),
                     state: {
                         ...inputs,
                         // The provider keeps a SHA-1 of the user data in state, not the text.
-                        userData: sha1(this.options.heldUserData ?? String(inputs.userData)),
+                        userData: sha1(String(inputs.userData)),
                         ipv4Address: address.ipv4,
                         ipv6Address: inputs.ipv6 ? address.ipv6 : "",
                     },
                 };
             }
-            case "linode:index/instance:Instance": {
+            case TYPES.instance: {
                 const address = documentationAddresses(this.hosts++);
-                const held = this.options.heldUserData;
                 return {
                     id: String(200000 + this.hosts),
-                    state: {
-                        ...inputs,
-                        ...(held !== undefined ? { metadatas: [{ userData: Buffer.from(held).toString("base64") }] } : {}),
-                        ipAddress: address.ipv4,
-                        ipv4s: [address.ipv4],
-                        ipv6: `${address.ipv6}/128`,
-                    },
+                    state: { ...inputs, ipAddress: address.ipv4, ipv4s: [address.ipv4], ipv6: `${address.ipv6}/128` },
                 };
             }
+            case TYPES.remoteCommand:
+                // A preview runs nothing: the command's output is not known yet.
+                return { id, state: { ...inputs, stdout: "", stderr: "" } };
             default:
                 return { id, state: inputs };
         }
@@ -134,7 +173,8 @@ export class PlanMocks implements pulumi.runtime.Mocks {
         switch (args.token) {
             case "cloudflare:index/getZone:getZone": {
                 const name = (args.inputs.filter as { name: string }).name;
-                return { id: createHash("md5").update(name).digest("hex"), name };
+                // A filtered lookup's id is not the zone's id (terraform-provider-cloudflare #5245, #6111): zoneId is.
+                return { id: "", zoneId: createHash("md5").update(name).digest("hex"), name };
             }
             case "linode:index/getImage:getImage":
                 return { id: args.inputs.id, capabilities: ["cloud-init", "distributed-sites"] };
@@ -159,9 +199,7 @@ export class PlanMocks implements pulumi.runtime.Mocks {
         if (!stack) throw new Error("recordOptions must be called inside runInPulumiStack");
         pulumi.runtime.registerStackTransformation((args) => {
             const names = (resources: unknown) =>
-                (Array.isArray(resources) ? resources : resources ? [resources] : []).map((r) =>
-                    pulumi.resourceName(r as pulumi.Resource),
-                );
+                (Array.isArray(resources) ? resources : resources ? [resources] : []).map((r) => pulumi.resourceName(r as pulumi.Resource));
             this.recordedOptions.push({
                 type: args.type,
                 name: args.name,
@@ -169,18 +207,34 @@ export class PlanMocks implements pulumi.runtime.Mocks {
                 parent: pulumi.resourceName(args.opts.parent ?? stack),
                 dependsOn: names(args.opts.dependsOn),
                 ignoreChanges: args.opts.ignoreChanges,
+                deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
             });
             return undefined;
         });
     }
 
-    private readonly recordedOptions: Array<{ type: string; name: string; parent?: string; dependsOn: string[]; ignoreChanges?: string[] }> = [];
+    private readonly recordedOptions: Array<{
+        type: string;
+        name: string;
+        parent?: string;
+        dependsOn: string[];
+        ignoreChanges?: string[];
+        deleteBeforeReplace?: boolean;
+    }> = [];
 
     /** The recorded resources with parent, dependsOn and ignoreChanges filled in. */
     withOptions(): RecordedResource[] {
         return this.resources.map((r) => {
             const o = this.recordedOptions.find((x) => x.type === r.type && x.name === r.name);
-            return o ? { ...r, parent: o.parent, dependsOn: o.dependsOn, ignoreChanges: o.ignoreChanges } : { ...r };
+            return o
+                ? {
+                      ...r,
+                      parent: o.parent,
+                      dependsOn: o.dependsOn,
+                      ignoreChanges: o.ignoreChanges,
+                      deleteBeforeReplace: o.deleteBeforeReplace,
+                  }
+                : { ...r };
         });
     }
 }

@@ -80,7 +80,11 @@ export function validConfigValue(declaration: ConfigDeclaration, value: unknown)
         case "object":
             return typeof value === "object" && value !== null && !Array.isArray(value);
         case "array":
-            return Array.isArray(value) && declaration.items !== undefined && value.every((item) => validConfigValue(declaration.items as ConfigDeclaration, item));
+            return (
+                Array.isArray(value) &&
+                declaration.items !== undefined &&
+                value.every((item) => validConfigValue(declaration.items as ConfigDeclaration, item))
+            );
         default:
             return false;
     }
@@ -106,7 +110,9 @@ export function loadProject(dir: string): Project {
     const raw = (parse(readFileSync(join(dir, "Pulumi.yaml"), "utf8")) ?? {}) as Record<string, unknown>;
     const name = String(raw.name);
     if (typeof raw.config === "string" && raw.stackConfigDir !== undefined) {
-        throw new PulumiConfigError("Should not use both config and stackConfigDir to define the stack directory. Use only stackConfigDir instead.");
+        throw new PulumiConfigError(
+            "Should not use both config and stackConfigDir to define the stack directory. Use only stackConfigDir instead.",
+        );
     }
     const stackConfigDir = typeof raw.config === "string" ? raw.config : (raw.stackConfigDir as string | undefined);
     const config: Record<string, ConfigDeclaration> = {};
@@ -126,23 +132,31 @@ export function loadProject(dir: string): Project {
 
 function checkDeclaration(projectName: string, key: string, d: ConfigDeclaration): void {
     // The CLI's JSON schema (project.json `simpleConfigType`) refuses other type names; this wording is ours.
-    if (d.type !== undefined && !TYPES.includes(d.type)) throw new PulumiConfigError(`could not validate 'Pulumi.yaml': config.${key}.type "${d.type}" is not one of ${TYPES.join(", ")}`);
+    if (d.type !== undefined && !TYPES.includes(d.type))
+        throw new PulumiConfigError(`could not validate 'Pulumi.yaml': config.${key}.type "${d.type}" is not one of ${TYPES.join(", ")}`);
     if (!isProjectKey(projectName, key)) {
-        if (d.type !== undefined) throw new PulumiConfigError(`Configuration key '${key}' is not namespaced by the project and should not define a type`);
+        if (d.type !== undefined)
+            throw new PulumiConfigError(`Configuration key '${key}' is not namespaced by the project and should not define a type`);
         if (d.default !== undefined) {
             throw new PulumiConfigError(
                 `Configuration key '${key}' is not namespaced by the project and should not define a default value. Did you mean to use the 'value' attribute instead of 'default'?`,
             );
         }
-        if (d.value === undefined) throw new PulumiConfigError(`Configuration key '${key}' is namespaced and must provide an attribute 'value'`);
+        if (d.value === undefined)
+            throw new PulumiConfigError(`Configuration key '${key}' is namespaced and must provide an attribute 'value'`);
         return;
     }
-    if (d.default !== undefined && d.value !== undefined) throw new PulumiConfigError(`project config '${key}' cannot have both a 'default' and 'value' attribute`);
+    if (d.default !== undefined && d.value !== undefined)
+        throw new PulumiConfigError(`project config '${key}' cannot have both a 'default' and 'value' attribute`);
     if (d.type === "array" && d.items === undefined) {
-        throw new PulumiConfigError(`The configuration key '${key}' declares an array but does not specify the underlying type via the 'items' attribute`);
+        throw new PulumiConfigError(
+            `The configuration key '${key}' declares an array but does not specify the underlying type via the 'items' attribute`,
+        );
     }
     if (d.type !== undefined && d.default !== undefined && !validConfigValue(d, d.default)) {
-        throw new PulumiConfigError(`The default value specified for configuration key '${key}' is not of the expected type '${fullTypeName(d)}'`);
+        throw new PulumiConfigError(
+            `The default value specified for configuration key '${key}' is not of the expected type '${fullTypeName(d)}'`,
+        );
     }
 }
 
@@ -162,7 +176,8 @@ export function loadStackValues(project: Project, stack: string): Map<string, St
     }
     const doc = (parse(text) ?? {}) as { config?: Record<string, unknown> };
     const values = new Map<string, StackValue>();
-    for (const [key, value] of Object.entries(doc.config ?? {})) values.set(key.includes(":") ? key : `${project.name}:${key}`, toStackValue(value));
+    for (const [key, value] of Object.entries(doc.config ?? {}))
+        values.set(key.includes(":") ? key : `${project.name}:${key}`, toStackValue(value));
     return values;
 }
 
@@ -204,12 +219,16 @@ export function applyProjectConfig(project: Project, stack: string, stackValues:
         const value = merged.get(key.includes(":") ? key : `${project.name}:${key}`);
         if (value === undefined) continue;
         if (declaration.secret && !value.secure) {
-            throw new PulumiConfigError(`validating stack config: Stack '${stack}' with configuration key '${key}' must be encrypted as it's secret`);
+            throw new PulumiConfigError(
+                `validating stack config: Stack '${stack}' with configuration key '${key}' must be encrypted as it's secret`,
+            );
         }
         if (value.secure) continue;
         const content = value.object ? (JSON.parse(value.text) as unknown) : value.text;
         if (!validConfigValue(declaration, content)) {
-            throw new PulumiConfigError(`validating stack config: Stack '${stack}' with configuration key '${key}' must be of type '${fullTypeName(declaration)}'`);
+            throw new PulumiConfigError(
+                `validating stack config: Stack '${stack}' with configuration key '${key}' must be of type '${fullTypeName(declaration)}'`,
+            );
         }
     }
     return merged;

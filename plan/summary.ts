@@ -17,13 +17,15 @@ export function summary(plan: Plan, outDir: string): string {
         `  Host       ${o.fqdn}  ${o.ipv4}${o.ipv6 ? `  ${o.ipv6}` : ""}  (documentation addresses)`,
         `  Resources  ${plan.resources.length}: ${[...counts].map(([t, n]) => `${n} ${t.split(":").pop()}`).join(", ")}`,
         "  DNS records",
-        ...records.map((r) => `    ${r.type.padEnd(5)} ${r.name.padEnd(36)} ${r.type === "MX" ? `${r.priority} ` : ""}${shorten(r.value, 60)}`),
+        ...records.map(
+            (r) => `    ${r.type.padEnd(5)} ${r.name.padEnd(36)} ${r.type === "MX" ? `${r.priority} ` : ""}${shorten(r.value, 60)}`,
+        ),
         "  PTR",
         ...ptrs.map((p) => `    ${p.address.padEnd(18)} → ${p.name}  (${p.servedBy})`),
         "  Still to do by hand",
         ...(o.operatorSteps as string[]).map((s, i) => `    ${i + 1}. ${s}`),
         ...(plan.encryptedKeys.length > 0 ? [`  Encrypted config not read offline: ${plan.encryptedKeys.join(", ")}`] : []),
-        `  Files      ${outDir}/{resources.json,zone.txt,cloud-init.yaml}`,
+        `  Files      ${outDir}/{resources.json,zone.txt,cloud-init.yaml,apply/}`,
     ];
     return `${lines.join("\n")}\n`;
 }

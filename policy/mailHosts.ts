@@ -24,7 +24,10 @@ export function machineAddresses(machine: StackResource): string[] {
         machine.type === DIGITALOCEAN_DROPLET
             ? [p.ipv4Address, p.ipv6Address]
             : [p.ipAddress, ...(Array.isArray(p.ipv4s) ? p.ipv4s : []), p.ipv6];
-    const addresses = values.map(stringProp).filter(isKnown).map((a) => a.replace(/\/\d+$/, "").toLowerCase());
+    const addresses = values
+        .map(stringProp)
+        .filter(isKnown)
+        .map((a) => a.replace(/\/\d+$/, "").toLowerCase());
     return [...new Set(addresses.filter((a) => a !== ""))];
 }
 

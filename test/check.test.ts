@@ -10,7 +10,17 @@ import { Dns } from "../check/dns";
 import { Status } from "../check/finding";
 import { type Report, runChecks } from "../check/run";
 import { type Pem, TestCa } from "./support/certificates";
-import { DKIM_P_2048, dkimTxt, GOOD_POLICY, goodWorld, type SmtpOptions, startPolicyServer, startSmtp, type World, zonesOf } from "./support/mailWorld";
+import {
+    DKIM_P_2048,
+    dkimTxt,
+    GOOD_POLICY,
+    goodWorld,
+    type SmtpOptions,
+    startPolicyServer,
+    startSmtp,
+    type World,
+    zonesOf,
+} from "./support/mailWorld";
 import { freePort, startNsd } from "./support/nsd";
 import { missing, run } from "./support/tools";
 
@@ -30,7 +40,11 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
     before(async () => {
         smtpPort = await freePort();
         httpsPort = await freePort();
-        const server = await startPolicyServer(httpsPort, ca.issue(["mta-sts.example.com"], new Date(now.getTime() - DAY), new Date(now.getTime() + 90 * DAY)), "");
+        const server = await startPolicyServer(
+            httpsPort,
+            ca.issue(["mta-sts.example.com"], new Date(now.getTime() - DAY), new Date(now.getTime() + 90 * DAY)),
+            "",
+        );
         server.removeAllListeners("request");
         server.on("request", (req, res) => {
             if (req.url === "/.well-known/mta-sts.txt") res.writeHead(200).end(policy);
@@ -40,7 +54,11 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
     });
     after(() => stopPolicy());
 
-    async function check(world: World, smtp: SmtpOptions | undefined = { name: "mail.example.com", tls: valid }, blocklists: string[] = []): Promise<Report> {
+    async function check(
+        world: World,
+        smtp: SmtpOptions | undefined = { name: "mail.example.com", tls: valid },
+        blocklists: string[] = [],
+    ): Promise<Report> {
         const nsd = await startNsd(zonesOf(world));
         const stopSmtp = smtp ? await startSmtp(smtpPort, smtp) : undefined;
         try {
@@ -62,7 +80,8 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
         }
     }
 
-    const notPassing = (report: Report): Row[] => report.findings.filter((f) => f.status !== Status.Pass).map((f) => [f.status, f.check, f.subject]);
+    const notPassing = (report: Report): Row[] =>
+        report.findings.filter((f) => f.status !== Status.Pass).map((f) => [f.status, f.check, f.subject]);
     const both = (status: Status, check: string): Row[] => [
         [status, check, `127.0.0.1:${smtpPort}`],
         [status, check, `[::1]:${smtpPort}`],
@@ -74,10 +93,28 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
         assert.deepEqual(notPassing(report), []);
         assert.deepEqual(
             report.findings.map((f) => f.check),
-            ["mx", "host.a", "host.aaaa", "ptr.ipv4", "ptr.ipv6",
-             ...["smtp.banner", "smtp.ehlo", "smtp.starttls", "tls.name", "tls.chain", "tls.expiry"], ...["smtp.banner", "smtp.ehlo", "smtp.starttls", "tls.name", "tls.chain", "tls.expiry"],
-             "spf.record", "spf.lookups", "spf.voids", "spf.all", "spf.covers", "spf.covers", "spf.helo", "spf.helo",
-             "dkim.record", "dmarc.record", "mta-sts", "mta-sts.policy", "tls-rpt"],
+            [
+                "mx",
+                "host.a",
+                "host.aaaa",
+                "ptr.ipv4",
+                "ptr.ipv6",
+                ...["smtp.banner", "smtp.ehlo", "smtp.starttls", "tls.name", "tls.chain", "tls.expiry"],
+                ...["smtp.banner", "smtp.ehlo", "smtp.starttls", "tls.name", "tls.chain", "tls.expiry"],
+                "spf.record",
+                "spf.lookups",
+                "spf.voids",
+                "spf.all",
+                "spf.covers",
+                "spf.covers",
+                "spf.helo",
+                "spf.helo",
+                "dkim.record",
+                "dmarc.record",
+                "mta-sts",
+                "mta-sts.policy",
+                "tls-rpt",
+            ],
         );
         assert.equal(detail(report, "ptr.ipv4"), "PTR mail.example.com, which resolves back to 127.0.0.1");
         assert.equal(detail(report, "spf.lookups"), "0 DNS-querying terms (limit 10), counted through includes");
@@ -98,26 +135,41 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
         ],
         ["IPv6 PTR missing while IPv4 is fine", (w) => delete w.ptr6.ptr, [[Status.Fail, "ptr.ipv6", "::1"]]],
         ["no MX", (w) => delete w.forward.mx, [[Status.Fail, "mx", "example.com"]]],
-        ["two SPF records", (w) => (w.forward.spf2 = 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 -all"'), [[Status.Fail, "spf.record", "example.com"]]],
+        [
+            "two SPF records",
+            (w) => (w.forward.spf2 = 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 -all"'),
+            [[Status.Fail, "spf.record", "example.com"]],
+        ],
         [
             "11 lookups through nested includes",
             (w) => {
                 w.forward.spf = 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 ip6:::1 include:l1.example.com -all"';
                 w.forward.l1 = 'l1.example.com. IN TXT "v=spf1 include:l2.example.com a:mail.example.com mx:example.com -all"';
                 w.forward.l2 = 'l2.example.com. IN TXT "v=spf1 include:l3.example.com a:mail.example.com mx:example.com -all"';
-                w.forward.l3 = 'l3.example.com. IN TXT "v=spf1 a:mail.example.com mx:example.com exists:mail.example.com a:mail.example.com -all"';
+                w.forward.l3 =
+                    'l3.example.com. IN TXT "v=spf1 a:mail.example.com mx:example.com exists:mail.example.com a:mail.example.com -all"';
             },
             [[Status.Fail, "spf.lookups", "example.com"]],
             "11 DNS-querying terms counted through includes: over the limit of 10 (permerror)",
         ],
         [
             "3 void lookups",
-            (w) => (w.forward.spf = 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 ip6:::1 a:void1.example.com a:void2.example.com a:void3.example.com -all"'),
+            (w) =>
+                (w.forward.spf =
+                    'example.com. IN TXT "v=spf1 ip4:127.0.0.1 ip6:::1 a:void1.example.com a:void2.example.com a:void3.example.com -all"'),
             [[Status.Fail, "spf.voids", "example.com"]],
             "3 lookups found nothing: over the limit of 2 (permerror)",
         ],
-        ["+all", (w) => (w.forward.spf = 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 ip6:::1 +all"'), [[Status.Fail, "spf.all", "example.com"]]],
-        ["SPF without the host's IPv6", (w) => (w.forward.spf = 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 -all"'), [[Status.Fail, "spf.covers", "::1"]]],
+        [
+            "+all",
+            (w) => (w.forward.spf = 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 ip6:::1 +all"'),
+            [[Status.Fail, "spf.all", "example.com"]],
+        ],
+        [
+            "SPF without the host's IPv6",
+            (w) => (w.forward.spf = 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 -all"'),
+            [[Status.Fail, "spf.covers", "::1"]],
+        ],
         [
             "DKIM key truncated at 255 characters (what a DNS UI does with an unsplit string)",
             (w) => (w.forward.dkim = `s1._domainkey.example.com. IN TXT "${DKIM_P_2048.slice(0, 255)}"`),
@@ -133,12 +185,31 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
             [[Status.Fail, "dkim.record", "s1._domainkey.example.com"]],
             "2 TXT records: a key split into several records does not verify",
         ],
-        ["revoked DKIM key", (w) => (w.forward.dkim = 's1._domainkey.example.com. IN TXT "v=DKIM1; k=rsa; p="'), [[Status.Fail, "dkim.record", "s1._domainkey.example.com"]], "p= is empty: the key is revoked"],
-        ["1024-bit DKIM key", (w) => (w.forward.dkim = `s1._domainkey.example.com. IN TXT ${dkimTxt(1024)}`), [[Status.Warn, "dkim.record", "s1._domainkey.example.com"]], "RSA 1024-bit key: 2048 is recommended"],
+        [
+            "revoked DKIM key",
+            (w) => (w.forward.dkim = 's1._domainkey.example.com. IN TXT "v=DKIM1; k=rsa; p="'),
+            [[Status.Fail, "dkim.record", "s1._domainkey.example.com"]],
+            "p= is empty: the key is revoked",
+        ],
+        [
+            "1024-bit DKIM key",
+            (w) => (w.forward.dkim = `s1._domainkey.example.com. IN TXT ${dkimTxt(1024)}`),
+            [[Status.Warn, "dkim.record", "s1._domainkey.example.com"]],
+            "RSA 1024-bit key: 2048 is recommended",
+        ],
         ["no DKIM record", (w) => delete w.forward.dkim, [[Status.Fail, "dkim.record", "s1._domainkey.example.com"]]],
-        ["DMARC invalid policy", (w) => (w.forward.dmarc = '_dmarc.example.com. IN TXT "v=DMARC1; p=block"'), [[Status.Fail, "dmarc.record", "_dmarc.example.com"]], "v=DMARC1; p=block: p=block is not none, quarantine or reject"],
+        [
+            "DMARC invalid policy",
+            (w) => (w.forward.dmarc = '_dmarc.example.com. IN TXT "v=DMARC1; p=block"'),
+            [[Status.Fail, "dmarc.record", "_dmarc.example.com"]],
+            "v=DMARC1; p=block: p=block is not none, quarantine or reject",
+        ],
         ["DMARC missing", (w) => delete w.forward.dmarc, [[Status.Fail, "dmarc.record", "_dmarc.example.com"]]],
-        ["external rua without authorization", (w) => (w.forward.dmarc = '_dmarc.example.com. IN TXT "v=DMARC1; p=reject; rua=mailto:reports@example.net"'), [[Status.Warn, "dmarc.rua", "reports@example.net"]]],
+        [
+            "external rua without authorization",
+            (w) => (w.forward.dmarc = '_dmarc.example.com. IN TXT "v=DMARC1; p=reject; rua=mailto:reports@example.net"'),
+            [[Status.Warn, "dmarc.rua", "reports@example.net"]],
+        ],
         [
             "external rua with authorization",
             (w) => {
@@ -147,8 +218,16 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
             },
             [],
         ],
-        ["MTA-STS record with a bad id", (w) => (w.forward.mtaStsRecord = '_mta-sts.example.com. IN TXT "v=STSv1; id=not-valid!"'), [[Status.Fail, "mta-sts", "_mta-sts.example.com"]]],
-        ["TLS-RPT without a URI scheme", (w) => (w.forward.tlsRpt = '_smtp._tls.example.com. IN TXT "v=TLSRPTv1; rua=tls@example.com"'), [[Status.Fail, "tls-rpt", "_smtp._tls.example.com"]]],
+        [
+            "MTA-STS record with a bad id",
+            (w) => (w.forward.mtaStsRecord = '_mta-sts.example.com. IN TXT "v=STSv1; id=not-valid!"'),
+            [[Status.Fail, "mta-sts", "_mta-sts.example.com"]],
+        ],
+        [
+            "TLS-RPT without a URI scheme",
+            (w) => (w.forward.tlsRpt = '_smtp._tls.example.com. IN TXT "v=TLSRPTv1; rua=tls@example.com"'),
+            [[Status.Fail, "tls-rpt", "_smtp._tls.example.com"]],
+        ],
     ];
     for (const [title, mutate, expected, expectedDetail] of scenarios) {
         it(title, async () => {
@@ -208,10 +287,7 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
 
     it("banner and EHLO with another name than the PTR", async () => {
         const report = await check(goodWorld(), { name: "localhost.localdomain", tls: valid });
-        assert.deepEqual(
-            notPassing(report).sort(),
-            [...both(Status.Fail, "smtp.banner"), ...both(Status.Fail, "smtp.ehlo")].sort(),
-        );
+        assert.deepEqual(notPassing(report).sort(), [...both(Status.Fail, "smtp.banner"), ...both(Status.Fail, "smtp.ehlo")].sort());
     });
 
     it("a blocklist is asked only when given, and a listing fails", async () => {
@@ -235,8 +311,16 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
             try {
                 const started = Date.now();
                 const report = await runChecks({
-                    domain: "example.com", dns: new Dns({ server: nsd.server, timeoutMs: 300 }), timeoutMs: 300, smtpPort, httpsPort,
-                    selector: "s1", helo: "checker.example.org", ca: ca.pem, blocklists: [], now,
+                    domain: "example.com",
+                    dns: new Dns({ server: nsd.server, timeoutMs: 300 }),
+                    timeoutMs: 300,
+                    smtpPort,
+                    httpsPort,
+                    selector: "s1",
+                    helo: "checker.example.org",
+                    ca: ca.pem,
+                    blocklists: [],
+                    now,
                 });
                 assert.ok(Date.now() - started < 5000);
                 const connect = report.findings.find((f) => f.check === "smtp.connect" && f.subject === `127.0.0.1:${smtpPort}`);
@@ -256,8 +340,16 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
         try {
             const started = Date.now();
             const report = await runChecks({
-                domain: "example.com", dns: new Dns({ server: `127.0.0.1:${blackhole.address().port}`, timeoutMs: 300 }), timeoutMs: 300, smtpPort, httpsPort,
-                selector: "s1", helo: "checker.example.org", ca: ca.pem, blocklists: [], now,
+                domain: "example.com",
+                dns: new Dns({ server: `127.0.0.1:${blackhole.address().port}`, timeoutMs: 300 }),
+                timeoutMs: 300,
+                smtpPort,
+                httpsPort,
+                selector: "s1",
+                helo: "checker.example.org",
+                ca: ca.pem,
+                blocklists: [],
+                now,
             });
             assert.ok(Date.now() - started < 10_000, "finishes");
             assert.equal(report.findings[0].detail, "no MX: timed out after 300 ms");
@@ -274,7 +366,22 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
         try {
             const caFile = join(mkdtempSync(join(tmpdir(), "ca-")), "ca.pem");
             writeFileSync(caFile, ca.pem);
-            const args = ["check", "example.com", "--resolver", nsd.server, "--smtp-port", String(smtpPort), "--https-port", String(httpsPort), "--ca-file", caFile, "--selector", "s1", "--timeout", "2000"];
+            const args = [
+                "check",
+                "example.com",
+                "--resolver",
+                nsd.server,
+                "--smtp-port",
+                String(smtpPort),
+                "--https-port",
+                String(httpsPort),
+                "--ca-file",
+                caFile,
+                "--selector",
+                "s1",
+                "--timeout",
+                "2000",
+            ];
             const good = await runAsync(process.execPath, [cli, ...args]);
             assert.equal(good.status, 0, good.stdout + good.stderr);
             assert.match(good.stdout, /^PASS {2}mx +example\.com +10 mail\.example\.com$/m);
@@ -282,9 +389,17 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
             const json = await runAsync(process.execPath, [cli, ...args, "--json"]);
             const parsed = JSON.parse(json.stdout) as { domain: string; summary: Record<string, number>; selector: string };
             assert.deepEqual([parsed.domain, parsed.summary, parsed.selector], ["example.com", { pass: 30, warn: 0, fail: 0 }, "s1"]);
-            const broken = await runAsync(process.execPath, [cli, ...args.filter((a) => a !== "s1" && a !== "--selector"), "--selector", "missing"]);
+            const broken = await runAsync(process.execPath, [
+                cli,
+                ...args.filter((a) => a !== "s1" && a !== "--selector"),
+                "--selector",
+                "missing",
+            ]);
             assert.equal(broken.status, 1);
-            assert.match(broken.stdout, /^FAIL {2}dkim\.record +missing\._domainkey\.example\.com +no DKIM key record: the name does not exist \(NXDOMAIN\)$/m);
+            assert.match(
+                broken.stdout,
+                /^FAIL {2}dkim\.record +missing\._domainkey\.example\.com +no DKIM key record: the name does not exist \(NXDOMAIN\)$/m,
+            );
             assert.match(broken.stdout, /^ +fix: publish the selector's key record/m);
         } finally {
             nsd.stop();

@@ -37,10 +37,18 @@ describe("check: DKIM key records", () => {
     it("reads RSA size and rejects revoked, truncated and malformed keys", () => {
         assert.deepEqual(parseDkimKey(dkimRecord(throwawayRsaKey(2048).publicKeyPem)), { ok: true, algorithm: "rsa", bits: 2048 });
         assert.deepEqual(parseDkimKey("v=DKIM1; k=rsa; p="), { ok: false, revoked: true, error: "p= is empty: the key is revoked" });
-        assert.deepEqual(parseDkimKey("v=DKIM1; k=rsa; p=MIIBIjANBgkq"), { ok: false, revoked: false, error: "p= does not decode to a public key (truncated?)" });
+        assert.deepEqual(parseDkimKey("v=DKIM1; k=rsa; p=MIIBIjANBgkq"), {
+            ok: false,
+            revoked: false,
+            error: "p= does not decode to a public key (truncated?)",
+        });
         assert.deepEqual(parseDkimKey("k=rsa; v=DKIM1; p=x"), { ok: false, revoked: false, error: "v= must be DKIM1 and come first" });
         assert.deepEqual(parseDkimKey("v=DKIM1; k=dsa; p=AAAA"), { ok: false, revoked: false, error: "k=dsa is not rsa or ed25519" });
-        assert.deepEqual(parseDkimKey("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="), { ok: true, algorithm: "ed25519", bits: 256 });
+        assert.deepEqual(parseDkimKey("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="), {
+            ok: true,
+            algorithm: "ed25519",
+            bits: 256,
+        });
     });
 });
 

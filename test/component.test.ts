@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import { createHash, createPublicKey } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { HostProvider, MailServer, type MailServerArgs } from "../components";
+import { APPLY_PROGRAM, DEPLOY_USER } from "../components/host/bootstrap";
 import { chunkTxt } from "../components/records/txt";
-import { isSecretValue, PlanMocks, type RecordedResource, revealSecrets } from "../plan/mocks";
+import { isSecretValue, PlanMocks, type RecordedResource, revealSecrets, TYPES } from "../plan/mocks";
 import { valueOf } from "./support/outputs";
 
 const mocks = new PlanMocks();
@@ -17,7 +18,9 @@ const base: MailServerArgs = {
     region: "fra1",
     sshAllowedCidrs: ["203.0.113.0/24", "2001:db8:ffff::/48"],
 };
+/** The zone id the mock's filtered lookup answers in `zoneId` (its `id` is empty, as Cloudflare's may be). */
 const zoneId = createHash("md5").update("example.com").digest("hex");
+const GUARD = "pulumi-nodejs:dynamic/mailserver:ChangeGuard";
 const servers: Record<string, MailServer> = {};
 let resources: RecordedResource[] = [];
 
@@ -25,12 +28,27 @@ before(async () => {
     await pulumi.runtime.runInPulumiStack(async () => {
         mocks.recordOptions();
         servers.do = new MailServer("do", base);
-        servers.ln = new MailServer("ln", { ...base, provider: HostProvider.Linode, region: "eu-central", domain: "example.org", cloudflareZoneName: undefined });
-        servers.v4 = new MailServer("v4", { ...base, provider: HostProvider.Linode, region: "eu-central", domain: "example.net", operatorEmail: "ops@example.org", ipv6: false });
+        servers.ln = new MailServer("ln", {
+            ...base,
+            provider: HostProvider.Linode,
+            region: "eu-central",
+            domain: "example.org",
+            dkimSelector: "s2026",
+            dkimPreviousSelectors: ["mailserver"],
+        });
+        servers.v4 = new MailServer("v4", {
+            ...base,
+            provider: HostProvider.Linode,
+            region: "eu-central",
+            domain: "example.net",
+            operatorEmail: "ops@example.org",
+            ipv6: false,
+            deployFromCidrs: ["198.51.100.0/24"],
+        });
         servers.zid = new MailServer("zid", { ...base, domain: "example.info", cloudflareZoneId: "0123456789abcdef0123456789abcdef" });
         return {};
     });
-    for (const server of Object.values(servers)) await valueOf(pulumi.all([server.dnsRecords, server.userDataApplied]));
+    for (const server of Object.values(servers)) await valueOf(pulumi.all([server.dnsRecords, server.bundle, server.applied]));
     await pulumi.runtime.disconnect();
     resources = mocks.withOptions();
 });
@@ -43,36 +61,46 @@ function one(parent: string, type: string): RecordedResource {
     assert.equal(found.length, 1, `${parent}: one ${type}`);
     return found[0];
 }
+function named(name: string): RecordedResource {
+    const found = resources.find((r) => r.name === name);
+    assert.ok(found, `a resource named ${name}`);
+    return found;
+}
 function typeCounts(parent: string): Record<string, number> {
     const counts: Record<string, number> = {};
     for (const r of children(parent)) counts[r.type] = (counts[r.type] ?? 0) + 1;
     return counts;
 }
-
-const inboundDo = [
-    { protocol: "tcp", portRange: "25", sourceAddresses: ["0.0.0.0/0", "::/0"] },
-    { protocol: "tcp", portRange: "80", sourceAddresses: ["0.0.0.0/0", "::/0"] },
-    { protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.0/24", "2001:db8:ffff::/48"] },
-    { protocol: "icmp", sourceAddresses: ["0.0.0.0/0", "::/0"] },
-];
+/** The addresses the mocks gave a server's machine (in the order machines registered). */
+async function addresses(server: string): Promise<[string, string]> {
+    return [await valueOf(servers[server].ipv4), (await valueOf(servers[server].ipv6)) ?? ""];
+}
+function record(name: string): Record<string, unknown> {
+    const { comment: _comment, ...rest } = named(name).inputs;
+    return rest;
+}
 
 describe("MailServer on DigitalOcean", () => {
     it("is a mailserver:index:MailServer with exactly its children", () => {
         assert.equal(resources.find((r) => r.name === "do")?.type, "mailserver:index:MailServer");
         assert.deepEqual(typeCounts("do"), {
-            "tls:index/privateKey:PrivateKey": 1,
-            "digitalocean:index/droplet:Droplet": 1,
-            "digitalocean:index/firewall:Firewall": 1,
-            "cloudflare:index/dnsRecord:DnsRecord": 7,
+            [TYPES.privateKey]: 3,
+            [GUARD]: 1,
+            [TYPES.droplet]: 1,
+            [TYPES.doFirewall]: 1,
+            [TYPES.dnsRecord]: 7,
+            [TYPES.remoteCommand]: 1,
         });
     });
 
-    it("makes a 2048-bit RSA DKIM key", () => {
-        assert.deepEqual(one("do", "tls:index/privateKey:PrivateKey").inputs, { algorithm: "RSA", rsaBits: 2048 });
+    it("makes a 2048-bit RSA DKIM key per selector, and ed25519 keys for the deploy account and the host", () => {
+        assert.deepEqual(named("do-dkim-mailserver").inputs, { algorithm: "RSA", rsaBits: 2048 });
+        assert.deepEqual(named("do-deploy-key").inputs, { algorithm: "ED25519" });
+        assert.deepEqual(named("do-host-key").inputs, { algorithm: "ED25519" });
     });
 
-    it("names the droplet with the FQDN (its PTR for IPv4 and IPv6) and ignores later user-data changes", () => {
-        const droplet = one("do", "digitalocean:index/droplet:Droplet");
+    it("names the droplet with the FQDN (its PTR), keeps monitoring off, the disk on resize, and the bootstrap user data", () => {
+        const droplet = one("do", TYPES.droplet);
         const { userData, ...rest } = droplet.inputs;
         assert.deepEqual(rest, {
             name: "mail.example.com",
@@ -80,16 +108,38 @@ describe("MailServer on DigitalOcean", () => {
             size: "s-1vcpu-512mb-10gb",
             image: "debian-13-x64",
             ipv6: true,
-            monitoring: true,
+            monitoring: false,
+            resizeDisk: false,
         });
         assert.ok(isSecretValue(userData), "userData is secret");
         assert.deepEqual(droplet.ignoreChanges, ["userData"]);
+        assert.deepEqual(droplet.dependsOn, ["do-guard"]);
     });
 
-    it("opens only 25, 80, ICMP to all and 22 to the allowed ranges; outbound open", () => {
-        const firewall = one("do", "digitalocean:index/firewall:Firewall");
-        assert.deepEqual(firewall.inputs.inboundRules, inboundDo);
-        assert.deepEqual(firewall.inputs.dropletIds, [Number(one("do", "digitalocean:index/droplet:Droplet").id)]);
+    it("guards the machine with the settings a change of which needs a new host", () => {
+        const { __provider, ...state } = one("do", GUARD).inputs;
+        assert.equal(typeof __provider, "string");
+        assert.deepEqual(state, {
+            provider: "digitalocean",
+            region: "fra1",
+            image: "debian-13-x64",
+            size: "s-1vcpu-512mb-10gb",
+            ipv6: true,
+            hostGeneration: 1,
+            dkimSelector: "mailserver",
+            dkimPreviousSelectors: [],
+        });
+    });
+
+    it("opens 25, 80 and ICMP to all, 22 to the deploy and admin ranges; outbound open", () => {
+        const firewall = one("do", TYPES.doFirewall);
+        assert.deepEqual(firewall.inputs.inboundRules, [
+            { protocol: "tcp", portRange: "25", sourceAddresses: ["0.0.0.0/0", "::/0"] },
+            { protocol: "tcp", portRange: "80", sourceAddresses: ["0.0.0.0/0", "::/0"] },
+            { protocol: "tcp", portRange: "22", sourceAddresses: ["0.0.0.0/0", "203.0.113.0/24", "::/0", "2001:db8:ffff::/48"] },
+            { protocol: "icmp", sourceAddresses: ["0.0.0.0/0", "::/0"] },
+        ]);
+        assert.deepEqual(firewall.inputs.dropletIds, [Number(one("do", TYPES.droplet).id)]);
         assert.deepEqual(firewall.inputs.outboundRules, [
             { protocol: "tcp", portRange: "1-65535", destinationAddresses: ["0.0.0.0/0", "::/0"] },
             { protocol: "udp", portRange: "1-65535", destinationAddresses: ["0.0.0.0/0", "::/0"] },
@@ -97,79 +147,121 @@ describe("MailServer on DigitalOcean", () => {
         ]);
     });
 
-    it("creates the Cloudflare records with full names, unproxied, TXT pre-chunked", async () => {
+    it("creates the Cloudflare records with full names, unproxied, TXT pre-chunked, in the zone's zoneId", async () => {
         const dkim = await valueOf(servers.do.dkimRecord);
-        const records = children("do")
-            .filter((r) => r.type === "cloudflare:index/dnsRecord:DnsRecord")
-            .map((r) => [r.name, r.inputs] as const);
-        const byName = new Map(records.map(([name, inputs]) => [name as string, inputs as Record<string, unknown>]));
-        const view = (name: string) => {
-            const { comment: _comment, ...rest } = byName.get(name) ?? {};
-            return rest;
-        };
-        assert.deepEqual(view("do-a"), { zoneId, name: "mail.example.com", type: "A", ttl: 3600, content: "192.0.2.10", proxied: false });
-        assert.deepEqual(view("do-aaaa"), { zoneId, name: "mail.example.com", type: "AAAA", ttl: 3600, content: "2001:db8::10", proxied: false });
-        assert.deepEqual(view("do-mx"), { zoneId, name: "example.com", type: "MX", ttl: 3600, content: "mail.example.com", priority: 10, proxied: false });
-        assert.deepEqual(view("do-spf"), { zoneId, name: "example.com", type: "TXT", ttl: 3600, content: '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"', proxied: false });
-        assert.deepEqual(view("do-helo-spf"), { zoneId, name: "mail.example.com", type: "TXT", ttl: 3600, content: '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"', proxied: false });
-        assert.deepEqual(view("do-dkim"), { zoneId, name: "mailserver._domainkey.example.com", type: "TXT", ttl: 3600, content: chunkTxt(dkim.value), proxied: false });
-        assert.deepEqual(view("do-dmarc"), { zoneId, name: "_dmarc.example.com", type: "TXT", ttl: 3600, content: '"v=DMARC1; p=quarantine; adkim=r; aspf=r"', proxied: false });
-        for (const [, inputs] of records) assert.ok(((inputs as { comment: string }).comment).length <= 100);
+        const [v4, v6] = await addresses("do");
+        const common = { zoneId, ttl: 3600, proxied: false };
+        assert.deepEqual(record("do-a-mail.example.com"), { ...common, name: "mail.example.com", type: "A", content: v4 });
+        assert.deepEqual(record("do-aaaa-mail.example.com"), { ...common, name: "mail.example.com", type: "AAAA", content: v6 });
+        assert.deepEqual(record("do-mx-example.com"), { ...common, name: "example.com", type: "MX", content: "mail.example.com", priority: 10 });
+        const spf = `"v=spf1 ip4:${v4} ip6:${v6} -all"`;
+        assert.deepEqual(record("do-spf-example.com"), { ...common, name: "example.com", type: "TXT", content: spf });
+        assert.deepEqual(record("do-spf-mail.example.com"), { ...common, name: "mail.example.com", type: "TXT", content: spf });
+        assert.deepEqual(record("do-dkim-mailserver._domainkey.example.com"), {
+            ...common,
+            name: "mailserver._domainkey.example.com",
+            type: "TXT",
+            content: chunkTxt(dkim.value),
+        });
+        assert.deepEqual(record("do-dmarc-example.com"), { ...common, name: "_dmarc.example.com", type: "TXT", content: '"v=DMARC1; p=quarantine; adkim=r; aspf=r"' });
+        for (const r of children("do").filter((c) => c.type === TYPES.dnsRecord)) assert.ok(String(r.inputs.comment).length <= 100);
     });
 
     it("derives p= from the key's public half (its SubjectPublicKeyInfo)", async () => {
-        const key = mocks.keys.get("do-dkim-key");
+        const key = mocks.keys.get("do-dkim-mailserver");
         assert.ok(key);
         const dkim = await valueOf(servers.do.dkimRecord);
         assert.equal(dkim.name, "mailserver._domainkey.example.com");
         const spki = createPublicKey(key.privateKeyPem).export({ type: "spki", format: "der" }).toString("base64");
         assert.equal(dkim.value, `v=DKIM1; k=rsa; h=sha256; p=${spki}`);
-        const records = await valueOf(servers.do.dnsRecords);
-        assert.equal(records.find((r) => r.key === "dkim")?.value, chunkTxt(dkim.value));
+    });
+
+    it("configures the host over SSH: the deploy account, its key, the pinned host key, the bundle on stdin", async () => {
+        const step = one("do", TYPES.remoteCommand);
+        assert.equal(step.name, "do-apply");
+        assert.ok(isSecretValue(step.inputs.stdin), "the bundle is secret");
+        assert.ok(isSecretValue(step.inputs.connection), "the connection (its private key) is secret");
+        const connection = revealSecrets(step.inputs.connection) as Record<string, unknown>;
+        const deploy = mocks.keys.get("do-deploy-key");
+        const host = mocks.keys.get("do-host-key");
+        assert.deepEqual(
+            { ...connection },
+            {
+                host: (await addresses("do"))[0],
+                port: 22,
+                user: DEPLOY_USER,
+                privateKey: deploy?.privateKeyOpenssh,
+                hostKey: host?.publicKeyOpenssh?.trim(),
+                dialErrorLimit: 60,
+                perDialTimeout: 15,
+            },
+        );
+        assert.equal(step.inputs.create, APPLY_PROGRAM);
+        assert.equal(step.inputs.logging, "stdoutAndStderr");
+        assert.equal(revealSecrets(step.inputs.stdin), await valueOf(servers.do.bundle));
+        assert.equal(await pulumi.isSecret(servers.do.bundle), true);
+    });
+
+    it("orders the steps: address and key records, then the host's configuration, then MX, SPF and DMARC", () => {
+        assert.deepEqual(one("do", TYPES.remoteCommand).dependsOn, [
+            "do-droplet",
+            "do-firewall",
+            "do-a-mail.example.com",
+            "do-aaaa-mail.example.com",
+            "do-dkim-mailserver._domainkey.example.com",
+        ]);
+        for (const name of ["do-mx-example.com", "do-spf-example.com", "do-spf-mail.example.com", "do-dmarc-example.com"]) {
+            assert.deepEqual(named(name).dependsOn, ["do-apply"], name);
+        }
+        for (const name of ["do-a-mail.example.com", "do-aaaa-mail.example.com", "do-dkim-mailserver._domainkey.example.com"]) {
+            assert.deepEqual(named(name).dependsOn, [], name);
+        }
     });
 
     it("keeps the user data secret, and it is what the droplet got", async () => {
         assert.equal(await pulumi.isSecret(servers.do.userData), true);
-        const droplet = one("do", "digitalocean:index/droplet:Droplet");
-        assert.equal(revealSecrets(droplet.inputs.userData), await valueOf(servers.do.userData));
-        assert.equal(await valueOf(servers.do.userDataApplied), true);
+        assert.equal(revealSecrets(one("do", TYPES.droplet).inputs.userData), await valueOf(servers.do.userData));
     });
 
     it("reports its outputs", async () => {
         assert.equal(await valueOf(servers.do.fqdn), "mail.example.com");
-        assert.equal(await valueOf(servers.do.ipv4), "192.0.2.10");
-        assert.equal(await valueOf(servers.do.ipv6), "2001:db8::10");
+        const [v4, v6] = await addresses("do");
+        assert.match(v4, /^192\.0\.2\.\d+$/);
+        assert.equal(v6, `2001:db8::${(Number(v4.split(".")[3]) + 6).toString(16)}`);
         assert.equal(await valueOf(servers.do.dkimSelector), "mailserver");
+        assert.equal(await valueOf(servers.do.applied), "");
         assert.deepEqual(await valueOf(servers.do.ptrRecords), [
-            { address: "192.0.2.10", name: "mail.example.com", ttl: 3600, servedBy: "DigitalOcean, from the droplet name" },
-            { address: "2001:db8::10", name: "mail.example.com", ttl: 3600, servedBy: "DigitalOcean, from the droplet name" },
+            { address: v4, name: "mail.example.com", ttl: 3600, servedBy: "DigitalOcean, from the droplet name" },
+            { address: v6, name: "mail.example.com", ttl: 3600, servedBy: "DigitalOcean, from the droplet name" },
         ]);
         const steps = await valueOf(servers.do.operatorSteps);
         assert.equal(steps.length, 3);
         assert.match(steps[0], /^DigitalOcean blocks outbound SMTP \(port 25\) on new accounts/);
         assert.match(steps[1], /^Delete any other SPF/);
-        assert.equal(steps[2], "Port 22 is open but no sshPublicKeys were given, so nobody can log in: add a key.");
+        assert.equal(steps[2], "sshAllowedCidrs lets the admin in, but no sshPublicKeys were given, so nobody can log in: add a key.");
     });
 
     it("passes a given zone id through without a lookup", () => {
-        const zoneIds = new Set(children("zid").filter((r) => r.type === "cloudflare:index/dnsRecord:DnsRecord").map((r) => r.inputs.zoneId));
+        const zoneIds = new Set(children("zid").filter((r) => r.type === TYPES.dnsRecord).map((r) => r.inputs.zoneId));
         assert.deepEqual([...zoneIds], ["0123456789abcdef0123456789abcdef"]);
     });
 });
 
 describe("MailServer on Linode", () => {
-    it("has exactly its children, with rDNS for both addresses", () => {
+    it("has exactly its children, with rDNS for both addresses and a key per published selector", () => {
         assert.deepEqual(typeCounts("ln"), {
-            "tls:index/privateKey:PrivateKey": 1,
-            "linode:index/instance:Instance": 1,
-            "linode:index/firewall:Firewall": 1,
-            "cloudflare:index/dnsRecord:DnsRecord": 7,
-            "linode:index/rdns:Rdns": 2,
+            [TYPES.privateKey]: 4,
+            [GUARD]: 1,
+            [TYPES.instance]: 1,
+            [TYPES.linodeFirewall]: 1,
+            [TYPES.dnsRecord]: 8,
+            [TYPES.remoteCommand]: 1,
+            [TYPES.rdns]: 2,
         });
     });
 
-    it("passes base64 cloud-init in Metadata, secret, and ignores later changes", async () => {
-        const instance = one("ln", "linode:index/instance:Instance");
+    it("passes base64 cloud-init in Metadata, secret; a replacement deletes first (labels are unique)", async () => {
+        const instance = one("ln", TYPES.instance);
         const { metadatas, ...rest } = instance.inputs;
         assert.deepEqual(rest, {
             label: "mail.example.org",
@@ -183,10 +275,24 @@ describe("MailServer on Linode", () => {
         const [metadata] = revealSecrets(metadatas) as Array<{ userData: string }>;
         assert.equal(Buffer.from(metadata.userData, "base64").toString("utf8"), await valueOf(servers.ln.userData));
         assert.deepEqual(instance.ignoreChanges, ["metadatas"]);
+        assert.equal(instance.deleteBeforeReplace, true);
     });
 
-    it("creates rDNS after the record of the same address, IPv6 without /128, waiting for it to resolve", async () => {
-        const rdns = children("ln").filter((r) => r.type === "linode:index/rdns:Rdns");
+    it("publishes the signing key and the previous one; only the signing key goes to the host", async () => {
+        const signing = await valueOf(servers.ln.dkimRecord);
+        assert.equal(signing.name, "s2026._domainkey.example.org");
+        assert.equal(record("ln-dkim-s2026._domainkey.example.org").content, chunkTxt(signing.value));
+        const previous = mocks.keys.get("ln-dkim-mailserver");
+        assert.ok(previous);
+        const spki = createPublicKey(previous.privateKeyPem).export({ type: "spki", format: "der" }).toString("base64");
+        assert.equal(record("ln-dkim-mailserver._domainkey.example.org").content, chunkTxt(`v=DKIM1; k=rsa; h=sha256; p=${spki}`));
+        const bundle = await valueOf(servers.ln.bundle);
+        assert.ok(bundle.includes(JSON.stringify(mocks.keys.get("ln-dkim-s2026")?.privateKeyPem)));
+        assert.ok(!bundle.includes(JSON.stringify(previous.privateKeyPem)), "the previous key stays off the host");
+    });
+
+    it("sets rDNS after the address record and after the host uses its name, IPv6 without /128", async () => {
+        const rdns = children("ln").filter((r) => r.type === TYPES.rdns);
         const ipv4 = await valueOf(servers.ln.ipv4);
         const ipv6 = await valueOf(servers.ln.ipv6);
         assert.match(ipv4, /^192\.0\.2\.\d+$/);
@@ -194,23 +300,30 @@ describe("MailServer on Linode", () => {
         assert.deepEqual(
             rdns.map((r) => [r.name, r.inputs, r.dependsOn]),
             [
-                ["ln-rdns-ipv4", { address: ipv4, rdns: "mail.example.org", waitForAvailable: true }, ["ln-a"]],
-                ["ln-rdns-ipv6", { address: ipv6, rdns: "mail.example.org", waitForAvailable: true }, ["ln-aaaa"]],
+                ["ln-rdns-ipv4", { address: ipv4, rdns: "mail.example.org", waitForAvailable: true }, ["ln-a-mail.example.org", "ln-apply"]],
+                ["ln-rdns-ipv6", { address: ipv6, rdns: "mail.example.org", waitForAvailable: true }, ["ln-aaaa-mail.example.org", "ln-apply"]],
             ],
         );
     });
 
     it("firewall: drop inbound except the port table, accept outbound", () => {
-        const firewall = one("ln", "linode:index/firewall:Firewall");
+        const firewall = one("ln", TYPES.linodeFirewall);
         assert.deepEqual(firewall.inputs, {
             label: "mail-mail.example.org",
             inboundPolicy: "DROP",
             outboundPolicy: "ACCEPT",
-            linodes: [Number(one("ln", "linode:index/instance:Instance").id)],
+            linodes: [Number(one("ln", TYPES.instance).id)],
             inbounds: [
                 { label: "allow-smtp", action: "ACCEPT", protocol: "TCP", ports: "25", ipv4s: ["0.0.0.0/0"], ipv6s: ["::/0"] },
                 { label: "allow-http", action: "ACCEPT", protocol: "TCP", ports: "80", ipv4s: ["0.0.0.0/0"], ipv6s: ["::/0"] },
-                { label: "allow-ssh", action: "ACCEPT", protocol: "TCP", ports: "22", ipv4s: ["203.0.113.0/24"], ipv6s: ["2001:db8:ffff::/48"] },
+                {
+                    label: "allow-ssh",
+                    action: "ACCEPT",
+                    protocol: "TCP",
+                    ports: "22",
+                    ipv4s: ["0.0.0.0/0", "203.0.113.0/24"],
+                    ipv6s: ["::/0", "2001:db8:ffff::/48"],
+                },
                 { label: "allow-icmp", action: "ACCEPT", protocol: "ICMP", ipv4s: ["0.0.0.0/0"], ipv6s: ["::/0"] },
             ],
         });
@@ -224,16 +337,21 @@ describe("MailServer on Linode", () => {
         assert.equal((await valueOf(servers.ln.ptrRecords))[1].servedBy, "Linode, from linode.Rdns");
     });
 
-    it("with IPv6 off: no AAAA, one rDNS, Postfix on IPv4 only", async () => {
+    it("with IPv6 off: no AAAA, one rDNS, Postfix on IPv4 only; SSH from the deploy range only", async () => {
         assert.deepEqual(typeCounts("v4"), {
-            "tls:index/privateKey:PrivateKey": 1,
-            "linode:index/instance:Instance": 1,
-            "linode:index/firewall:Firewall": 1,
-            "cloudflare:index/dnsRecord:DnsRecord": 6,
-            "linode:index/rdns:Rdns": 1,
+            [TYPES.privateKey]: 3,
+            [GUARD]: 1,
+            [TYPES.instance]: 1,
+            [TYPES.linodeFirewall]: 1,
+            [TYPES.dnsRecord]: 6,
+            [TYPES.remoteCommand]: 1,
+            [TYPES.rdns]: 1,
         });
         assert.equal(await valueOf(servers.v4.ipv6), undefined);
-        assert.match(await valueOf(servers.v4.userData), /inet_protocols = ipv4/);
+        assert.match(await valueOf(servers.v4.bundle), /inet_protocols = ipv4\\n/);
+        const ssh = (one("v4", TYPES.linodeFirewall).inputs.inbounds as Array<Record<string, unknown>>).find((r) => r.ports === "22");
+        assert.deepEqual(ssh?.ipv4s, ["198.51.100.0/24", "203.0.113.0/24"]);
+        assert.deepEqual(ssh?.ipv6s, ["2001:db8:ffff::/48"]);
     });
 });
 

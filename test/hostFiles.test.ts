@@ -5,20 +5,21 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { renderCertScript } from "../components/host/certificate";
 import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHosts } from "../components/host/opendkim";
-import { renderAliases, renderMainCf, renderMasterCf, renderVirtualMap } from "../components/host/postfix";
+import { renderMainCf, renderMasterCf, renderVirtualMap, TLS_EXCLUDED_CIPHERS } from "../components/host/postfix";
 import { srsSetup } from "../components/host/postsrsd";
 import { throwawayRsaKey } from "../plan/throwawayKey";
 import { missing, run } from "./support/tools";
 
 const srs = srsSetup({ domain: "example.com", fqdn: "mail.example.com" });
-const postfix = { domain: "example.com", fqdn: "mail.example.com", ipv6: true, operatorEmail: "ops@example.net", srs };
+const postfix = { domain: "example.com", fqdn: "mail.example.com", ipv6: true, srs };
 
 /** main.cf as a map; fails on a parameter set twice. */
 function params(mainCf: string): Map<string, string> {
     const map = new Map<string, string>();
     for (const line of mainCf.split("\n")) {
         if (line === "" || line.startsWith("#")) continue;
-        const [key, value] = line.split(/ = /, 2);
+        const at = line.indexOf(" = ");
+        const [key, value] = [line.slice(0, at), line.slice(at + 3)];
         assert.ok(!map.has(key), `${key} set twice`);
         map.set(key, value);
     }
@@ -34,14 +35,25 @@ describe("Postfix main.cf", () => {
         ["smtpd_banner", "$myhostname ESMTP"],
         ["smtp_helo_name", "$myhostname"],
         ["inet_protocols", "all"],
-        // receives for the domain, only role addresses
-        ["virtual_alias_domains", "$mydomain"],
+        ["compatibility_level", "3.10"],
+        // nothing is delivered locally: no system account receives mail; the domain and the host name are alias domains
+        ["mydestination", ""],
+        ["local_recipient_maps", ""],
+        ["local_transport", "error:5.1.1 local delivery is disabled"],
+        ["alias_maps", ""],
+        ["virtual_alias_domains", "$mydomain, $myhostname"],
         ["virtual_alias_maps", "hash:/etc/postfix/virtual"],
-        ["mydestination", "$myhostname, localhost.$mydomain, localhost"],
-        // not an open relay
+        // not an open relay; valid HELO, fully-qualified resolvable addresses; root@ only from the host
         ["mynetworks", "127.0.0.0/8 [::1]/128"],
+        ["smtpd_helo_required", "yes"],
+        ["smtpd_helo_restrictions", "permit_mynetworks, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname"],
+        ["smtpd_sender_restrictions", "permit_mynetworks, reject_non_fqdn_sender, reject_unknown_sender_domain"],
         ["smtpd_relay_restrictions", "permit_mynetworks, reject_unauth_destination"],
-        ["smtpd_recipient_restrictions", "permit_mynetworks, reject_unauth_destination"],
+        [
+            "smtpd_recipient_restrictions",
+            "permit_mynetworks, reject_non_fqdn_recipient, reject_unknown_recipient_domain, reject_unauth_destination, " +
+                "check_recipient_access inline:{ { root@mail.example.com = REJECT 5.7.1 not a public address } }",
+        ],
         // smuggling guard
         ["smtpd_forbid_bare_newline", "normalize"],
         ["smtpd_forbid_unauth_pipelining", "yes"],
@@ -63,6 +75,13 @@ describe("Postfix main.cf", () => {
         ["smtp_tls_mandatory_protocols", ">=TLSv1.2"],
         ["smtpd_tls_cert_file", "/etc/mailserver/tls/fullchain.pem"],
         ["smtpd_tls_key_file", "/etc/mailserver/tls/privkey.pem"],
+        // strong ciphers only, no compression or renegotiation
+        ["smtpd_tls_ciphers", "high"],
+        ["smtpd_tls_mandatory_ciphers", "high"],
+        ["smtpd_tls_exclude_ciphers", "aNULL, eNULL, EXPORT, DES, 3DES, RC4, MD5, PSK, SRP, DSS, SEED, IDEA, CAMELLIA"],
+        ["smtp_tls_exclude_ciphers", TLS_EXCLUDED_CIPHERS],
+        ["tls_ssl_options", "NO_COMPRESSION, NO_RENEGOTIATION"],
+        ["tls_preempt_cipherlist", "yes"],
     ];
     for (const [key, value] of expected) it(`${key} = ${value}`, () => assert.equal(main.get(key), value));
 
@@ -94,15 +113,32 @@ describe("Postfix main.cf", () => {
 
 describe("Postfix master.cf, maps and aliases", () => {
     it("has exactly one network listener: port 25 from the port table, without chroot", () => {
-        const lines = renderMasterCf().split("\n").filter((l) => l && !l.startsWith("#"));
+        const lines = renderMasterCf()
+            .split("\n")
+            .filter((l) => l && !l.startsWith("#"));
         const inet = lines.filter((l) => l.split(/\s+/)[1] === "inet");
-        assert.deepEqual(inet.map((l) => l.split(/\s+/)), [["25", "inet", "n", "-", "n", "-", "-", "smtpd"]]);
-        assert.ok(lines.every((l) => l.split(/\s+/)[4] === "n"), "chroot column is n everywhere");
+        assert.deepEqual(
+            inet.map((l) => l.split(/\s+/)),
+            [["25", "inet", "n", "-", "n", "-", "-", "smtpd"]],
+        );
+        assert.ok(
+            lines.every((l) => l.split(/\s+/)[4] === "n"),
+            "chroot column is n everywhere",
+        );
         assert.equal(lines.length, 25);
     });
-    it("forwards postmaster@ and abuse@ to the operator", () => {
-        assert.equal(renderVirtualMap(postfix), "postmaster@example.com ops@example.net\nabuse@example.com ops@example.net\n");
-        assert.match(renderAliases("ops@example.net"), /^root: ops@example\.net$/m);
+    it("forwards the role addresses of the domain and the host, and root@ at the host, to the operator (no /etc/aliases)", () => {
+        assert.equal(
+            renderVirtualMap({ ...postfix, operatorEmail: "ops@example.net" }),
+            [
+                "postmaster@example.com ops@example.net",
+                "abuse@example.com ops@example.net",
+                "postmaster@mail.example.com ops@example.net",
+                "abuse@mail.example.com ops@example.net",
+                "root@mail.example.com ops@example.net",
+                "",
+            ].join("\n"),
+        );
     });
     it("rewrites forwarded senders with postsrsd, leaving the domain and the host alone", () => {
         assert.equal(srs.files.length, 1);
@@ -136,8 +172,14 @@ describe("OpenDKIM", () => {
     for (const [key, value] of expected) it(`${key} ${value}`, () => assert.equal(settings.get(key), value));
 
     it("signs the domain and the host name with one key, d= the domain", () => {
-        assert.equal(renderKeyTable(input), "mailserver._domainkey.example.com example.com:mailserver:/etc/opendkim/keys/mailserver.private\n");
-        assert.equal(renderSigningTable(input), "*@example.com mailserver._domainkey.example.com\n*@mail.example.com mailserver._domainkey.example.com\n");
+        assert.equal(
+            renderKeyTable(input),
+            "mailserver._domainkey.example.com example.com:mailserver:/etc/opendkim/keys/mailserver.private\n",
+        );
+        assert.equal(
+            renderSigningTable(input),
+            "*@example.com mailserver._domainkey.example.com\n*@mail.example.com mailserver._domainkey.example.com\n",
+        );
         assert.equal(renderTrustedHosts(), "127.0.0.1\n::1\nlocalhost\n");
     });
 
@@ -175,7 +217,7 @@ describe("certificate script", () => {
         assert.match(script, /^OPERATOR='o'\\''brien@example\.net'$/m);
         assert.match(script, /^WANT_IPV6=1$/m);
         assert.match(script, /^HTTP_PORT=80$/m);
-        assert.match(script, /^export REQUESTS_CA_BUNDLE='\/etc\/mailserver\/acme-ca\.pem'$/m);
+        assert.match(script, /^export REQUESTS_CA_BUNDLE='\/etc\/ssl\/mailserver\/acme-ca\.pem'$/m);
         assert.ok(script.indexOf("until points_here") < script.indexOf("certbot certonly"));
         assert.match(script, /--server "\$ACME_SERVER" --cert-name "\$FQDN" -d "\$FQDN"/);
     });

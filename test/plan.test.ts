@@ -15,16 +15,21 @@ function plan(stack: string, ...extra: string[]) {
     const result = run(process.execPath, [cli, "--stack", stack, "--out", out, ...extra]);
     assert.equal(result.status, 0, result.stderr);
     const read = (file: string) => readFileSync(join(out, stack, file), "utf8");
-    return { stdout: result.stdout, resources: read("resources.json"), zone: read("zone.txt"), cloudInit: read("cloud-init.yaml") };
+    return { stdout: result.stdout, resources: read("resources.json"), zone: read("zone.txt"), cloudInit: read("cloud-init.yaml"), read };
 }
 
 for (const [stack, machine, expectedTypes] of [
-    ["do-example", "digitalocean:index/droplet:Droplet", 12],
-    ["linode-example", "linode:index/instance:Instance", 14],
+    ["do-example", "digitalocean:index/droplet:Droplet", 16],
+    ["linode-example", "linode:index/instance:Instance", 18],
 ] as const) {
     describe(`offline plan of ${stack}`, () => {
         const result = plan(stack);
-        const resources = JSON.parse(result.resources) as Array<{ type: string; name: string; parent: string | null; inputs: Record<string, unknown> }>;
+        const resources = JSON.parse(result.resources) as Array<{
+            type: string;
+            name: string;
+            parent: string | null;
+            inputs: Record<string, unknown>;
+        }>;
 
         it("lists every resource with type, name, parent and inputs", () => {
             assert.equal(resources.length, expectedTypes);
@@ -40,6 +45,11 @@ for (const [stack, machine, expectedTypes] of [
             const host = resources.find((r) => r.type === machine);
             assert.ok(host);
             assert.equal(host.inputs[machine.startsWith("linode") ? "metadatas" : "userData"], "[secret]");
+            const step = resources.find((r) => r.type === "command:remote:Command");
+            assert.equal(step?.inputs.stdin, "[secret]");
+            assert.equal(step?.inputs.connection, "[secret]");
+            const guard = resources.find((r) => r.type === "pulumi-nodejs:dynamic/mailserver:ChangeGuard");
+            assert.match(String(guard?.inputs.__provider), /^<the dynamic provider, serialized: \d+ characters>$/);
         });
 
         it("writes the zone with every record and the PTRs", () => {
@@ -64,9 +74,28 @@ for (const [stack, machine, expectedTypes] of [
             const exact = [lines[0], ...lines.slice(5)].join("\n");
             const sha = /sha256 of the exact user data .*: ([0-9a-f]{64})$/.exec(lines[4])?.[1];
             assert.equal(createHash("sha256").update(exact).digest("hex"), sha);
-            const doc = parse(result.cloudInit) as { fqdn: string; write_files: Array<{ path: string; content: string }> };
-            assert.equal(doc.fqdn, "mail.example.com");
-            assert.match(doc.write_files.find((f) => f.path.endsWith(".private"))?.content ?? "", /^-----BEGIN RSA PRIVATE KEY-----/);
+            const doc = parse(result.cloudInit) as { ssh_keys: { ed25519_private: string } };
+            assert.match(doc.ssh_keys.ed25519_private, /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+            assert.doesNotMatch(result.cloudInit, /RSA PRIVATE KEY/);
+        });
+
+        it("writes the configuration step: its command and connection, the bundle and the deploy key (throwaways, labelled)", () => {
+            const step = JSON.parse(result.read("apply/step.json")) as Record<string, unknown>;
+            assert.match(String(step.throwaway), /throwaway keys of the offline plan, never deployed/);
+            assert.equal(step.command, "/usr/local/sbin/mailserver-apply");
+            assert.equal(step.host, "192.0.2.10");
+            assert.equal(step.user, "mailserver-deploy");
+            const bundle = result.read("apply/bundle.json");
+            assert.equal(step.bundleSha256, createHash("sha256").update(bundle).digest("hex"));
+            assert.equal((JSON.parse(bundle) as { format: string }).format, "mailserver-bundle/1");
+            assert.match(result.read("apply/deploy-key"), /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+        });
+
+        it("is deterministic: planned again, every file is byte-identical (throwaway keys are kept per stack)", () => {
+            const again = plan(stack);
+            for (const file of ["resources.json", "zone.txt", "cloud-init.yaml", "apply/step.json", "apply/bundle.json", "plan-digest.json"]) {
+                assert.equal(again.read(file), result.read(file), file);
+            }
         });
 
         it("prints a readable summary", () => {
@@ -80,7 +109,7 @@ for (const [stack, machine, expectedTypes] of [
 describe("offline plan options", () => {
     it("applies --config like pulumi config set (the lab's ACME server)", () => {
         const result = plan("do-example", "--config", "acmeDirectoryUrl=https://192.0.2.40:14000/dir");
-        assert.match(result.cloudInit, /ACME_SERVER='https:\/\/192\.0\.2\.40:14000\/dir'/);
+        assert.match(result.read("apply/bundle.json"), /ACME_SERVER='https:\/\/192\.0\.2\.40:14000\/dir'/);
     });
     it("refuses an unknown stack, naming the ones there are", () => {
         const result = run(process.execPath, [cli, "--stack", "nope"]);
@@ -88,7 +117,15 @@ describe("offline plan options", () => {
         assert.equal(result.stderr, "--stack: no stacks/Pulumi.nope.yaml; stacks: do-example, linode-example\n");
     });
     it("reports a bad config value by argument", () => {
-        const result = run(process.execPath, [cli, "--stack", "do-example", "--out", mkdtempSync(join(tmpdir(), "plan-")), "--config", "dmarcPolicy=block"]);
+        const result = run(process.execPath, [
+            cli,
+            "--stack",
+            "do-example",
+            "--out",
+            mkdtempSync(join(tmpdir(), "plan-")),
+            "--config",
+            "dmarcPolicy=block",
+        ]);
         assert.equal(result.status, 1);
         assert.match(result.stderr, /MailServer "mail": dmarcPolicy: "block" is not one of none, quarantine, reject/);
     });

@@ -11,17 +11,7 @@ import {
     userDataSecretPolicy,
 } from "../policy/policies";
 import { type StackResource, UNKNOWN } from "../policy/stackResource";
-import {
-    DKIM_VALUE,
-    cfRecord,
-    doStack,
-    linodeStack,
-    resource,
-    runPolicy,
-    urnOf,
-    without,
-    withChanged,
-} from "./support/policyStack";
+import { DKIM_VALUE, cfRecord, doStack, linodeStack, resource, runPolicy, urnOf, without, withChanged } from "./support/policyStack";
 
 const CF = "cloudflare:index/dnsRecord:DnsRecord";
 const DROPLET = "digitalocean:index/droplet:Droplet";
@@ -50,7 +40,15 @@ describe("policy pack", () => {
     });
 
     it("finds nothing in what MailServer creates on DigitalOcean and on Linode", async () => {
-        for (const policy of [spfRecordPolicy, dmarcRecordPolicy, dkimStringsPolicy, mailHostNotProxiedPolicy, dropletFqdnNamePolicy, linodeRdnsPolicy, userDataSecretPolicy]) {
+        for (const policy of [
+            spfRecordPolicy,
+            dmarcRecordPolicy,
+            dkimStringsPolicy,
+            mailHostNotProxiedPolicy,
+            dropletFqdnNamePolicy,
+            linodeRdnsPolicy,
+            userDataSecretPolicy,
+        ]) {
             assert.deepEqual(await runPolicy(policy, doStack()), [], policy.name);
             assert.deepEqual(await runPolicy(policy, linodeStack()), [], policy.name);
         }
@@ -77,7 +75,8 @@ describe("mailserver-spf-record", () => {
     });
 
     it("reports 11 DNS-querying terms, counting a, mx, ptr, exists and redirect= but not ip4/ip6/all", async () => {
-        const terms = "include:a.example include:b.example include:c.example include:d.example include:e.example a mx:example.net ptr exists:%{i}.x.example ip4:198.51.100.1 ip6:2001:db8::1";
+        const terms =
+            "include:a.example include:b.example include:c.example include:d.example include:e.example a mx:example.net ptr exists:%{i}.x.example ip4:198.51.100.1 ip6:2001:db8::1";
         const spf = withProps(doStack(), "mail-spf", { content: `"v=spf1 ${terms} redirect=_spf.example.net"` });
         assert.deepEqual(await runPolicy(spfRecordPolicy, spf), []);
         const eleven = withProps(doStack(), "mail-spf", { content: `"v=spf1 ${terms} include:f.example redirect=_spf.example.net"` });
@@ -111,8 +110,18 @@ describe("mailserver-spf-record", () => {
     it("reads pre-chunked strings joined without a separator, and DigitalOcean and deprecated Cloudflare records", async () => {
         const chunked = withProps(doStack(), "mail-spf", { content: '"v=spf1 ip4:192.0.2.10 +a" "ll"' });
         assert.equal((await runPolicy(spfRecordPolicy, chunked)).length, 1);
-        const doRecord = resource("digitalocean:index/dnsRecord:DnsRecord", "do-spf", { domain: "example.com", name: "@", type: "TXT", value: "v=spf1 a -all" });
-        const oldCf = resource("cloudflare:index/record:Record", "old-spf", { zoneId: "zone1", name: "example.com", type: "TXT", value: "v=spf1 mx -all" });
+        const doRecord = resource("digitalocean:index/dnsRecord:DnsRecord", "do-spf", {
+            domain: "example.com",
+            name: "@",
+            type: "TXT",
+            value: "v=spf1 a -all",
+        });
+        const oldCf = resource("cloudflare:index/record:Record", "old-spf", {
+            zoneId: "zone1",
+            name: "example.com",
+            type: "TXT",
+            value: "v=spf1 mx -all",
+        });
         const reported = await runPolicy(spfRecordPolicy, [...doStack(), doRecord, oldCf]);
         assert.deepEqual(
             reported.map((v) => v.urn),
@@ -173,7 +182,10 @@ describe("mailserver-dkim-txt-strings", () => {
     it("reports a quoted string of 256 characters, accepts 255, and ignores long TXT records that are not DKIM", async () => {
         const v = `v=DKIM1; k=rsa; p=${"B".repeat(300)}`;
         const bad = withProps(doStack(), "mail-dkim", { content: `"${v.slice(0, 256)}" "${v.slice(256)}"` });
-        assert.deepEqual((await runPolicy(dkimStringsPolicy, bad)).map((x) => x.message.match(/a string of (\d+)/)?.[1]), ["256"]);
+        assert.deepEqual(
+            (await runPolicy(dkimStringsPolicy, bad)).map((x) => x.message.match(/a string of (\d+)/)?.[1]),
+            ["256"],
+        );
         const good = withProps(doStack(), "mail-dkim", { content: `"${v.slice(0, 255)}" "${v.slice(255)}"` });
         assert.deepEqual(await runPolicy(dkimStringsPolicy, good), []);
         const other = cfRecord("long", "TXT", "example.com", "x".repeat(300));
@@ -219,15 +231,12 @@ describe("mailserver-droplet-named-fqdn", () => {
         const a = cfRecord("mx-box-a", "A", "mx.example.net", "198.51.100.7");
         const mx = cfRecord("net-mx", "MX", "example.net", "mx.example.net", { priority: 10 });
         const web = resource(DROPLET, "web", { name: "web", ipv4Address: "198.51.100.8" });
-        assert.deepEqual(
-            await runPolicy(dropletFqdnNamePolicy, [droplet, a, mx, web]),
-            [
-                {
-                    urn: urnOf(DROPLET, "mx-box"),
-                    message: `mail host droplet "mx-box" (${DROPLET}) is named "mx-box" but its A/AAAA record is mx.example.net: name the droplet "mx.example.net" (DigitalOcean sets the PTR of its IPv4 and IPv6 address from the droplet name, and receivers such as Gmail refuse mail from an address whose PTR does not resolve back).`,
-                },
-            ],
-        );
+        assert.deepEqual(await runPolicy(dropletFqdnNamePolicy, [droplet, a, mx, web]), [
+            {
+                urn: urnOf(DROPLET, "mx-box"),
+                message: `mail host droplet "mx-box" (${DROPLET}) is named "mx-box" but its A/AAAA record is mx.example.net: name the droplet "mx.example.net" (DigitalOcean sets the PTR of its IPv4 and IPv6 address from the droplet name, and receivers such as Gmail refuse mail from an address whose PTR does not resolve back).`,
+            },
+        ]);
         const named = withProps([droplet, a, mx, web], "mx-box", { name: "mx.example.net" });
         assert.deepEqual(await runPolicy(dropletFqdnNamePolicy, named), []);
     });
@@ -271,7 +280,9 @@ describe("mailserver-linode-rdns", () => {
         });
         assert.deepEqual(await runPolicy(linodeRdnsPolicy, preview), []);
         assert.deepEqual(
-            (await runPolicy(linodeRdnsPolicy, without(preview, "mail-rdns-ipv4"))).map((v) => v.message.match(/for its (\S+(?: and \S+)?) address:/)?.[1]),
+            (await runPolicy(linodeRdnsPolicy, without(preview, "mail-rdns-ipv4"))).map(
+                (v) => v.message.match(/for its (\S+(?: and \S+)?) address:/)?.[1],
+            ),
             ["IPv4"],
         );
     });

@@ -77,7 +77,9 @@ describe("policy pack under @pulumi/pulumi's run-policy-pack (the message is the
         const response = await new Promise<analyzer.AnalyzeResponse>((resolve, reject) =>
             client.analyzeStack(request, (e, r) => (e ? reject(e) : resolve(r))),
         );
-        const diagnostics = response.getDiagnosticsList().map((d) => [d.getPolicyname(), d.getUrn(), d.getEnforcementlevel(), d.getMessage()]);
+        const diagnostics = response
+            .getDiagnosticsList()
+            .map((d) => [d.getPolicyname(), d.getUrn(), d.getEnforcementlevel(), d.getMessage()]);
         const mandatory = analyzer.EnforcementLevel.MANDATORY;
         assert.deepEqual(diagnostics, [
             [

@@ -37,14 +37,24 @@ describe("Pulumi.yaml and the README, from the config-key table", () => {
     it("the README's table of keys is the table's", () => {
         const text = readFileSync(join(root, "README.md"), "utf8");
         assert.equal(text, renderReadme(text));
-        assert.match(text, /\| `dnsTtl` \| integer \| `3600` \| TTL of every record in seconds: 1 \(Cloudflare automatic\) or 60-86400\. \|/);
+        assert.match(
+            text,
+            /\| `dnsTtl` \| integer \| `3600` \| TTL of every record in seconds: 1 \(Cloudflare automatic\) or 60-86400\. \|/,
+        );
     });
 
     it("defaults are the component's own: a key left at its default resolves like an absent argument", () => {
         const required = { domain: "example.com", operatorEmail: "ops@example.net", provider: "digitalocean", region: "fra1" };
         const fromDefaults = argsFromConfig(
             Object.fromEntries(
-                Object.entries(pulumiYamlConfig()).map(([key, d]) => [`${PROJECT}:${key}`, d.default === undefined ? required[key as keyof typeof required] : typeof d.default === "string" ? d.default : JSON.stringify(d.default)]),
+                Object.entries(pulumiYamlConfig()).map(([key, d]) => [
+                    `${PROJECT}:${key}`,
+                    d.default === undefined
+                        ? required[key as keyof typeof required]
+                        : typeof d.default === "string"
+                          ? d.default
+                          : JSON.stringify(d.default),
+                ]),
             ),
         );
         assert.deepEqual(resolveConfig(fromDefaults), resolveConfig(required as MailServerArgs));
@@ -57,6 +67,8 @@ describe("Pulumi.yaml and the README, from the config-key table", () => {
             dmarcAlignment: CONFIG_KEYS.dmarcAlignment.default,
             ipv6: CONFIG_KEYS.ipv6.default,
             acmeDirectoryUrl: CONFIG_KEYS.acmeDirectoryUrl.default,
+            deployFromCidrs: CONFIG_KEYS.deployFromCidrs.default,
+            hostGeneration: CONFIG_KEYS.hostGeneration.default,
         });
     });
 });
@@ -87,7 +99,10 @@ describe("the program's config (argsFromConfig)", () => {
     ];
     for (const [key, value, message] of refused) {
         it(`refuses ${key}=${JSON.stringify(value)}`, () => {
-            assert.throws(() => argsFromConfig({ [`mailserver:${key}`]: value }), (error: Error) => error instanceof ProgramConfigError && error.message === message);
+            assert.throws(
+                () => argsFromConfig({ [`mailserver:${key}`]: value }),
+                (error: Error) => error instanceof ProgramConfigError && error.message === message,
+            );
         });
     }
 });
@@ -112,7 +127,7 @@ describe("stacks/", () => {
 });
 
 describe("package root", () => {
-    it("exports MailServer (import { MailServer } from \"mailserver\")", () => {
+    it('exports MailServer (import { MailServer } from "mailserver")', () => {
         assert.equal(FromRoot, MailServer);
         assert.equal(typeof MailServer, "function");
     });

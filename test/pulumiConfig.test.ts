@@ -56,26 +56,45 @@ function errorOf(action: () => unknown): string {
 describe("Pulumi CLI config rules (pkg/workspace/config_project_test.go)", () => {
     it("TestStackConfigErrorsWhenMissingStackValueForConfigTypeWithNoDefault", () => {
         const p = project("  values:\n    type: array\n    items:\n      type: string\n");
-        assert.equal(errorOf(() => apply(p)), "validating stack config: Stack 'dev' is missing configuration value 'values'");
+        assert.equal(
+            errorOf(() => apply(p)),
+            "validating stack config: Stack 'dev' is missing configuration value 'values'",
+        );
     });
     it("TestStackConfigErrorsWhenMissingTwoStackValueForConfigTypeWithNoDefault", () => {
         const p = project("  values:\n    type: array\n    items:\n      type: string\n  another:\n    type: string\n");
-        assert.equal(errorOf(() => apply(p)), "validating stack config: Stack 'dev' is missing configuration values 'another' and 'values'");
+        assert.equal(
+            errorOf(() => apply(p)),
+            "validating stack config: Stack 'dev' is missing configuration values 'another' and 'values'",
+        );
     });
     it("TestStackConfigErrorsWhenMissingMultipleStackValueForConfigTypeWithNoDefault", () => {
-        const p = project("  world:\n    type: string\n  values:\n    type: array\n    items:\n      type: string\n  hello:\n    type: integer\n");
-        assert.equal(errorOf(() => apply(p)), "validating stack config: Stack 'dev' is missing configuration values 'hello', 'values' and 'world'");
+        const p = project(
+            "  world:\n    type: string\n  values:\n    type: array\n    items:\n      type: string\n  hello:\n    type: integer\n",
+        );
+        assert.equal(
+            errorOf(() => apply(p)),
+            "validating stack config: Stack 'dev' is missing configuration values 'hello', 'values' and 'world'",
+        );
     });
     it("a declared key without type or default is required too (mergeConfig does not look at the type)", () => {
         const p = project("  hint:\n    description: no type, no default\n");
-        assert.equal(errorOf(() => apply(p)), "validating stack config: Stack 'dev' is missing configuration value 'hint'");
+        assert.equal(
+            errorOf(() => apply(p)),
+            "validating stack config: Stack 'dev' is missing configuration value 'hint'",
+        );
     });
     it("missing keys are reported before any type error", () => {
         const p = project("  a:\n    type: integer\n  b:\n    type: string\n", { dev: "config:\n  test:a: hello\n" });
-        assert.equal(errorOf(() => apply(p)), "validating stack config: Stack 'dev' is missing configuration value 'b'");
+        assert.equal(
+            errorOf(() => apply(p)),
+            "validating stack config: Stack 'dev' is missing configuration value 'b'",
+        );
     });
     it("TestStackConfigIsInheritedFromProjectConfig: defaults fill unset keys, as text; the stack wins", () => {
-        const p = project("  instanceSize: t3.micro\n  instanceCount: 20\n  protect: true\n", { dev: "config:\n  test:instanceSize: t4.large\n" });
+        const p = project("  instanceSize: t3.micro\n  instanceCount: 20\n  protect: true\n", {
+            dev: "config:\n  test:instanceSize: t4.large\n",
+        });
         const values = apply(p);
         assert.equal(values.get("test:instanceSize")?.text, "t4.large");
         assert.equal(values.get("test:instanceCount")?.text, "20");
@@ -92,15 +111,23 @@ describe("Pulumi CLI config rules (pkg/workspace/config_project_test.go)", () =>
         assert.equal(apply(p).get("test:instanceSize")?.text, "t4.large");
     });
     it("TestUntypedProjectConfigValuesAreNotValidated and undeclared stack keys are accepted silently", () => {
-        const p = project("  instanceSize: t3.micro\n", { dev: "config:\n  test:instanceSize: 9999\n  test:undeclared: 42\n  aws:region: 42\n" });
+        const p = project("  instanceSize: t3.micro\n", {
+            dev: "config:\n  test:instanceSize: 9999\n  test:undeclared: 42\n  aws:region: 42\n",
+        });
         assert.equal(apply(p).get("test:undeclared")?.text, "42");
     });
     it("TestStackConfigErrorsWhenStackValueIsNotCorrectlyTyped", () => {
-        const p = project("  values:\n    type: array\n    items:\n      type: string\n    default: [value]\n", { dev: "config:\n  test:values: someValue\n" });
-        assert.equal(errorOf(() => apply(p)), "validating stack config: Stack 'dev' with configuration key 'values' must be of type 'array<string>'");
+        const p = project("  values:\n    type: array\n    items:\n      type: string\n    default: [value]\n", {
+            dev: "config:\n  test:values: someValue\n",
+        });
+        assert.equal(
+            errorOf(() => apply(p)),
+            "validating stack config: Stack 'dev' with configuration key 'values' must be of type 'array<string>'",
+        );
     });
     it("TestStackConfigIntegerTypeIsCorrectlyValidated, with strconv.Atoi's strictness", () => {
-        const withValue = (v: string) => project("  importantNumber:\n    type: integer\n", { dev: `config:\n  test:importantNumber: ${v}\n` });
+        const withValue = (v: string) =>
+            project("  importantNumber:\n    type: integer\n", { dev: `config:\n  test:importantNumber: ${v}\n` });
         assert.equal(apply(withValue("20")).get("test:importantNumber")?.text, "20");
         for (const bad of ["hello", '"3600abc"', '" 42"', '"1.5"', '""']) {
             assert.equal(
@@ -114,11 +141,16 @@ describe("Pulumi CLI config rules (pkg/workspace/config_project_test.go)", () =>
         const withValue = (v: string) => project("  flag:\n    type: boolean\n", { dev: `config:\n  test:flag: ${v}\n` });
         assert.equal(apply(withValue("True")).get("test:flag")?.text, "true");
         for (const bad of ['"True"', "yes", "1"]) {
-            assert.equal(errorOf(() => apply(withValue(bad))), "validating stack config: Stack 'dev' with configuration key 'flag' must be of type 'boolean'", bad);
+            assert.equal(
+                errorOf(() => apply(withValue(bad))),
+                "validating stack config: Stack 'dev' with configuration key 'flag' must be of type 'boolean'",
+                bad,
+            );
         }
     });
     it("TestStackConfigSecretIsCorrectlyValidated", () => {
-        const withValue = (v: string) => project("  importantNumber:\n    type: integer\n    secret: true\n", { dev: `config:\n  test:importantNumber: ${v}\n` });
+        const withValue = (v: string) =>
+            project("  importantNumber:\n    type: integer\n    secret: true\n", { dev: `config:\n  test:importantNumber: ${v}\n` });
         assert.equal(apply(withValue("\n    secure: AAABAG2kd3Xz")).get("test:importantNumber")?.secure, true);
         assert.equal(
             errorOf(() => apply(withValue("20"))),
@@ -133,14 +165,26 @@ describe("Pulumi CLI config rules (pkg/workspace/config_project_test.go)", () =>
 
 describe("Pulumi CLI project rules (sdk/go/common/workspace/project_test.go, paths_test.go)", () => {
     const cases: Array<[string, string, string]> = [
-        ["TestNamespacedProjectConfigShouldNotBeExplicitlyTyped", "  aws:region:\n    type: string\n", "Configuration key 'aws:region' is not namespaced by the project and should not define a type"],
+        [
+            "TestNamespacedProjectConfigShouldNotBeExplicitlyTyped",
+            "  aws:region:\n    type: string\n",
+            "Configuration key 'aws:region' is not namespaced by the project and should not define a type",
+        ],
         [
             "TestNamespacedProjectConfigShouldNotBeProvideDefault",
             "  aws:region:\n    default: us-west-1\n",
             "Configuration key 'aws:region' is not namespaced by the project and should not define a default value. Did you mean to use the 'value' attribute instead of 'default'?",
         ],
-        ["a namespaced key needs a value", "  aws:region:\n    description: where\n", "Configuration key 'aws:region' is namespaced and must provide an attribute 'value'"],
-        ["TestProjectConfigCannotHaveBothValueAndDefault", "  instanceSize:\n    default: t3.micro\n    value: t4.large\n", "project config 'instanceSize' cannot have both a 'default' and 'value' attribute"],
+        [
+            "a namespaced key needs a value",
+            "  aws:region:\n    description: where\n",
+            "Configuration key 'aws:region' is namespaced and must provide an attribute 'value'",
+        ],
+        [
+            "TestProjectConfigCannotHaveBothValueAndDefault",
+            "  instanceSize:\n    default: t3.micro\n    value: t4.large\n",
+            "project config 'instanceSize' cannot have both a 'default' and 'value' attribute",
+        ],
         [
             "TestProjectConfigCannotBeTypedArrayWithoutItems",
             "  instanceSize:\n    type: array\n",
@@ -157,7 +201,13 @@ describe("Pulumi CLI project rules (sdk/go/common/workspace/project_test.go, pat
             "The default value specified for configuration key 'values' is not of the expected type 'array<array<string>>'",
         ],
     ];
-    for (const [title, config, message] of cases) it(title, () => assert.equal(errorOf(() => project(config)), message));
+    for (const [title, config, message] of cases)
+        it(title, () =>
+            assert.equal(
+                errorOf(() => project(config)),
+                message,
+            ),
+        );
 
     it("TestProjectStackPath: <stackConfigDir>/Pulumi.<stack>.yaml, / in the name as -", () => {
         const plain = loadProject(projectDir("name: test\nruntime: nodejs\n"));
@@ -208,12 +258,17 @@ const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA2PpFAEz5oulgsbA5OsnoEwUuQ
 
 describe("this project under the CLI's rules", () => {
     const own = loadProject(root);
-    const stackFiles = readdirSync(join(root, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined);
+    const stackFiles = readdirSync(join(root, "stacks"))
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined);
 
     it("Pulumi.yaml loads: stack files under stacks/, every optional key with a default", () => {
         assert.equal(own.stackConfigDir, "stacks");
         assert.deepEqual(
-            Object.entries(own.config).filter(([, d]) => d.default === undefined).map(([key]) => key).sort(),
+            Object.entries(own.config)
+                .filter(([, d]) => d.default === undefined)
+                .map(([key]) => key)
+                .sort(),
             requiredKeys().sort(),
         );
         assert.deepEqual(requiredKeys().sort(), ["domain", "operatorEmail", "provider", "region"]);
@@ -234,7 +289,10 @@ describe("this project under the CLI's rules", () => {
     it("the README's deploy sequence without its region stops the way the CLI would", () => {
         const { stack, values } = readmeDeploySequence();
         values.delete("mailserver:region");
-        assert.equal(errorOf(() => applyProjectConfig(own, stack, values)), `validating stack config: Stack '${stack}' is missing configuration value 'region'`);
+        assert.equal(
+            errorOf(() => applyProjectConfig(own, stack, values)),
+            `validating stack config: Stack '${stack}' is missing configuration value 'region'`,
+        );
     });
 
     /** A copy of this project's Pulumi.yaml with one stack file, planned by `npm start`'s CLI. */
@@ -259,12 +317,18 @@ describe("this project under the CLI's rules", () => {
     it("npm start stops with the CLI's own message when a required key is missing", () => {
         const result = planStack({ "mailserver:domain": "example.com", "mailserver:provider": "linode" });
         assert.equal(result.status, 1);
-        assert.equal(result.stderr, "error: validating stack config: Stack 'minimal' is missing configuration values 'operatorEmail' and 'region'\n");
+        assert.equal(
+            result.stderr,
+            "error: validating stack config: Stack 'minimal' is missing configuration values 'operatorEmail' and 'region'\n",
+        );
     });
     it("npm start stops with the CLI's own message on a wrongly typed value", () => {
         const result = planStack({ ...required, "mailserver:dnsTtl": "3600abc" });
         assert.equal(result.status, 1);
-        assert.equal(result.stderr, "error: validating stack config: Stack 'minimal' with configuration key 'dnsTtl' must be of type 'integer'\n");
+        assert.equal(
+            result.stderr,
+            "error: validating stack config: Stack 'minimal' with configuration key 'dnsTtl' must be of type 'integer'\n",
+        );
     });
     it("a misspelled key is an error naming the closest known key", () => {
         const result = planStack({ ...required, "mailserver:dmarcpolicy": "reject" });

@@ -5,7 +5,7 @@ import { DmarcAlignment, DmarcPolicy, HostProvider, SpfAll } from "../components
 import { resolveConfig } from "../components/config";
 import { dkimPublicKeyValue, dkimRecord } from "../components/records/dkim";
 import { dmarcRecord } from "../components/records/dmarc";
-import { mailRecordSpecs, resolveRecords } from "../components/records/recordSet";
+import { mailRecordSpecs, Phase, resolveRecords } from "../components/records/recordSet";
 import { reverseName, reverseZone } from "../components/records/reverse";
 import { domainSpf, heloSpf } from "../components/records/spf";
 import { chunkTxt, TXT_STRING_MAX, unchunkTxt } from "../components/records/txt";
@@ -71,22 +71,34 @@ describe("SPF and DMARC text", () => {
         );
     });
     it("omits IPv6 when off", () => {
-        assert.equal(domainSpf({ hostIpv4: "192.0.2.10", hostIpv6: undefined, ip4: [], ip6: [], includes: [], all: SpfAll.Fail }), "v=spf1 ip4:192.0.2.10 -all");
+        assert.equal(
+            domainSpf({ hostIpv4: "192.0.2.10", hostIpv6: undefined, ip4: [], ip6: [], includes: [], all: SpfAll.Fail }),
+            "v=spf1 ip4:192.0.2.10 -all",
+        );
         assert.equal(heloSpf("192.0.2.10", undefined), "v=spf1 ip4:192.0.2.10 -all");
     });
-    it("HELO SPF allows only the host", () => assert.equal(heloSpf("192.0.2.10", "2001:db8::10"), "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"));
+    it("HELO SPF allows only the host", () =>
+        assert.equal(heloSpf("192.0.2.10", "2001:db8::10"), "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"));
     it("DMARC: v first, p, alignment, rua", () => {
         assert.equal(
-            dmarcRecord({ policy: DmarcPolicy.Reject, alignment: DmarcAlignment.Strict, rua: ["mailto:a@example.com", "mailto:b@example.org"] }),
+            dmarcRecord({
+                policy: DmarcPolicy.Reject,
+                alignment: DmarcAlignment.Strict,
+                rua: ["mailto:a@example.com", "mailto:b@example.org"],
+            }),
             "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:a@example.com,mailto:b@example.org",
         );
-        assert.equal(dmarcRecord({ policy: DmarcPolicy.None, alignment: DmarcAlignment.Relaxed, rua: [] }), "v=DMARC1; p=none; adkim=r; aspf=r");
+        assert.equal(
+            dmarcRecord({ policy: DmarcPolicy.None, alignment: DmarcAlignment.Relaxed, rua: [] }),
+            "v=DMARC1; p=none; adkim=r; aspf=r",
+        );
     });
 });
 
 describe("record set", () => {
     const key = throwawayRsaKey(2048);
-    const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimPublicKeyPem: key.publicKeyPem };
+    const previous = throwawayRsaKey(2048);
+    const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimPublicKeyPems: { mailserver: key.publicKeyPem, s2025: previous.publicKeyPem } };
     const config = resolveConfig({
         domain: "example.com",
         operatorEmail: "ops@example.net",
@@ -96,27 +108,46 @@ describe("record set", () => {
         spfIncludes: ["_spf.example.org"],
     });
 
-    it("has exactly the records the domain needs, with full names", () => {
-        const records = resolveRecords(mailRecordSpecs(config.host, config.dns), live);
+    it("has exactly the records the domain needs, with full names, in two phases around the host's configuration", () => {
+        const records = resolveRecords(mailRecordSpecs(config.host, config.dns, ["mailserver", "s2025"]), live);
         assert.deepEqual(
-            records.map((r) => [r.key, r.type, r.name, r.ttl, r.priority, r.value]),
+            records.map((r) => [r.key, r.phase, r.type, r.name, r.ttl, r.priority, r.value]),
             [
-                ["a", "A", "mail.example.com", 300, undefined, "192.0.2.10"],
-                ["aaaa", "AAAA", "mail.example.com", 300, undefined, "2001:db8::10"],
-                ["mx", "MX", "example.com", 300, 10, "mail.example.com"],
-                ["spf", "TXT", "example.com", 300, undefined, '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 include:_spf.example.org -all"'],
-                ["helo-spf", "TXT", "mail.example.com", 300, undefined, '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"'],
-                ["dkim", "TXT", "mailserver._domainkey.example.com", 300, undefined, chunkTxt(dkimRecord(key.publicKeyPem))],
-                ["dmarc", "TXT", "_dmarc.example.com", 300, undefined, '"v=DMARC1; p=quarantine; adkim=r; aspf=r"'],
+                ["a-mail.example.com", "before-apply", "A", "mail.example.com", 300, undefined, "192.0.2.10"],
+                ["aaaa-mail.example.com", "before-apply", "AAAA", "mail.example.com", 300, undefined, "2001:db8::10"],
+                [
+                    "dkim-mailserver._domainkey.example.com",
+                    "before-apply",
+                    "TXT",
+                    "mailserver._domainkey.example.com",
+                    300,
+                    undefined,
+                    chunkTxt(dkimRecord(key.publicKeyPem)),
+                ],
+                ["dkim-s2025._domainkey.example.com", "before-apply", "TXT", "s2025._domainkey.example.com", 300, undefined, chunkTxt(dkimRecord(previous.publicKeyPem))],
+                ["mx-example.com", "after-apply", "MX", "example.com", 300, 10, "mail.example.com"],
+                ["spf-example.com", "after-apply", "TXT", "example.com", 300, undefined, '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 include:_spf.example.org -all"'],
+                ["spf-mail.example.com", "after-apply", "TXT", "mail.example.com", 300, undefined, '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"'],
+                ["dmarc-example.com", "after-apply", "TXT", "_dmarc.example.com", 300, undefined, '"v=DMARC1; p=quarantine; adkim=r; aspf=r"'],
             ],
         );
+        assert.match(records[3].purpose, /^earlier DKIM public key/);
     });
 
     it("has no AAAA and no ip6 when IPv6 is off", () => {
-        const off = resolveConfig({ domain: "example.com", operatorEmail: "ops@example.net", provider: HostProvider.DigitalOcean, region: "fra1", ipv6: false });
-        const records = resolveRecords(mailRecordSpecs(off.host, off.dns), { ...live, ipv6: undefined });
-        assert.deepEqual(records.map((r) => r.key), ["a", "mx", "spf", "helo-spf", "dkim", "dmarc"]);
-        assert.equal(records.find((r) => r.key === "spf")?.value, '"v=spf1 ip4:192.0.2.10 -all"');
+        const off = resolveConfig({
+            domain: "example.com",
+            operatorEmail: "ops@example.net",
+            provider: HostProvider.DigitalOcean,
+            region: "fra1",
+            ipv6: false,
+        });
+        const records = resolveRecords(mailRecordSpecs(off.host, off.dns, ["mailserver"]), { ...live, ipv6: undefined });
+        assert.deepEqual(
+            records.map((r) => r.key),
+            ["a-mail.example.com", "dkim-mailserver._domainkey.example.com", "mx-example.com", "spf-example.com", "spf-mail.example.com", "dmarc-example.com"],
+        );
+        assert.equal(records.find((r) => r.key === "spf-example.com")?.value, '"v=spf1 ip4:192.0.2.10 -all"');
     });
 });
 
@@ -132,9 +163,9 @@ describe("reverse DNS names and the zone file", () => {
         const text = renderZoneFile(
             "example.com",
             [
-                { key: "a", name: "mail.example.com", type: "A", ttl: 3600, purpose: "host", value: "192.0.2.10" },
-                { key: "mx", name: "example.com", type: "MX", ttl: 3600, priority: 10, purpose: "mx", value: "mail.example.com" },
-                { key: "spf", name: "example.com", type: "TXT", ttl: 3600, purpose: "spf", value: '"v=spf1 -all"' },
+                { key: "a", phase: Phase.BeforeApply, name: "mail.example.com", type: "A", ttl: 3600, purpose: "host", value: "192.0.2.10" },
+                { key: "mx", phase: Phase.AfterApply, name: "example.com", type: "MX", ttl: 3600, priority: 10, purpose: "mx", value: "mail.example.com" },
+                { key: "spf", phase: Phase.AfterApply, name: "example.com", type: "TXT", ttl: 3600, purpose: "spf", value: '"v=spf1 -all"' },
             ],
             [
                 { address: "192.0.2.10", name: "mail.example.com", ttl: 3600, servedBy: "X" },

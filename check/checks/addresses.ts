@@ -3,7 +3,10 @@ import { describeFailure, DnsFailure } from "../dns";
 import { fail, type Finding, pass } from "../finding";
 
 /** The MX hosts' addresses: A required, AAAA optional (but then its PTR is required too). */
-export async function checkAddresses(ctx: CheckContext, hosts: readonly string[]): Promise<{ findings: Finding[]; addresses: Array<{ host: string; address: string }> }> {
+export async function checkAddresses(
+    ctx: CheckContext,
+    hosts: readonly string[],
+): Promise<{ findings: Finding[]; addresses: Array<{ host: string; address: string }> }> {
     const findings: Finding[] = [];
     const addresses: Array<{ host: string; address: string }> = [];
     for (const host of hosts) {
@@ -12,7 +15,9 @@ export async function checkAddresses(ctx: CheckContext, hosts: readonly string[]
             findings.push(pass("host.a", host, v4.records.join(", ")));
             addresses.push(...v4.records.map((address) => ({ host, address })));
         } else {
-            findings.push(fail("host.a", host, `no A record: ${describeFailure(v4, ctx.timeoutMs)}`, `publish "${host} A <the host's IPv4 address>"`));
+            findings.push(
+                fail("host.a", host, `no A record: ${describeFailure(v4, ctx.timeoutMs)}`, `publish "${host} A <the host's IPv4 address>"`),
+            );
         }
         if (v6.ok) {
             findings.push(pass("host.aaaa", host, v6.records.join(", ")));
@@ -20,7 +25,9 @@ export async function checkAddresses(ctx: CheckContext, hosts: readonly string[]
         } else if (v6.failure === DnsFailure.NoData || v6.failure === DnsFailure.NxDomain) {
             findings.push(pass("host.aaaa", host, "no AAAA: the host receives over IPv4 only"));
         } else {
-            findings.push(fail("host.aaaa", host, `AAAA lookup failed: ${describeFailure(v6, ctx.timeoutMs)}`, "check the zone's name servers"));
+            findings.push(
+                fail("host.aaaa", host, `AAAA lookup failed: ${describeFailure(v6, ctx.timeoutMs)}`, "check the zone's name servers"),
+            );
         }
     }
     return { findings, addresses };

@@ -11,11 +11,25 @@ export async function checkBlocklists(ctx: CheckContext, addresses: readonly str
             const query = `${reverseName(address).replace(/\.(in-addr|ip6)\.arpa$/, "")}.${zone}`;
             const answer = await ctx.dns.a(query);
             if (answer.ok) {
-                findings.push(fail("blocklist", `${address} ${zone}`, `listed (${answer.records.join(", ")})`, `follow ${zone}'s delisting procedure`));
+                findings.push(
+                    fail(
+                        "blocklist",
+                        `${address} ${zone}`,
+                        `listed (${answer.records.join(", ")})`,
+                        `follow ${zone}'s delisting procedure`,
+                    ),
+                );
             } else if (answer.failure === DnsFailure.NxDomain || answer.failure === DnsFailure.NoData) {
                 findings.push(pass("blocklist", `${address} ${zone}`, "not listed"));
             } else {
-                findings.push(warn("blocklist", `${address} ${zone}`, `lookup failed: ${answer.message}`, "retry; some lists refuse public resolvers"));
+                findings.push(
+                    warn(
+                        "blocklist",
+                        `${address} ${zone}`,
+                        `lookup failed: ${answer.message}`,
+                        "retry; some lists refuse public resolvers",
+                    ),
+                );
             }
         }
     }

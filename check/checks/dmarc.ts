@@ -28,11 +28,19 @@ export async function checkDmarc(ctx: CheckContext): Promise<Finding[]> {
         const why = answer.ok ? "no v=DMARC1 record" : describeFailure(answer, ctx.timeoutMs);
         return [fail("dmarc.record", name, `no DMARC record: ${why}`, `publish "_dmarc.${ctx.domain} TXT \\"v=DMARC1; p=quarantine\\""`)];
     }
-    if (records.length > 1) return [fail("dmarc.record", name, `${records.length} DMARC records: receivers ignore them all`, "keep exactly one")];
+    if (records.length > 1)
+        return [fail("dmarc.record", name, `${records.length} DMARC records: receivers ignore them all`, "keep exactly one")];
     const dmarc = parseDmarcTags(records[0]);
     const findings: Finding[] = [];
     if (dmarc.problems.length > 0) {
-        findings.push(fail("dmarc.record", name, `${records[0]}: ${dmarc.problems.join("; ")}`, "use v=DMARC1; p=none|quarantine|reject and mailto: report addresses (RFC 7489 §6.3)"));
+        findings.push(
+            fail(
+                "dmarc.record",
+                name,
+                `${records[0]}: ${dmarc.problems.join("; ")}`,
+                "use v=DMARC1; p=none|quarantine|reject and mailto: report addresses (RFC 7489 §6.3)",
+            ),
+        );
     } else {
         findings.push(pass("dmarc.record", name, records[0]));
     }
@@ -46,7 +54,12 @@ export async function checkDmarc(ctx: CheckContext): Promise<Finding[]> {
         findings.push(
             authorized
                 ? pass("dmarc.rua", address, `${authorization} authorizes reports`)
-                : warn("dmarc.rua", address, `${target} has not authorized reports for ${where} (no ${authorization})`, `ask ${target} to publish "${authorization} TXT \\"v=DMARC1\\""`),
+                : warn(
+                      "dmarc.rua",
+                      address,
+                      `${target} has not authorized reports for ${where} (no ${authorization})`,
+                      `ask ${target} to publish "${authorization} TXT \\"v=DMARC1\\""`,
+                  ),
         );
     }
     return findings;

@@ -9,7 +9,10 @@ import { parseTags } from "../tagList";
 function lookupVia(ctx: CheckContext): LookupFunction {
     return (hostname, options, callback) => {
         void Promise.all([ctx.dns.a(hostname), ctx.dns.aaaa(hostname)]).then(([v4, v6]) => {
-            const all = [...(v4.ok ? v4.records.map((address) => ({ address, family: 4 })) : []), ...(v6.ok ? v6.records.map((address) => ({ address, family: 6 })) : [])];
+            const all = [
+                ...(v4.ok ? v4.records.map((address) => ({ address, family: 4 })) : []),
+                ...(v6.ok ? v6.records.map((address) => ({ address, family: 6 })) : []),
+            ];
             if (all.length === 0) {
                 callback(Object.assign(new Error(`${hostname}: no address`), { code: "ENOTFOUND" }), "", 0);
             } else if ((options as { all?: boolean }).all) {
@@ -44,7 +47,13 @@ function fetchPolicy(ctx: CheckContext): Promise<{ status: number; body: string 
                 res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
             },
         );
-        req.on("timeout", () => req.destroy(Object.assign(new Error(`fetching https://${host}/.well-known/mta-sts.txt timed out after ${ctx.timeoutMs} ms`), { code: "ETIMEDOUT" })));
+        req.on("timeout", () =>
+            req.destroy(
+                Object.assign(new Error(`fetching https://${host}/.well-known/mta-sts.txt timed out after ${ctx.timeoutMs} ms`), {
+                    code: "ETIMEDOUT",
+                }),
+            ),
+        );
         req.on("error", reject);
         req.end();
     });
@@ -54,7 +63,12 @@ function fetchPolicy(ctx: CheckContext): Promise<{ status: number; body: string 
  * The one optional record at `name` starting with `version` (`v=STSv1`, `v=TLSRPTv1`): the record,
  * or the finding that ends the check (not published: pass; several: fail).
  */
-async function optionalRecord(ctx: CheckContext, check: string, name: string, version: string): Promise<{ record: string } | { done: Finding }> {
+async function optionalRecord(
+    ctx: CheckContext,
+    check: string,
+    name: string,
+    version: string,
+): Promise<{ record: string } | { done: Finding }> {
     const answer = await ctx.dns.txt(name);
     const records = answer.ok ? answer.records.map((s) => s.join("")).filter((r) => r.startsWith(`v=${version}`)) : [];
     if (records.length === 0) return { done: pass(check, name, "not published (optional)") };
@@ -79,16 +93,31 @@ export async function checkMtaSts(ctx: CheckContext, mxHosts: readonly string[])
     try {
         fetched = await fetchPolicy(ctx);
     } catch (error) {
-        return [...findings, fail("mta-sts.policy", url, `cannot fetch the policy: ${(error as Error).message}`, "serve the policy over HTTPS with a valid certificate for mta-sts.<domain>")];
+        return [
+            ...findings,
+            fail(
+                "mta-sts.policy",
+                url,
+                `cannot fetch the policy: ${(error as Error).message}`,
+                "serve the policy over HTTPS with a valid certificate for mta-sts.<domain>",
+            ),
+        ];
     }
-    if (fetched.status !== 200) return [...findings, fail("mta-sts.policy", url, `HTTP ${fetched.status}`, "serve the policy file at that URL")];
+    if (fetched.status !== 200)
+        return [...findings, fail("mta-sts.policy", url, `HTTP ${fetched.status}`, "serve the policy file at that URL")];
     const policy = parseMtaStsPolicy(fetched.body);
-    if (policy.problems.length > 0) return [...findings, fail("mta-sts.policy", url, policy.problems.join("; "), "fix the policy file (RFC 8461 §3.2)")];
+    if (policy.problems.length > 0)
+        return [...findings, fail("mta-sts.policy", url, policy.problems.join("; "), "fix the policy file (RFC 8461 §3.2)")];
     const uncovered = mxHosts.filter((host) => !policy.mx.some((pattern) => mxMatches(pattern, host)));
     findings.push(
         uncovered.length === 0 || policy.mode === "none"
             ? pass("mta-sts.policy", url, `mode ${policy.mode}, max_age ${policy.maxAge}, mx ${policy.mx.join(" ")}`)
-            : fail("mta-sts.policy", url, `MX ${uncovered.join(", ")} not listed in the policy's mx lines`, "add an mx: line for every MX host and change the record's id"),
+            : fail(
+                  "mta-sts.policy",
+                  url,
+                  `MX ${uncovered.join(", ")} not listed in the policy's mx lines`,
+                  "add an mx: line for every MX host and change the record's id",
+              ),
     );
     return findings;
 }
@@ -105,6 +134,11 @@ export async function checkTlsRpt(ctx: CheckContext): Promise<Finding[]> {
     return [
         valid
             ? pass("tls-rpt", name, records[0])
-            : fail("tls-rpt", name, `"${records[0]}" needs rua= with mailto: or https: URIs`, 'publish "v=TLSRPTv1; rua=mailto:tls-reports@<domain>"'),
+            : fail(
+                  "tls-rpt",
+                  name,
+                  `"${records[0]}" needs rua= with mailto: or https: URIs`,
+                  'publish "v=TLSRPTv1; rua=mailto:tls-reports@<domain>"',
+              ),
     ];
 }

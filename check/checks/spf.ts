@@ -23,14 +23,35 @@ export async function checkSpf(ctx: CheckContext, hostAddresses: ReadonlyArray<{
     const { domain } = ctx;
     const found = await spfRecordAt(ctx.dns, domain);
     if ("multiple" in found) {
-        return [fail("spf.record", domain, `${found.multiple.length} SPF records: receivers return permerror`, "merge them into one v=spf1 record")];
+        return [
+            fail(
+                "spf.record",
+                domain,
+                `${found.multiple.length} SPF records: receivers return permerror`,
+                "merge them into one v=spf1 record",
+            ),
+        ];
     }
     if ("none" in found) {
-        return [fail("spf.record", domain, `no SPF record: ${found.none.ok ? "" : describeFailure(found.none, ctx.timeoutMs)}`, `publish "${domain} TXT \\"v=spf1 ip4:<host IPv4> ip6:<host IPv6> -all\\""`)];
+        return [
+            fail(
+                "spf.record",
+                domain,
+                `no SPF record: ${found.none.ok ? "" : describeFailure(found.none, ctx.timeoutMs)}`,
+                `publish "${domain} TXT \\"v=spf1 ip4:<host IPv4> ip6:<host IPv6> -all\\""`,
+            ),
+        ];
     }
     const parsed = parseSpf(found.record);
     if (parsed.problems.length > 0) {
-        return [fail("spf.record", domain, `"${found.record}" does not parse: ${parsed.problems.join("; ")}`, "fix the record's syntax (RFC 7208 §12)")];
+        return [
+            fail(
+                "spf.record",
+                domain,
+                `"${found.record}" does not parse: ${parsed.problems.join("; ")}`,
+                "fix the record's syntax (RFC 7208 §12)",
+            ),
+        ];
     }
     const findings: Finding[] = [pass("spf.record", domain, found.record)];
 
@@ -38,12 +59,22 @@ export async function checkSpf(ctx: CheckContext, hostAddresses: ReadonlyArray<{
     findings.push(
         walk.lookups <= SPF_MAX_LOOKUPS
             ? pass("spf.lookups", domain, `${walk.lookups} DNS-querying terms (limit ${SPF_MAX_LOOKUPS}), counted through includes`)
-            : fail("spf.lookups", domain, `${walk.lookups} DNS-querying terms counted through includes: over the limit of ${SPF_MAX_LOOKUPS} (permerror)`, "replace includes by ip4:/ip6: ranges or drop unused senders"),
+            : fail(
+                  "spf.lookups",
+                  domain,
+                  `${walk.lookups} DNS-querying terms counted through includes: over the limit of ${SPF_MAX_LOOKUPS} (permerror)`,
+                  "replace includes by ip4:/ip6: ranges or drop unused senders",
+              ),
     );
     findings.push(
         walk.voids <= SPF_MAX_VOIDS
             ? pass("spf.voids", domain, `${walk.voids} void lookups (limit ${SPF_MAX_VOIDS})`)
-            : fail("spf.voids", domain, `${walk.voids} lookups found nothing: over the limit of ${SPF_MAX_VOIDS} (permerror)`, "remove includes and a/mx terms that point at names without records"),
+            : fail(
+                  "spf.voids",
+                  domain,
+                  `${walk.voids} lookups found nothing: over the limit of ${SPF_MAX_VOIDS} (permerror)`,
+                  "remove includes and a/mx terms that point at names without records",
+              ),
     );
     for (const problem of walk.problems) findings.push(fail("spf.includes", domain, problem, "fix or remove that term"));
     for (const advice of walk.advice) findings.push(warn("spf.terms", domain, advice, "replace it by ip4:/ip6: terms"));
@@ -53,7 +84,14 @@ export async function checkSpf(ctx: CheckContext, hostAddresses: ReadonlyArray<{
     if (all === "-" || all === "~") {
         findings.push(pass("spf.all", domain, `ends ${all}all`));
     } else if (all) {
-        findings.push(fail("spf.all", domain, `ends ${all}all: any host may send as ${domain}`, 'end the record with "-all" (or "~all" while migrating)'));
+        findings.push(
+            fail(
+                "spf.all",
+                domain,
+                `ends ${all}all: any host may send as ${domain}`,
+                'end the record with "-all" (or "~all" while migrating)',
+            ),
+        );
     } else if (!hasRedirect) {
         findings.push(warn("spf.all", domain, "no all mechanism: unlisted senders get neutral", 'end the record with "-all"'));
     }
@@ -63,7 +101,12 @@ export async function checkSpf(ctx: CheckContext, hostAddresses: ReadonlyArray<{
         findings.push(
             result === "pass"
                 ? pass("spf.covers", address, `SPF of ${domain} passes for ${address}`)
-                : fail("spf.covers", address, `SPF of ${domain} gives ${result} for the mail host's address ${address}`, `add ${address.includes(":") ? "ip6" : "ip4"}:${address} to the record`),
+                : fail(
+                      "spf.covers",
+                      address,
+                      `SPF of ${domain} gives ${result} for the mail host's address ${address}`,
+                      `add ${address.includes(":") ? "ip6" : "ip4"}:${address} to the record`,
+                  ),
         );
     }
 
@@ -78,7 +121,12 @@ export async function checkSpf(ctx: CheckContext, hostAddresses: ReadonlyArray<{
             findings.push(
                 result === "pass"
                     ? pass("spf.helo", `${host} ${address}`, `SPF of the HELO name passes for ${address}`)
-                    : fail("spf.helo", `${host} ${address}`, `SPF of the HELO name gives ${result} for ${address}`, `make it "v=spf1 a -all"`),
+                    : fail(
+                          "spf.helo",
+                          `${host} ${address}`,
+                          `SPF of the HELO name gives ${result} for ${address}`,
+                          `make it "v=spf1 a -all"`,
+                      ),
             );
         }
     }

@@ -5,13 +5,21 @@ export const PATHS = {
     tlsKey: "/etc/mailserver/tls/privkey.pem",
     snakeoilCert: "/etc/ssl/certs/ssl-cert-snakeoil.pem",
     snakeoilKey: "/etc/ssl/private/ssl-cert-snakeoil.key",
-    acmeCaBundle: "/etc/mailserver/acme-ca.pem",
+    acmeCaBundle: "/etc/ssl/mailserver/acme-ca.pem",
     certScript: "/usr/local/sbin/mailserver-cert",
     certUnit: "mailserver-cert",
     deployHook: "/etc/letsencrypt/renewal-hooks/deploy/mailserver-postfix",
     virtualMap: "/etc/postfix/virtual",
     opendkimDir: "/etc/opendkim",
     opendkimConf: "/etc/opendkim.conf",
+    /** Who may log in besides the deploy account, and from where (sshd accumulates AllowUsers). */
+    sshdAdminConf: "/etc/ssh/sshd_config.d/20-mailserver-admin.conf",
+    /** The admin's authorized keys (sshd reads them through AuthorizedKeysFile, set by the user data). */
+    adminKeysDir: "/etc/ssh/mailserver/keys",
+    sudoersAdmin: "/etc/sudoers.d/mailserver-admin",
+    autoUpgrades: "/etc/apt/apt.conf.d/99mailserver-unattended-upgrades",
+    nftables: "/etc/nftables.conf",
+    cloudInitConf: "/etc/cloud/cloud.cfg.d/90-mailserver.cfg",
 } as const;
 
 /**

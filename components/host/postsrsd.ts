@@ -1,12 +1,12 @@
-export interface SrsFile {
-    readonly path: string;
-    readonly content: string;
-}
+import type { ManagedFile } from "./files";
+
+/** postsrsd's two TCP lookup tables on loopback: the one source of both ports (postsrsd and Postfix). */
+export const SRS_PORTS = { forward: 10001, reverse: 10002 } as const;
 
 /** How postsrsd is configured and wired into Postfix. */
 export interface SrsSetup {
     readonly postfixParams: ReadonlyArray<readonly [string, string]>;
-    readonly files: readonly SrsFile[];
+    readonly files: readonly ManagedFile[];
 }
 
 export interface SrsInput {
@@ -15,16 +15,17 @@ export interface SrsInput {
 }
 
 /**
- * postsrsd 1.10 (Debian 12 and Ubuntu 24.04 both ship it): TCP lookup tables on loopback,
- * configured in /etc/default/postsrsd. The SRS domain and the excluded host name are never
- * rewritten, so our own mail keeps its sender; forwarded mail gets `SRS0=…@<domain>`.
+ * postsrsd 1.10 (Debian 13 ships it; 2.x with its socketmap is only in backports): TCP lookup
+ * tables on loopback, configured in /etc/default/postsrsd. The SRS domain and the excluded host
+ * name are never rewritten, so our own mail keeps its sender; forwarded mail gets
+ * `SRS0=…@<domain>`, and bounces to such an address are reversed to the original sender.
  */
 export function srsSetup(input: SrsInput): SrsSetup {
     return {
         postfixParams: [
-            ["sender_canonical_maps", "tcp:127.0.0.1:10001"],
+            ["sender_canonical_maps", `tcp:127.0.0.1:${SRS_PORTS.forward}`],
             ["sender_canonical_classes", "envelope_sender"],
-            ["recipient_canonical_maps", "tcp:127.0.0.1:10002"],
+            ["recipient_canonical_maps", `tcp:127.0.0.1:${SRS_PORTS.reverse}`],
             ["recipient_canonical_classes", "envelope_recipient, header_recipient"],
         ],
         files: [
@@ -38,13 +39,15 @@ export function srsSetup(input: SrsInput): SrsSetup {
                     "SRS_SECRET=/etc/postsrsd.secret",
                     "SRS_HASHLENGTH=4",
                     "SRS_HASHMIN=4",
-                    "SRS_FORWARD_PORT=10001",
-                    "SRS_REVERSE_PORT=10002",
+                    `SRS_FORWARD_PORT=${SRS_PORTS.forward}`,
+                    `SRS_REVERSE_PORT=${SRS_PORTS.reverse}`,
                     "RUN_AS=postsrsd",
                     "SRS_LISTEN_ADDR=127.0.0.1",
                     "CHROOT=/var/lib/postsrsd",
                     "",
                 ].join("\n"),
+                mode: "0644",
+                reload: ["postsrsd"],
             },
         ],
     };

@@ -3,12 +3,25 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MailServerConfig } from "../config";
 import type { LiveValues, RecordSpec } from "../records/recordSet";
 
+/**
+ * The zone's id: given, or looked up by name at preview. A filtered lookup's `id` is not
+ * guaranteed to be the zone's id (terraform-provider-cloudflare #5245, #6111); `zoneId` is.
+ */
+export function cloudflareZoneId(zone: MailServerConfig["zone"], parent: pulumi.Resource): pulumi.Output<string> {
+    if ("id" in zone) return pulumi.output(zone.id);
+    return cloudflare.getZoneOutput({ filter: { name: zone.name } }, { parent }).apply((z) => {
+        if (!z.zoneId) throw new Error(`cloudflareZoneName: Cloudflare found no zone named "${zone.name}"`);
+        return z.zoneId;
+    });
+}
+
 export interface DnsInput {
     readonly name: string;
-    readonly zone: MailServerConfig["zone"];
+    readonly zoneId: pulumi.Output<string>;
     readonly specs: readonly RecordSpec[];
     readonly live: pulumi.Output<LiveValues>;
     readonly parent: pulumi.Resource;
+    readonly dependsOn?: pulumi.Resource[];
 }
 
 /**
@@ -16,10 +29,6 @@ export interface DnsInput {
  * proxied (Cloudflare's proxy does not carry SMTP), TXT pre-chunked.
  */
 export function cloudflareRecords(input: DnsInput): Map<string, cloudflare.DnsRecord> {
-    const zoneId =
-        "id" in input.zone
-            ? pulumi.output(input.zone.id)
-            : cloudflare.getZoneOutput({ filter: { name: input.zone.name } }, { parent: input.parent }).apply((z) => z.id);
     const records = new Map<string, cloudflare.DnsRecord>();
     for (const spec of input.specs) {
         records.set(
@@ -27,7 +36,7 @@ export function cloudflareRecords(input: DnsInput): Map<string, cloudflare.DnsRe
             new cloudflare.DnsRecord(
                 `${input.name}-${spec.key}`,
                 {
-                    zoneId,
+                    zoneId: input.zoneId,
                     name: spec.name,
                     type: spec.type,
                     ttl: spec.ttl,
@@ -36,7 +45,7 @@ export function cloudflareRecords(input: DnsInput): Map<string, cloudflare.DnsRe
                     proxied: false,
                     comment: `mailserver: ${spec.purpose}`.slice(0, 100),
                 },
-                { parent: input.parent },
+                { parent: input.parent, dependsOn: input.dependsOn ?? [] },
             ),
         );
     }

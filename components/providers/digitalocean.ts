@@ -1,7 +1,6 @@
 import * as digitalocean from "@pulumi/digitalocean";
-import { createHash } from "node:crypto";
 import { ANYWHERE } from "../ports";
-import { type Host, type HostInput } from "./host";
+import type { Host, HostInput } from "./host";
 
 /**
  * A droplet named with the FQDN — DigitalOcean derives the PTR of its IPv4 and IPv6 address from
@@ -17,14 +16,19 @@ export function digitalOceanHost(input: HostInput): Host {
             size: config.size,
             image: config.image,
             ipv6: config.host.ipv6,
-            monitoring: true,
+            // The metadata service is closed to every user but root (it serves the user data);
+            // DigitalOcean's monitoring agent needs it, so monitoring stays off.
+            monitoring: false,
+            // A size change (only with a raised hostGeneration) keeps the disk: it can be undone.
+            resizeDisk: false,
             userData: input.userData,
         },
-        // A new user data would replace the droplet; see MailServer's warning instead.
-        { parent: input.parent, ignoreChanges: ["userData"] },
+        // The user data is a generic bootstrap (the configuration arrives over SSH): a newer
+        // bootstrap from a newer component must not replace a running mail server.
+        { parent: input.parent, dependsOn: [...input.dependsOn], ignoreChanges: ["userData"] },
     );
     const everywhere = [...ANYWHERE.ipv4, ...ANYWHERE.ipv6];
-    new digitalocean.Firewall(
+    const firewall = new digitalocean.Firewall(
         `${input.name}-firewall`,
         {
             name: `mail-${config.host.fqdn}`.slice(0, 255),
@@ -47,12 +51,7 @@ export function digitalOceanHost(input: HostInput): Host {
         ipv4: droplet.ipv4Address,
         ipv6: droplet.ipv6Address.apply((address) => (config.host.ipv6 ? address : undefined)),
         machine: droplet,
-        // The provider keeps a SHA-1 of the user data in state, not the text.
-        userDataDiffers: (wanted) =>
-            droplet.userData.apply((held) => {
-                if (held === undefined || held === "") return false;
-                return held !== wanted && held !== createHash("sha1").update(wanted).digest("hex");
-            }),
+        firewall,
         ptrServedBy: "DigitalOcean, from the droplet name",
         afterForwardRecords: () => undefined,
         operatorSteps: [

@@ -7,16 +7,21 @@ export interface HostInput {
     /** Prefix for child names (`<component>-…`). */
     readonly name: string;
     readonly config: MailServerConfig;
-    /** cloud-config text; secret (it holds the DKIM private key). */
+    /** The bootstrap cloud-config (secret: it holds the host's SSH host key). */
     readonly userData: pulumi.Output<string>;
     readonly firewall: readonly FirewallRule[];
     readonly parent: pulumi.Resource;
+    /** Resources the machine waits for (the change guard). */
+    readonly dependsOn: readonly pulumi.Resource[];
 }
 
-/** The host's address records, once created (AAAA absent when IPv6 is off). */
+/** The resources after which Linode's rDNS may be set. */
 export interface ForwardRecords {
-    readonly A: pulumi.Resource | undefined;
+    readonly A: pulumi.Resource;
+    /** Absent when IPv6 is off. */
     readonly AAAA: pulumi.Resource | undefined;
+    /** The host's configuration step: the host uses its (new) name once it has run. */
+    readonly apply: pulumi.Resource;
 }
 
 /** What every host adapter returns: the same shape for DigitalOcean and Linode. */
@@ -26,16 +31,13 @@ export interface Host {
     readonly ipv6: pulumi.Output<string | undefined>;
     /** The machine resource (replacing it loses the queue and the IP's reputation). */
     readonly machine: pulumi.CustomResource;
-    /**
-     * True when the user data the provider holds for the running host is not `wanted`; such a
-     * change is ignored (ignoreChanges) rather than replacing the host.
-     */
-    readonly userDataDiffers: (wanted: string) => pulumi.Output<boolean>;
+    /** The cloud firewall: port 22 must be open before the configuration step connects. */
+    readonly firewall: pulumi.CustomResource;
     /** Who serves the PTR records, for the plan and the outputs. */
     readonly ptrServedBy: string;
     /**
-     * Called once the forward records exist: Linode creates its rDNS entries here, since Linode
-     * only accepts a PTR name that already resolves to the address.
+     * Called once the forward records and the configuration step exist: Linode creates its rDNS
+     * entries here, since Linode only accepts a PTR name that already resolves to the address.
      */
     readonly afterForwardRecords: (records: ForwardRecords) => void;
     /** What the operator must do by hand for this provider. */

@@ -21,10 +21,14 @@ export function linodeHost(input: HostInput): Host {
         ])
         .apply(([image, region]) => {
             if (!image.includes(LINODE_IMAGE_CAPABILITY)) {
-                throw new Error(`image: "${config.image}" lacks Linode's "${LINODE_IMAGE_CAPABILITY}" capability; its user data would never run`);
+                throw new Error(
+                    `image: "${config.image}" lacks Linode's "${LINODE_IMAGE_CAPABILITY}" capability; its user data would never run`,
+                );
             }
             if (!region.includes(LINODE_REGION_CAPABILITY)) {
-                throw new Error(`region: "${config.region}" lacks Linode's "${LINODE_REGION_CAPABILITY}" capability; user data would never reach the host`);
+                throw new Error(
+                    `region: "${config.region}" lacks Linode's "${LINODE_REGION_CAPABILITY}" capability; user data would never reach the host`,
+                );
             }
             return true;
         });
@@ -39,11 +43,13 @@ export function linodeHost(input: HostInput): Host {
             booted: true,
             privateIp: false,
         },
-        // A new user data would replace the instance; see MailServer's warning instead.
-        { parent: input.parent, ignoreChanges: ["metadatas"] },
+        // The user data is a generic bootstrap (the configuration arrives over SSH): a newer
+        // bootstrap from a newer component must not replace a running mail server. Labels are
+        // unique per account: a replacement must delete the old instance first.
+        { parent: input.parent, dependsOn: [...input.dependsOn], ignoreChanges: ["metadatas"], deleteBeforeReplace: true },
     );
     const linodeId = instance.id.apply((id) => Number(id));
-    new linode.Firewall(
+    const firewall = new linode.Firewall(
         `${input.name}-firewall`,
         {
             label: `mail-${config.linodeLabel}`.slice(0, 32).replace(/[^a-zA-Z0-9]+$/, ""),
@@ -68,24 +74,27 @@ export function linodeHost(input: HostInput): Host {
         ipv4,
         ipv6,
         machine: instance,
-        userDataDiffers: (wanted) =>
-            instance.metadatas.apply((held) => {
-                const applied = held?.[0]?.userData;
-                return applied !== undefined && applied !== "" && applied !== Buffer.from(wanted, "utf8").toString("base64");
-            }),
+        firewall,
         ptrServedBy: "Linode, from linode.Rdns",
         afterForwardRecords: (records) => {
-            // Linode refuses an rDNS name that does not resolve to the address yet: after A/AAAA.
+            // Linode refuses an rDNS name that does not resolve to the address yet: after A/AAAA;
+            // and after the host's configuration step, so that the PTR never names the host by a
+            // name it does not use yet (HELO, certificate).
             const rdns = (suffix: string, address: pulumi.Input<string>, record: pulumi.Resource | undefined) => {
                 if (!record) throw new Error(`linode rDNS ${suffix}: its address record was not created`);
                 new linode.Rdns(
                     `${input.name}-rdns-${suffix}`,
                     { address, rdns: config.host.fqdn, waitForAvailable: true },
-                    { parent: input.parent, dependsOn: [record] },
+                    { parent: input.parent, dependsOn: [record, records.apply] },
                 );
             };
             rdns("ipv4", ipv4, records.A);
-            if (config.host.ipv6) rdns("ipv6", ipv6.apply((a) => a ?? ""), records.AAAA);
+            if (config.host.ipv6)
+                rdns(
+                    "ipv6",
+                    ipv6.apply((a) => a ?? ""),
+                    records.AAAA,
+                );
         },
         operatorSteps: [
             "Linode restricts outbound SMTP (ports 25, 465, 587) on accounts created after 2019-11-05: once the A record and rDNS " +

@@ -85,5 +85,8 @@ export function dmarcReportAddresses(value: string | undefined): string[] {
 
 /** The comma-separated URIs of a `rua=`/`ruf=` value, trimmed. */
 export function dmarcReportUris(value: string): string[] {
-    return value.split(",").map((u) => u.trim()).filter((u) => u !== "");
+    return value
+        .split(",")
+        .map((u) => u.trim())
+        .filter((u) => u !== "");
 }

@@ -4,13 +4,25 @@ import { dmarcRecord } from "./dmarc";
 import { domainSpf, heloSpf } from "./spf";
 import { chunkTxt } from "./txt";
 
-/** Values only known once the host and the key exist. */
+/** Values only known once the host and the keys exist. */
 export interface LiveValues {
     readonly ipv4: string;
     /** Without prefix length; undefined when IPv6 is off. */
     readonly ipv6: string | undefined;
-    /** SubjectPublicKeyInfo PEM of the DKIM key. */
-    readonly dkimPublicKeyPem: string;
+    /** SubjectPublicKeyInfo PEM of each published DKIM key, by selector. */
+    readonly dkimPublicKeyPems: Readonly<Record<string, string>>;
+}
+
+/**
+ * When a record is written relative to the host's configuration step. Records the host relies on
+ * (its address, the keys it signs with) come first; records that tell the world what the host
+ * does (MX, SPF, DMARC) follow it, so a change never publishes what the host does not do yet —
+ * and records that disappear (a retired key, a removed AAAA) go last, once the host stopped
+ * using them.
+ */
+export enum Phase {
+    BeforeApply = "before-apply",
+    AfterApply = "after-apply",
 }
 
 export type RecordType = "A" | "AAAA" | "MX" | "TXT";
@@ -20,8 +32,12 @@ export type RecordType = "A" | "AAAA" | "MX" | "TXT";
  * resources never depends on an Output); `value` is computed from the live values.
  */
 export interface RecordSpec {
-    /** Stable key; also the suffix of the resource name. */
+    /**
+     * Stable key; also the suffix of the resource name. It holds the record's name, so a record
+     * that moves (a new host name or domain) is created anew and the old one removed at the end.
+     */
     readonly key: string;
+    readonly phase: Phase;
     /** Fully-qualified, no trailing dot. */
     readonly name: string;
     readonly type: RecordType;
@@ -36,11 +52,12 @@ export interface RecordSpec {
 export type DnsRecord = Omit<RecordSpec, "value"> & { readonly value: string };
 
 /** The records the mail domain needs. The single source of truth for DNS resources and the zone file. */
-export function mailRecordSpecs(host: HostSettings, dns: DnsSettings): RecordSpec[] {
+export function mailRecordSpecs(host: HostSettings, dns: DnsSettings, dkimSelectors: readonly string[]): RecordSpec[] {
     const { ttl } = dns;
     const specs: RecordSpec[] = [
         {
-            key: "a",
+            key: `a-${host.fqdn}`,
+            phase: Phase.BeforeApply,
             name: host.fqdn,
             type: "A",
             ttl,
@@ -50,7 +67,8 @@ export function mailRecordSpecs(host: HostSettings, dns: DnsSettings): RecordSpe
     ];
     if (host.ipv6) {
         specs.push({
-            key: "aaaa",
+            key: `aaaa-${host.fqdn}`,
+            phase: Phase.BeforeApply,
             name: host.fqdn,
             type: "AAAA",
             ttl,
@@ -58,9 +76,25 @@ export function mailRecordSpecs(host: HostSettings, dns: DnsSettings): RecordSpe
             value: (live) => requireIpv6(live),
         });
     }
+    for (const selector of dkimSelectors) {
+        const name = dkimRecordName(selector, host.domain);
+        specs.push({
+            key: `dkim-${name}`,
+            phase: Phase.BeforeApply,
+            name,
+            type: "TXT",
+            ttl,
+            purpose:
+                selector === host.dkimSelector
+                    ? "DKIM public key the host signs with, split into strings of at most 255 characters"
+                    : "earlier DKIM public key, kept so mail signed before the rotation still verifies",
+            value: (live) => chunkTxt(dkimRecord(requireKey(live, selector))),
+        });
+    }
     specs.push(
         {
-            key: "mx",
+            key: `mx-${host.domain}`,
+            phase: Phase.AfterApply,
             name: host.domain,
             type: "MX",
             ttl,
@@ -69,7 +103,8 @@ export function mailRecordSpecs(host: HostSettings, dns: DnsSettings): RecordSpe
             value: () => host.fqdn,
         },
         {
-            key: "spf",
+            key: `spf-${host.domain}`,
+            phase: Phase.AfterApply,
             name: host.domain,
             type: "TXT",
             ttl,
@@ -87,7 +122,8 @@ export function mailRecordSpecs(host: HostSettings, dns: DnsSettings): RecordSpe
                 ),
         },
         {
-            key: "helo-spf",
+            key: `spf-${host.fqdn}`,
+            phase: Phase.AfterApply,
             name: host.fqdn,
             type: "TXT",
             ttl,
@@ -95,24 +131,22 @@ export function mailRecordSpecs(host: HostSettings, dns: DnsSettings): RecordSpe
             value: (live) => chunkTxt(heloSpf(live.ipv4, host.ipv6 ? requireIpv6(live) : undefined)),
         },
         {
-            key: "dkim",
-            name: dkimRecordName(host.dkimSelector, host.domain),
-            type: "TXT",
-            ttl,
-            purpose: "DKIM public key, split into strings of at most 255 characters",
-            value: (live) => chunkTxt(dkimRecord(live.dkimPublicKeyPem)),
-        },
-        {
-            key: "dmarc",
+            key: `dmarc-${host.domain}`,
+            phase: Phase.AfterApply,
             name: `_dmarc.${host.domain}`,
             type: "TXT",
             ttl,
             purpose: "DMARC policy",
-            value: () =>
-                chunkTxt(dmarcRecord({ policy: dns.dmarcPolicy, alignment: dns.dmarcAlignment, rua: dns.dmarcRua })),
+            value: () => chunkTxt(dmarcRecord({ policy: dns.dmarcPolicy, alignment: dns.dmarcAlignment, rua: dns.dmarcRua })),
         },
     );
     return specs;
+}
+
+function requireKey(live: LiveValues, selector: string): string {
+    const pem = live.dkimPublicKeyPems[selector];
+    if (!pem) throw new Error(`no DKIM key for selector ${selector}`);
+    return pem;
 }
 
 function requireIpv6(live: LiveValues): string {

@@ -42,7 +42,10 @@ export function parseSpf(text: string): SpfParse {
     if (!isSpfRecord(text)) return { terms: [], problems: ['does not start with "v=spf1"'] };
     const terms: SpfTerm[] = [];
     const seenModifiers = new Set<string>();
-    for (const word of text.slice("v=spf1".length).split(" ").filter((w) => w !== "")) {
+    for (const word of text
+        .slice("v=spf1".length)
+        .split(" ")
+        .filter((w) => w !== "")) {
         const modifier = /^([a-z][a-z0-9_.-]*)=(.*)$/i.exec(word);
         if (modifier) {
             const name = modifier[1].toLowerCase();

@@ -17,7 +17,8 @@ export const dropletFqdnNamePolicy: MailPolicy = {
             const name = stringProp(host.machine.props.name);
             if (!isKnown(name)) continue;
             const fqdns = [...new Set(host.addressRecords.map((r) => r.name).filter(isKnown))];
-            const why = "DigitalOcean sets the PTR of its IPv4 and IPv6 address from the droplet name, and receivers such as Gmail refuse mail from an address whose PTR does not resolve back";
+            const why =
+                "DigitalOcean sets the PTR of its IPv4 and IPv6 address from the droplet name, and receivers such as Gmail refuse mail from an address whose PTR does not resolve back";
             if (fqdns.length > 0 && !fqdns.includes(name)) {
                 violations.push({
                     urn: host.machine.urn,

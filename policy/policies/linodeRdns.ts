@@ -28,7 +28,8 @@ function isForHost(rdns: StackResource, host: MailHost): boolean {
  */
 export const linodeRdnsPolicy: MailPolicy = {
     name: "mailserver-linode-rdns",
-    description: "A Linode instance used as a mail host has linode.Rdns for its IPv4 address and, when it has an AAAA record, its IPv6 address.",
+    description:
+        "A Linode instance used as a mail host has linode.Rdns for its IPv4 address and, when it has an AAAA record, its IPv6 address.",
     check: (resources) => {
         const violations: Violation[] = [];
         for (const host of mailHosts(resources)) {

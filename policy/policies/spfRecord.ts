@@ -51,7 +51,8 @@ export const spfRecordPolicy: MailPolicy = {
             const qualifier = allQualifier(terms);
             if (qualifier === "+" || qualifier === "?") {
                 const written = terms.find((t) => t.kind === "mechanism" && t.name === "all")?.text ?? "all";
-                const meaning = qualifier === "+" ? "lets any host on the internet send as the domain" : "makes SPF say nothing about other hosts";
+                const meaning =
+                    qualifier === "+" ? "lets any host on the internet send as the domain" : "makes SPF say nothing about other hosts";
                 violations.push({
                     urn: record.resource.urn,
                     message: `${where} ends with "${written}", which ${meaning}: end it with "-all" (or "~all").`,

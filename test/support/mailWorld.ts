@@ -81,7 +81,9 @@ export async function startSmtp(port: number, options: SmtpOptions): Promise<() 
                 },
             }),
     );
-    await Promise.all(servers.map((server, i) => new Promise<void>((resolve) => server.listen(port, i === 0 ? "127.0.0.1" : "::1", resolve))));
+    await Promise.all(
+        servers.map((server, i) => new Promise<void>((resolve) => server.listen(port, i === 0 ? "127.0.0.1" : "::1", resolve))),
+    );
     return () => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
 }
 

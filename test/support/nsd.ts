@@ -30,7 +30,9 @@ process.on("exit", () => {
 });
 
 const SOA = (origin: string) =>
-    [`$ORIGIN ${origin}.`, "$TTL 300", `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 60`, `@ IN NS ns1.${origin}.`].join("\n");
+    [`$ORIGIN ${origin}.`, "$TTL 300", `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 60`, `@ IN NS ns1.${origin}.`].join(
+        "\n",
+    );
 
 /**
  * Starts NSD with `zones` (origin → records, owner names relative to the origin or absolute,

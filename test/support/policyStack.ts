@@ -30,7 +30,15 @@ export function cfRecord(
     return resource(
         "cloudflare:index/dnsRecord:DnsRecord",
         name,
-        { zoneId: "zone1", name: recordName, type, content, ttl: 3600, proxied: proxied ?? false, ...(priority !== undefined ? { priority } : {}) },
+        {
+            zoneId: "zone1",
+            name: recordName,
+            type,
+            content,
+            ttl: 3600,
+            proxied: proxied ?? false,
+            ...(priority !== undefined ? { priority } : {}),
+        },
         rest,
     );
 }
@@ -50,7 +58,13 @@ export function doStack(): StackResource[] {
     const droplet = resource(
         "digitalocean:index/droplet:Droplet",
         "mail-droplet",
-        { name: "mail.example.com", image: "debian-12-x64", userData: USER_DATA_WITH_KEY, ipv4Address: "192.0.2.10", ipv6Address: "2001:db8::10" },
+        {
+            name: "mail.example.com",
+            image: "debian-12-x64",
+            userData: USER_DATA_WITH_KEY,
+            ipv4Address: "192.0.2.10",
+            ipv6Address: "2001:db8::10",
+        },
         { parent: component.urn, propertyDependencies: { userData: [key.urn] } },
     );
     const fromDroplet = { parent: component.urn, propertyDependencies: { content: [droplet.urn] } };
@@ -62,7 +76,9 @@ export function doStack(): StackResource[] {
         cfRecord("mail-aaaa", "AAAA", "mail.example.com", "2001:db8::10", fromDroplet),
         cfRecord("mail-spf", "TXT", "example.com", '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"', fromDroplet),
         cfRecord("mail-helo-spf", "TXT", "mail.example.com", '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"', fromDroplet),
-        cfRecord("mail-dkim", "TXT", "mailserver._domainkey.example.com", `"${DKIM_VALUE.slice(0, 255)}" "${DKIM_VALUE.slice(255)}"`, { parent: component.urn }),
+        cfRecord("mail-dkim", "TXT", "mailserver._domainkey.example.com", `"${DKIM_VALUE.slice(0, 255)}" "${DKIM_VALUE.slice(255)}"`, {
+            parent: component.urn,
+        }),
         cfRecord("mail-dmarc", "TXT", "_dmarc.example.com", '"v=DMARC1; p=quarantine; adkim=r; aspf=r"', { parent: component.urn }),
         cfRecord("mail-mx", "MX", "example.com", "mail.example.com", { parent: component.urn, priority: 10 }),
     ];
@@ -151,7 +167,11 @@ export function policyResources(resources: readonly StackResource[]): PolicyReso
         return made;
     });
     resources.forEach((r, i) => {
-        const target = made[i] as { parent?: PolicyResource; dependencies: PolicyResource[]; propertyDependencies: Record<string, PolicyResource[]> };
+        const target = made[i] as {
+            parent?: PolicyResource;
+            dependencies: PolicyResource[];
+            propertyDependencies: Record<string, PolicyResource[]>;
+        };
         if (r.parent && byUrn.has(r.parent)) target.parent = byUrn.get(r.parent);
         target.dependencies = (r.dependencies ?? []).map((u) => byUrn.get(u)).filter((d): d is PolicyResource => d !== undefined);
         for (const [key, urns] of Object.entries(r.propertyDependencies ?? {})) {

@@ -1,0 +1,572 @@
+"""Applies a mailserver configuration bundle to this host (run by mailserver-apply, as root).
+
+A bundle is the host's whole configuration: packages, files, accounts, DNS records to wait for.
+Every file lives in a release directory; its live path is a link into the current release, so
+switching releases switches every file at once. The steps, each of which stops the run with a
+non-zero exit (and `pulumi up` with it) when it fails:
+
+  1. wait for cloud-init, install missing packages;
+  2. write the release (keys 0600 in 0700 directories from the first byte), compile maps;
+  3. wait until the zone's authoritative servers answer the records the release relies on
+     (the DKIM key it signs with, the host's own addresses);
+  4. check the release with the real tools, in a private mount namespace where it is already
+     current (postconf, postfix check, opendkim -n, sshd -t, visudo, nft -c, sh -n);
+  5. switch the current release (one rename), reload the services whose files changed;
+  6. check the running services (SMTP banner, milter socket, SRS lookups);
+  7. if 5 or 6 fails: switch back to the previous release, reload again, exit 1.
+
+It prints one JSON report on stdout and never prints a secret file's content.
+"""
+
+import hashlib
+import json
+import os
+import pwd
+import grp
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+FORMAT = "mailserver-bundle/1"
+ETC = "/etc/mailserver"
+RELEASES = os.path.join(ETC, "releases")
+CURRENT = os.path.join(ETC, "current")
+STATE = "/var/lib/mailserver"
+ORIGINALS = os.path.join(STATE, "originals")
+STATE_FILE = os.path.join(STATE, "state.json")
+LOG = "/var/log/mailserver-apply.log"
+LOCK = "/run/mailserver-apply.lock"
+EMPTY = "empty"
+MODES = {"0644": 0o644, "0640": 0o640, "0600": 0o600, "0755": 0o755, "0440": 0o440}
+# Where live files may be; nothing else is ever written.
+ALLOWED_PREFIXES = ("/etc/", "/usr/local/sbin/mailserver-")
+FORBIDDEN = ("/etc/mailserver/", "/etc/shadow", "/etc/passwd", "/etc/group", "/etc/gshadow")
+SERVICE_ORDER = ["systemd", "hostname", "nftables", "sshd", "postsrsd", "opendkim", "postfix"]
+RELOAD = {
+    "systemd": [["systemctl", "daemon-reload"]],
+    "nftables": [["systemctl", "restart", "nftables"]],
+    "sshd": [["systemctl", "reload-or-restart", "ssh"]],
+    # postsrsd 1.10 re-reads its settings only when started.
+    "postsrsd": [["systemctl", "restart", "postsrsd"]],
+    "opendkim": [["systemctl", "reload-or-restart", "opendkim"]],
+    "postfix": [["systemctl", "reload-or-restart", "postfix"]],
+}
+
+
+class Failure(Exception):
+    """A step failed; the message says which and why."""
+
+
+def log(message):
+    line = "%s mailserver-apply: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), message)
+    sys.stderr.write(line)
+    try:
+        with open(LOG, "a") as out:
+            out.write(line)
+    except OSError:
+        pass
+
+
+def run(command, check=True, stdin=None, timeout=600, env=None):
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and result.returncode != 0:
+        raise Failure("%s exited %d: %s" % (" ".join(command), result.returncode, (result.stderr or result.stdout).strip()[-2000:]))
+    return result
+
+
+def canonical(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The bundle
+
+
+def read_bundle():
+    bundle = json.loads(sys.stdin.buffer.read())
+    if bundle.get("format") != FORMAT:
+        raise Failure("not a %s bundle" % FORMAT)
+    payload = bundle.get("payload")
+    if not isinstance(payload, dict):
+        raise Failure("the bundle has no payload")
+    for entry in payload.get("files", []):
+        check_file_entry(entry)
+    return payload
+
+
+def check_file_entry(entry):
+    path = entry.get("path")
+    if not isinstance(path, str) or not path.startswith("/") or os.path.normpath(path) != path or "\0" in path:
+        raise Failure("refusing file path %r" % (path,))
+    if not path.startswith(ALLOWED_PREFIXES) or path.startswith(FORBIDDEN):
+        raise Failure("refusing to manage %s" % path)
+    if entry.get("mode") not in MODES:
+        raise Failure("%s: mode %r is not one of %s" % (path, entry.get("mode"), ", ".join(MODES)))
+    owner = entry.get("owner", "root:root")
+    if not isinstance(owner, str) or owner.count(":") != 1:
+        raise Failure("%s: owner %r is not user:group" % (path, owner))
+    if not isinstance(entry.get("content"), str):
+        raise Failure("%s: no content" % path)
+
+
+def release_id(payload):
+    return hashlib.sha256(canonical(payload).encode()).hexdigest()[:16]
+
+
+def release_dir(release):
+    return os.path.join(RELEASES, release)
+
+
+def in_release(release, path):
+    return os.path.join(release_dir(release), "files") + path
+
+
+def live_target(path):
+    return os.path.join(CURRENT, "files") + path
+
+
+def load_state():
+    try:
+        with open(STATE_FILE) as source:
+            return json.load(source)
+    except (OSError, ValueError):
+        return {"current": EMPTY, "previous": None, "files": {}}
+
+
+def save_state(state):
+    temporary = STATE_FILE + ".tmp"
+    with open(temporary, "w") as out:
+        json.dump(state, out, indent=2, sort_keys=True)
+    os.replace(temporary, STATE_FILE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+
+
+def wait_for_cloud_init():
+    if shutil.which("cloud-init") is None:
+        return
+    result = run(["cloud-init", "status", "--wait"], check=False, timeout=1800)
+    log("cloud-init: %s" % (result.stdout.strip().splitlines() or ["?"])[-1])
+
+
+def install_packages(payload):
+    wanted = payload.get("packages", [])
+    missing = [name for name in wanted if run(["dpkg-query", "-W", "-f=${db:Status-Status}", name], check=False).stdout != "installed"]
+    if not missing:
+        return []
+    log("installing %s" % " ".join(missing))
+    selections = "\n".join(payload.get("debconf", [])) + "\n"
+    run(["debconf-set-selections"], stdin=selections)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-q"], env=env, timeout=1800)
+    run(["apt-get", "install", "-y", "-q", "-o", "Dpkg::Options::=--force-confold"] + missing, env=env, timeout=3600)
+    return missing
+
+
+def ids(owner):
+    user, group = owner.split(":")
+    return pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
+
+
+def ensure_users(payload):
+    for account in payload.get("users", []):
+        name = account["name"]
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            log("creating the account %s" % name)
+            run(["useradd", "--create-home", "--shell", account.get("shell", "/bin/bash"), name])
+            run(["passwd", "--lock", name])
+        for group in account.get("groups", []):
+            run(["usermod", "--append", "--groups", group, name])
+
+
+def write_release(payload, release):
+    """The release directory: every file at its live path below files/, with its mode and owner."""
+    final = release_dir(release)
+    if os.path.isdir(final):
+        return False
+    staging = final + ".tmp"
+    if os.path.exists(staging):
+        shutil.rmtree(staging)
+    os.makedirs(os.path.join(staging, "files"), mode=0o755)
+    old_umask = os.umask(0o077)
+    try:
+        for entry in payload.get("files", []):
+            target = os.path.join(staging, "files") + entry["path"]
+            parent = os.path.dirname(target)
+            uid, gid = ids(entry.get("owner", "root:root"))
+            if entry.get("secret"):
+                # The key's directory is 0700 and the file 0600 before a byte is written.
+                os.makedirs(parent, mode=0o700, exist_ok=True)
+                os.chmod(parent, 0o700)
+                os.chown(parent, uid, gid)
+            else:
+                make_public_dirs(os.path.join(staging, "files"), parent)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.fchown(descriptor, uid, gid)
+            with os.fdopen(descriptor, "w") as out:
+                out.write(entry["content"])
+            os.chmod(target, MODES[entry["mode"]])
+            if entry.get("postmap"):
+                run(["postmap", target])
+                os.chmod(target + ".db", 0o644)
+    finally:
+        os.umask(old_umask)
+    with open(os.path.join(staging, "payload-digest"), "w") as out:
+        out.write(release + "\n")
+    os.rename(staging, final)
+    return True
+
+
+def make_public_dirs(root, directory):
+    missing = []
+    while directory != root and not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for path in reversed(missing):
+        os.mkdir(path, 0o755)
+        os.chmod(path, 0o755)
+
+
+def managed_paths(payload):
+    paths = []
+    for entry in payload.get("files", []):
+        paths.append(entry["path"])
+        if entry.get("postmap"):
+            paths.append(entry["path"] + ".db")
+    return paths
+
+
+def link_live(paths, state):
+    """Every managed path becomes a link into the current release; a file a package put there is kept aside once."""
+    originals = state.setdefault("originals", [])
+    for path in paths:
+        target = live_target(path)
+        if os.path.islink(path) and os.readlink(path) == target:
+            continue
+        if os.path.lexists(path):
+            if os.path.isdir(path) and not os.path.islink(path):
+                raise Failure("%s is a directory; refusing to replace it" % path)
+            keep = ORIGINALS + path
+            os.makedirs(os.path.dirname(keep), mode=0o700, exist_ok=True)
+            if not os.path.lexists(keep):
+                os.rename(path, keep)
+                originals.append(path)
+            else:
+                os.unlink(path)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        link = path + ".mailserver-link"
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(target, link)
+        os.rename(link, path)
+
+
+def unlink_stale(keep, previous_paths):
+    for path in previous_paths:
+        if path not in keep and os.path.islink(path) and os.readlink(path) == live_target(path):
+            os.unlink(path)
+
+
+def point_current(release):
+    link = CURRENT + ".next"
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(os.path.join("releases", release), link)
+    os.rename(link, CURRENT)
+
+
+# DNS ------------------------------------------------------------------------------------------
+
+
+def dig(*arguments):
+    result = run(["dig", "+short", "+time=3", "+tries=2"] + list(arguments), check=False, timeout=30)
+    return [line.strip() for line in result.stdout.splitlines() if line.strip() and not line.startswith(";")]
+
+
+def authorities(name):
+    """The name servers of the closest enclosing zone of `name`."""
+    labels = name.rstrip(".").split(".")
+    for i in range(len(labels) - 1):
+        zone = ".".join(labels[i:])
+        servers = [ns.rstrip(".") for ns in dig("NS", zone)]
+        if servers:
+            return servers
+    return []
+
+
+def txt_value(line):
+    """dig +short TXT prints `"a" "b"`: the strings concatenated."""
+    parts, current, quoted, escaped = [], "", False, False
+    for char in line:
+        if escaped:
+            current += char
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            if quoted:
+                parts.append(current)
+                current = ""
+            quoted = not quoted
+        elif quoted:
+            current += char
+    return "".join(parts)
+
+
+def answers(record, server=None):
+    where = ["@" + server, "+norecurse"] if server else []
+    lines = dig(*(where + [record["name"], record["type"]]))
+    if record["type"] == "TXT":
+        return [txt_value(line) for line in lines]
+    return lines
+
+
+def wait_for_records(payload):
+    records = payload.get("waitFor", [])
+    if not records:
+        return
+    deadline = time.time() + int(payload.get("waitSeconds", 600))
+    pending = list(records)
+    while True:
+        still = []
+        for record in pending:
+            servers = authorities(record["name"]) or [None]
+            if not all(record["value"] in answers(record, server) for server in servers):
+                still.append(record)
+        if not still:
+            log("DNS: %d record(s) published on the zone's authoritative servers" % len(records))
+            return
+        if time.time() > deadline:
+            raise Failure(
+                "DNS: not published after %ss: %s; the old configuration stays in place"
+                % (payload.get("waitSeconds", 600), ", ".join("%s %s" % (r["name"], r["type"]) for r in still))
+            )
+        pending = still
+        time.sleep(5)
+
+
+# Checks ---------------------------------------------------------------------------------------
+
+
+def release_checks(payload):
+    """Commands that check the release; they run where the release is already current."""
+    paths = set(managed_paths(payload))
+    checks = []
+    if "/etc/postfix/main.cf" in paths:
+        checks.append(["postconf", "-n"])
+        checks.append(["postfix", "check"])
+    if "/etc/opendkim.conf" in paths:
+        checks.append(["opendkim", "-n"])
+    if any(p.startswith("/etc/ssh/") for p in paths):
+        checks.append(["sshd", "-t"])
+    for path in sorted(paths):
+        if path.startswith("/etc/sudoers.d/"):
+            checks.append(["visudo", "-c", "-q", "-f", path])
+        if path == "/etc/nftables.conf":
+            checks.append(["nft", "-c", "-f", path])
+    for entry in payload.get("files", []):
+        if entry["mode"] == "0755" and entry["content"].startswith("#!/bin/sh"):
+            checks.append(["sh", "-n", entry["path"]])
+    for query in payload.get("mapQueries", []):
+        checks.append(["postmap", "-q", query["key"], query["map"]])
+    return checks
+
+
+def check_release(payload, release):
+    """Runs every check in a private mount namespace in which `release` is the current one."""
+    current = os.path.realpath(CURRENT)
+    failures = []
+    for check in release_checks(payload):
+        script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+        result = run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", release_dir(release), current] + check, check=False)
+        warnings = [line for line in result.stderr.splitlines() if "warning" in line.lower()]
+        if result.returncode != 0 or (check[:2] == ["postconf", "-n"] and warnings):
+            failures.append("%s: %s" % (" ".join(check), (result.stderr or result.stdout).strip()[-800:] or "exit %d" % result.returncode))
+    if failures:
+        raise Failure("the new configuration does not pass its checks; nothing was changed:\n  " + "\n  ".join(failures))
+    log("release %s passes %d checks" % (release, len(release_checks(payload))))
+
+
+def smtp_banner(timeout=10):
+    with socket.create_connection(("127.0.0.1", 25), timeout=timeout) as connection:
+        reply = connection.recv(512).decode("latin-1").strip()
+        connection.sendall(b"QUIT\r\n")
+        return reply
+
+
+def self_check(payload):
+    problems = []
+    for unit in payload.get("running", []):
+        if run(["systemctl", "is-active", "--quiet", unit], check=False).returncode != 0:
+            problems.append("%s is not running" % unit)
+    expected = payload.get("banner")
+    if expected:
+        banner = ""
+        for _ in range(20):
+            try:
+                banner = smtp_banner()
+                break
+            except OSError as error:
+                banner = str(error)
+                time.sleep(0.5)
+        if not banner.startswith(expected):
+            problems.append("SMTP banner %r, not %r" % (banner, expected))
+    for path in payload.get("sockets", []):
+        for _ in range(20):
+            if os.path.exists(path):
+                break
+            time.sleep(0.5)
+        else:
+            problems.append("no socket %s" % path)
+    for query in payload.get("liveQueries", []):
+        result = run(["postmap", "-q", query["key"], query["map"]], check=False)
+        if result.returncode != 0 or not result.stdout.strip().startswith(query.get("startsWith", "")):
+            problems.append("postmap -q %s %s: %r" % (query["key"], query["map"], result.stdout.strip() or result.stderr.strip()))
+    if problems:
+        raise Failure("the services do not work with the new configuration: " + "; ".join(problems))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def changed_services(payload, previous_payload):
+    before = {e["path"]: e for e in (previous_payload or {}).get("files", [])}
+    services = set()
+    changed = []
+    for entry in payload.get("files", []):
+        old = before.get(entry["path"])
+        if old is None or canonical(old) != canonical(entry):
+            changed.append(entry["path"])
+            services.update(entry.get("reload", []))
+    for path, old in before.items():
+        if path not in {e["path"] for e in payload.get("files", [])}:
+            changed.append(path)
+            services.update(old.get("reload", []))
+    if previous_payload is None or previous_payload.get("hostname") != payload.get("hostname"):
+        services.add("hostname")
+    return changed, [s for s in SERVICE_ORDER if s in services]
+
+
+def activate(payload, services):
+    if "hostname" in services and payload.get("hostname"):
+        run(["hostnamectl", "hostname", payload["hostname"]], check=False)
+        with open("/etc/hostname", "w") as out:
+            out.write(payload["hostname"] + "\n")
+    for command in payload.get("beforeReload", []):
+        run(command)
+    for unit in payload.get("enable", []):
+        run(["systemctl", "enable", unit], check=False)
+    for service in services:
+        for command in RELOAD.get(service, []):
+            run(command)
+    for unit in payload.get("running", []):
+        run(["systemctl", "start", unit])
+    for command in payload.get("afterReload", []):
+        run(command)
+
+
+def load_payload(release):
+    if release in (None, EMPTY):
+        return None
+    try:
+        with open(os.path.join(release_dir(release), "payload.json")) as source:
+            return json.load(source)
+    except (OSError, ValueError):
+        return None
+
+
+def save_payload(release, payload):
+    """The payload of a release, without file contents (enough to diff and roll back)."""
+    summary = dict(payload)
+    summary["files"] = [dict(e, content=hashlib.sha256(e["content"].encode()).hexdigest()) for e in payload.get("files", [])]
+    path = os.path.join(release_dir(release), "payload.json")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        json.dump(summary, out, sort_keys=True)
+
+
+def prune(keep):
+    for name in os.listdir(RELEASES):
+        if name not in keep and name != EMPTY:
+            shutil.rmtree(os.path.join(RELEASES, name), ignore_errors=True)
+
+
+def apply(payload):
+    report = {"release": None, "changed": [], "installed": [], "reloaded": []}
+    os.makedirs(RELEASES, mode=0o755, exist_ok=True)
+    os.makedirs(os.path.join(RELEASES, EMPTY, "files"), mode=0o755, exist_ok=True)
+    os.makedirs(STATE, mode=0o700, exist_ok=True)
+    if not os.path.lexists(CURRENT):
+        point_current(EMPTY)
+    state = load_state()
+    wait_for_cloud_init()
+    report["installed"] = install_packages(payload)
+    ensure_users(payload)
+    release = release_id(payload)
+    report["release"] = release
+    previous = state.get("current", EMPTY)
+    if previous == release:
+        self_check(payload)
+        report["unchanged"] = True
+        return report
+    write_release(payload, release)
+    save_payload(release, payload)
+    previous_payload = load_payload(previous)
+    changed, services = changed_services(payload, previous_payload)
+    report["changed"] = changed
+    wait_for_records(payload)
+    paths = managed_paths(payload)
+    link_live(paths, state)
+    save_state(state)
+    check_release(payload, release)
+    point_current(release)
+    state.update(current=release, previous=previous, files=paths)
+    save_state(state)
+    try:
+        activate(payload, services)
+        self_check(payload)
+    except Failure as failure:
+        log("rolling back to %s: %s" % (previous, failure))
+        point_current(previous)
+        if previous_payload is not None:
+            unlink_stale(set(managed_paths(previous_payload)), paths)
+            activate(previous_payload, [s for s in SERVICE_ORDER])
+        state.update(current=previous, previous=None, files=managed_paths(previous_payload or {}))
+        save_state(state)
+        raise Failure("%s; the previous configuration (%s) is back in place" % (failure, previous))
+    unlink_stale(set(paths), [p for p in state.get("files", []) if p not in paths])
+    prune({release, previous})
+    report["reloaded"] = services
+    return report
+
+
+def main():
+    import fcntl
+
+    lock = open(LOCK, "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        payload = read_bundle()
+        report = apply(payload)
+    except Failure as failure:
+        log("FAILED: %s" % failure)
+        sys.stdout.write(json.dumps({"ok": False, "error": str(failure)}) + "\n")
+        return 1
+    except Exception as error:  # an unexpected error must also fail the run, loudly
+        log("FAILED unexpectedly: %r" % (error,))
+        sys.stdout.write(json.dumps({"ok": False, "error": repr(error)}) + "\n")
+        return 1
+    report["ok"] = True
+    log("applied release %s (%d file(s) changed)" % (report["release"], len(report["changed"])))
+    sys.stdout.write(json.dumps(report, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+/**
+ * The configuration bundle: the files it carries (with modes, owners, which services re-read
+ * them), the records the host waits for, that a DNS-only change leaves it byte-identical, and the
+ * applier's refusals of what a bundle must not do.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { HostProvider, type MailServerArgs } from "../components/args";
+import { resolveConfig } from "../components/config";
+import { APPLIER_DIR } from "../components/host/bootstrap";
+import { awaitedRecords, BUNDLE_FORMAT, bundlePayload, HOST_PACKAGES, hostFiles, renderBundle } from "../components/host/bundle";
+import type { ManagedFile } from "../components/host/files";
+import { dkimRecord } from "../components/records/dkim";
+import { throwawayRsaKey } from "../plan/throwawayKey";
+import { run } from "./support/tools";
+
+const key = throwawayRsaKey(2048);
+const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimPrivateKeyPem: key.privateKeyPem, dkimPublicKeyPem: key.publicKeyPem };
+const ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ops@example.net";
+const base: MailServerArgs = {
+    domain: "example.com",
+    operatorEmail: "ops@example.net",
+    provider: HostProvider.DigitalOcean,
+    region: "fra1",
+    sshPublicKeys: [ADMIN_KEY],
+    sshAllowedCidrs: ["203.0.113.0/24", "2001:db8:ffff::/48"],
+};
+const host = (args: Partial<MailServerArgs> = {}) => resolveConfig({ ...base, ...args }).host;
+const files = hostFiles(host(), live);
+const byPath = (path: string, list: readonly ManagedFile[] = files) => list.find((f) => f.path === path);
+
+describe("the bundle's files", () => {
+    it("are exactly these, with modes, owners and the services that re-read them", () => {
+        assert.deepEqual(
+            files.map((f) => [f.path, f.mode, f.owner ?? "root:root", f.secret ?? false, f.postmap ?? false, (f.reload ?? []).join(",")]),
+            [
+                ["/etc/mailname", "0644", "root:root", false, false, "postfix"],
+                ["/etc/cloud/cloud.cfg.d/90-mailserver.cfg", "0644", "root:root", false, false, ""],
+                ["/etc/postfix/main.cf", "0644", "root:root", false, false, "postfix"],
+                ["/etc/postfix/master.cf", "0644", "root:root", false, false, "postfix"],
+                ["/etc/postfix/virtual", "0644", "root:root", false, true, "postfix"],
+                ["/etc/opendkim.conf", "0644", "root:root", false, false, "opendkim"],
+                ["/etc/opendkim/key.table", "0644", "root:root", false, false, "opendkim"],
+                ["/etc/opendkim/signing.table", "0644", "root:root", false, false, "opendkim"],
+                ["/etc/opendkim/trusted.hosts", "0644", "root:root", false, false, "opendkim"],
+                ["/etc/opendkim/keys/mailserver.private", "0600", "opendkim:opendkim", true, false, "opendkim"],
+                ["/etc/default/postsrsd", "0644", "root:root", false, false, "postsrsd"],
+                ["/usr/local/sbin/mailserver-cert", "0755", "root:root", false, false, ""],
+                ["/etc/systemd/system/mailserver-cert.service", "0644", "root:root", false, false, "systemd"],
+                ["/etc/systemd/system/mailserver-cert.timer", "0644", "root:root", false, false, "systemd"],
+                ["/etc/letsencrypt/renewal-hooks/deploy/mailserver-postfix", "0755", "root:root", false, false, ""],
+                ["/etc/ssh/mailserver/keys/mailadmin", "0644", "root:root", false, false, ""],
+                ["/etc/ssh/sshd_config.d/20-mailserver-admin.conf", "0644", "root:root", false, false, "sshd"],
+                ["/etc/sudoers.d/mailserver-admin", "0440", "root:root", false, false, ""],
+                ["/etc/apt/apt.conf.d/99mailserver-unattended-upgrades", "0644", "root:root", false, false, ""],
+                ["/etc/nftables.conf", "0755", "root:root", false, false, "nftables"],
+            ],
+        );
+    });
+
+    it("hold the DKIM private key in the key file only, as a secret", () => {
+        const withKey = files.filter((f) => f.content.includes("PRIVATE KEY"));
+        assert.deepEqual(
+            withKey.map((f) => f.path),
+            ["/etc/opendkim/keys/mailserver.private"],
+        );
+        assert.equal(withKey[0].content, key.privateKeyPem);
+    });
+
+    it("let the admin in from the allowed ranges only, with the given keys; none of it without keys", () => {
+        assert.equal(byPath("/etc/ssh/mailserver/keys/mailadmin")?.content, `${ADMIN_KEY}\n`);
+        assert.equal(
+            byPath("/etc/ssh/sshd_config.d/20-mailserver-admin.conf")?.content,
+            "# Rendered by the mailserver Pulumi component: the admin account, from sshAllowedCidrs only.\n" +
+                "AllowUsers mailadmin@203.0.113.0/24 mailadmin@2001:db8:ffff::/48\n",
+        );
+        assert.equal(byPath("/etc/sudoers.d/mailserver-admin")?.content, "# Rendered by the mailserver Pulumi component.\nmailadmin ALL=(ALL) NOPASSWD:ALL\n");
+        const without = hostFiles(host({ sshPublicKeys: [] }), live).map((f) => f.path);
+        assert.equal(without.filter((p) => /mailadmin|admin/.test(p)).length, 0);
+    });
+
+    it("install security updates unattended, reporting failures to root@ (the operator)", () => {
+        assert.equal(
+            byPath("/etc/apt/apt.conf.d/99mailserver-unattended-upgrades")?.content,
+            [
+                "// Rendered by the mailserver Pulumi component: install security updates every day.",
+                'APT::Periodic::Update-Package-Lists "1";',
+                'APT::Periodic::Unattended-Upgrade "1";',
+                'APT::Periodic::AutocleanInterval "7";',
+                'Unattended-Upgrade::Mail "root";',
+                'Unattended-Upgrade::MailReport "only-on-error";',
+                'Unattended-Upgrade::Automatic-Reboot "false";',
+                "",
+            ].join("\n"),
+        );
+        assert.ok(HOST_PACKAGES.includes("unattended-upgrades"));
+    });
+});
+
+describe("the bundle", () => {
+    it("is JSON: format, the applier program, the payload", () => {
+        const bundle = JSON.parse(renderBundle(host(), live)) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(bundle), ["format", "applier", "payload"]);
+        assert.equal(bundle.format, BUNDLE_FORMAT);
+        assert.match(String(bundle.applier), /^"""Applies a mailserver configuration bundle/);
+    });
+
+    it("makes the host wait for its signing key and its own addresses on the authoritative servers", () => {
+        assert.deepEqual(awaitedRecords(host(), live), [
+            { name: "mailserver._domainkey.example.com", type: "TXT", value: dkimRecord(key.publicKeyPem) },
+            { name: "mail.example.com", type: "A", value: "192.0.2.10" },
+            { name: "mail.example.com", type: "AAAA", value: "2001:db8::10" },
+        ]);
+        assert.deepEqual(
+            awaitedRecords(host({ ipv6: false }), { ...live, ipv6: undefined }).map((r) => r.type),
+            ["TXT", "A"],
+        );
+    });
+
+    it("names what must run, and how to check it, after the switch", () => {
+        const payload = bundlePayload(host(), live);
+        assert.equal(payload.hostname, "mail.example.com");
+        assert.deepEqual(payload.packages, [...HOST_PACKAGES]);
+        assert.deepEqual(payload.running, ["postsrsd", "opendkim", "postfix"]);
+        assert.equal(payload.banner, "220 mail.example.com ESMTP");
+        assert.deepEqual(payload.liveQueries, [{ key: "check@example.org", map: "tcp:127.0.0.1:10001", startsWith: "SRS0=" }]);
+        assert.deepEqual(payload.users, [{ name: "mailadmin", groups: ["sudo"], shell: "/bin/bash" }]);
+    });
+
+    it("is byte-identical after a DNS-only change, and differs after a host change (the comparison can fail)", () => {
+        const before = renderBundle(host(), live);
+        const dnsOnly = resolveConfig({
+            ...base,
+            dmarcPolicy: "reject" as never,
+            dmarcAlignment: "strict" as never,
+            dmarcRua: ["reports@example.org"],
+            spfIncludes: ["_spf.example.org"],
+            spfIp4: ["198.51.100.0/24"],
+            spfAll: "~all" as never,
+            dnsTtl: 300,
+            cloudflareZoneId: "0123456789abcdef0123456789abcdef",
+            dkimPreviousSelectors: ["s2025"],
+        });
+        assert.equal(renderBundle(dnsOnly.host, live), before);
+        assert.notEqual(renderBundle(host({ operatorEmail: "other@example.net" }), live), before);
+    });
+});
+
+describe("the applier refuses what a bundle must not do", () => {
+    /** Runs a function of applier.py (imported as a module) on JSON arguments; prints its result or error. */
+    function applier(call: string): { status: number | null; stdout: string; stderr: string } {
+        return run("python3", [
+            "-c",
+            `import json, sys; sys.path.insert(0, ${JSON.stringify(APPLIER_DIR)}); import applier\ntry:\n    print(json.dumps(${call}))\nexcept applier.Failure as failure:\n    print("Failure: " + str(failure))`,
+        ]);
+    }
+    const entry = (change: Record<string, unknown>) => JSON.stringify({ path: "/etc/postfix/main.cf", mode: "0644", content: "x", ...change });
+    const cases: Array<[string, string, string]> = [
+        ["a relative path", entry({ path: "etc/passwd" }), "refusing file path 'etc/passwd'"],
+        ["a path climbing out", entry({ path: "/etc/../root/.ssh/authorized_keys" }), "refusing file path '/etc/../root/.ssh/authorized_keys'"],
+        ["a path outside /etc", entry({ path: "/root/.bashrc" }), "refusing to manage /root/.bashrc"],
+        ["the password file", entry({ path: "/etc/shadow" }), "refusing to manage /etc/shadow"],
+        ["its own releases", entry({ path: "/etc/mailserver/current" }), "refusing to manage /etc/mailserver/current"],
+        ["a setuid mode", entry({ mode: "4755" }), "/etc/postfix/main.cf: mode '4755' is not one of 0644, 0640, 0600, 0755, 0440"],
+        ["an owner without group", entry({ owner: "root" }), "/etc/postfix/main.cf: owner 'root' is not user:group"],
+        ["no content", entry({ content: null }), "/etc/postfix/main.cf: no content"],
+    ];
+    for (const [title, json, message] of cases) {
+        it(title, () => {
+            const result = applier(`applier.check_file_entry(json.loads(${JSON.stringify(json)}))`);
+            assert.equal(result.stdout, `Failure: ${message}\n`, result.stderr);
+        });
+    }
+    it("accepts a well-formed entry, and reads TXT answers as receivers join them", () => {
+        assert.equal(applier(`applier.check_file_entry(json.loads(${JSON.stringify(entry({}))}))`).stdout, "null\n");
+        assert.equal(applier(`applier.txt_value('"v=DKIM1; k=rsa; " "p=AB\\\\"C"')`).stdout, '"v=DKIM1; k=rsa; p=AB\\"C"\n');
+    });
+    it("names a release by its content", () => {
+        const a = applier('applier.release_id({"files": [{"path": "/etc/a", "content": "1"}]})').stdout;
+        assert.equal(a, applier('applier.release_id({"files": [{"content": "1", "path": "/etc/a"}]})').stdout);
+        assert.notEqual(a, applier('applier.release_id({"files": [{"path": "/etc/a", "content": "2"}]})').stdout);
+        assert.match(a, /^"[0-9a-f]{16}"\n$/);
+    });
+    it("is one Python file of the standard library only", () => {
+        const imports = run("python3", ["-c", `import ast,sys; t=ast.parse(open(sys.argv[1]).read()); print(sorted({a.name for n in ast.walk(t) if isinstance(n,(ast.Import,)) for a in n.names}))`, join(APPLIER_DIR, "applier.py")]);
+        assert.equal(imports.stdout, "['fcntl', 'grp', 'hashlib', 'json', 'os', 'pwd', 'shutil', 'socket', 'subprocess', 'sys', 'time']\n");
+    });
+});

@@ -1,99 +1,90 @@
-// Boot the cached root filesystem with systemd-nspawn, NoCloud seed = the plan's user data.
-import { mkdirSync, writeFileSync, existsSync, readFileSync, copyFileSync, rmSync } from "node:fs";
+/** Boots the cached root filesystem with systemd-nspawn, the plan's user data as its NoCloud seed. */
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ChildProcess } from "node:child_process";
-import { run, startBg, stopBg, onCleanup, waitFor, log, sleep, recordPid, recordMount, forgetMount } from "./sys.js";
-import { LAB } from "./topology.js";
+import { forgetMount, log, onCleanup, recordMount, recordPid, run, type RunOptions, sleep, startBackground, stopBackground, waitFor } from "./sys";
+import { LAB } from "./topology";
 
 export interface Container {
-    name: string;
-    root: string; // merged root on the host
-    runDir: string;
-    instanceId: string;
-    proc?: ChildProcess;
-    bootedAt: number; // epoch ms of the last (re)start
-    boots: number;
+    readonly name: string;
+    /** The merged root, on the host. */
+    readonly root: string;
+    readonly runDir: string;
+    readonly instanceId: string;
+    process?: ChildProcess;
+    /** Epoch ms of the last (re)start. */
+    bootedAt: number;
     disposed?: boolean;
 }
 
-/** Overlay a fresh writable layer on the cached root and write the NoCloud seed into it. */
+/** A fresh writable layer over the cached root, with the NoCloud seed: the user data byte for byte. */
 export async function prepare(name: string, rootfs: string, runDir: string, userData: Buffer, instanceId: string): Promise<Container> {
-    await run("umount", ["-l", join(runDir, "root")], { allowFail: true });
-    if ((await run("mountpoint", ["-q", join(runDir, "root")], { allowFail: true })).code === 0)
-        throw new Error(`${runDir}/root is still mounted`);
+    const root = join(runDir, "root");
+    await run("umount", ["-l", root], { allowFail: true });
+    if ((await run("mountpoint", ["-q", root], { allowFail: true })).code === 0) throw new Error(`${root} is still mounted`);
     rmSync(runDir, { recursive: true, force: true });
     for (const d of ["upper", "work", "root"]) mkdirSync(join(runDir, d), { recursive: true });
-    const root = join(runDir, "root");
-    const ov = await run(
-        "mount",
-        ["-t", "overlay", "overlay", "-o", `lowerdir=${rootfs},upperdir=${runDir}/upper,workdir=${runDir}/work`, root],
-        { allowFail: true },
-    );
-    if (ov.code === 0) recordMount(root);
+    const overlay = await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${rootfs},upperdir=${runDir}/upper,workdir=${runDir}/work`, root], {
+        allowFail: true,
+    });
+    if (overlay.code === 0) recordMount(root);
     else {
-        // no overlayfs here (e.g. the cache itself is on overlayfs): a private copy instead
-        log(`overlay mount failed (${ov.stderr.trim()}); copying the root filesystem`);
-        await run("cp", ["-a", "--reflink=auto", `${rootfs}/.`, root], { timeoutMs: 600000 });
+        // No overlayfs here (the cache itself on overlayfs, say): a private copy instead.
+        log(`overlay mount failed (${overlay.stderr.trim()}); copying the root filesystem`);
+        await run("cp", ["-a", "--reflink=auto", `${rootfs}/.`, root], { timeoutMs: 600_000 });
     }
-    const c: Container = { name, root, runDir, instanceId, bootedAt: 0, boots: 0 };
-    onCleanup(`container ${name} (${runDir})`, () => dispose(c));
+    const container: Container = { name, root, runDir, instanceId, bootedAt: 0 };
+    onCleanup(`container ${name} (${runDir})`, () => dispose(container));
     const seed = join(root, "var/lib/cloud/seed/nocloud");
     mkdirSync(seed, { recursive: true });
-    writeFileSync(join(seed, "user-data"), userData); // byte for byte
-    writeFileSync(join(seed, "meta-data"), `instance-id: ${instanceId}\nlocal-hostname: mail\n`);
+    writeFileSync(join(seed, "user-data"), userData);
+    writeFileSync(join(seed, "meta-data"), `instance-id: ${instanceId}\nlocal-hostname: ${LAB.server.name.split(".")[0]}\n`);
     writeFileSync(
         join(seed, "network-config"),
         [
             "version: 2",
             "ethernets:",
             "  host0:",
-            `    addresses: [${LAB.server.v4}/24, "${LAB.server.v6}/64"]`,
+            `    addresses: [${LAB.server.v4}/${LAB.prefix4}, "${LAB.server.v6}/${LAB.prefix6}"]`,
             "    nameservers:",
-            `      addresses: [${LAB.ns.v4}, "${LAB.ns.v6}"]`,
+            `      addresses: [${LAB.dns.v4}, "${LAB.dns.v6}"]`,
             `      search: [${LAB.server.domain}]`,
             "",
         ].join("\n"),
     );
     rmSync(join(root, "etc/resolv.conf"), { force: true });
-    writeFileSync(join(root, "etc/resolv.conf"), `nameserver ${LAB.ns.v4}\nsearch ${LAB.server.domain}\n`);
-    return c;
+    writeFileSync(join(root, "etc/resolv.conf"), `nameserver ${LAB.dns.v4}\nsearch ${LAB.server.domain}\n`);
+    return container;
 }
 
-let nspawnTmpfs = false;
-async function ensureNspawnRunDir() {
-    const d = "/run/systemd/nspawn";
-    mkdirSync(d, { recursive: true });
-    if ((await run("mountpoint", ["-q", d], { allowFail: true })).code !== 0) {
-        await run("mount", ["-t", "tmpfs", "tmpfs", d]);
-        recordMount(d);
-        nspawnTmpfs = true;
-        onCleanup("unmount /run/systemd/nspawn", async () => {
-            if (nspawnTmpfs) {
-                await run("umount", [d], { allowFail: true });
-                forgetMount(d);
-                nspawnTmpfs = false;
-            }
-        });
-    }
+async function ensureNspawnRunDir(): Promise<void> {
+    const dir = "/run/systemd/nspawn";
+    mkdirSync(dir, { recursive: true });
+    if ((await run("mountpoint", ["-q", dir], { allowFail: true })).code === 0) return;
+    await run("mount", ["-t", "tmpfs", "tmpfs", dir]);
+    recordMount(dir);
+    onCleanup("unmount /run/systemd/nspawn", async () => {
+        await run("umount", [dir], { allowFail: true });
+        forgetMount(dir);
+    });
 }
 
-/** Start (or restart after a reboot) the container in the hub namespace, on the lab bridge. */
-export async function boot(c: Container, repo: string, logFile: string): Promise<void> {
+/** Starts (or restarts after a reboot) the container in the hub namespace, on the lab bridge. */
+export async function boot(container: Container, repo: string, logFile: string): Promise<void> {
     await ensureNspawnRunDir();
-    c.bootedAt = Date.now();
-    c.boots++;
-    c.proc = startBg(
-        `container ${c.name}`,
+    container.bootedAt = Date.now();
+    container.process = startBackground(
+        `container ${container.name}`,
         "nsenter",
         [
-            `--net=/run/netns/${LAB.hubNetns}`,
+            `--net=/run/netns/${LAB.hub.netns}`,
             "systemd-nspawn",
             "--boot",
-            `--directory=${c.root}`,
-            `--machine=${c.name}`,
+            `--directory=${container.root}`,
+            `--machine=${container.name}`,
             "--register=no",
             "--keep-unit",
-            `--network-bridge=${LAB.bridge}`,
+            `--network-bridge=${LAB.hub.bridge}`,
             `--bind-ro=${repo}:/srv/repo`,
             "--resolv-conf=off",
             "--timezone=off",
@@ -102,17 +93,19 @@ export async function boot(c: Container, repo: string, logFile: string): Promise
             "--kill-signal=SIGRTMIN+3",
         ],
         logFile,
-        { ...process.env, SYSTEMD_NSPAWN_TMPFS_TMP: "1" },
+        // cgroup v2 only inside, as on a cloud VM, also on a host with the hybrid layout (trixie's systemd 257 warns on v1).
+        { ...process.env, SYSTEMD_NSPAWN_TMPFS_TMP: "1", SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1" },
     );
 }
 
-/** PID (in the host's namespace) of the container's init. */
-export async function initPid(c: Container): Promise<number> {
+/** The container's init, as a process id on the host. */
+export async function initPid(container: Container): Promise<number> {
     return waitFor(
-        "container init",
+        "the container's init",
         async () => {
-            if (!c.proc?.pid || c.proc.exitCode !== null) throw new Error("systemd-nspawn exited");
-            const r = await run("ps", ["-o", "pid=,comm=", "--ppid", String(c.proc.pid)], { allowFail: true });
+            const nspawn = container.process;
+            if (!nspawn?.pid || nspawn.exitCode !== null) throw new Error("systemd-nspawn exited");
+            const r = await run("ps", ["-o", "pid=,comm=", "--ppid", String(nspawn.pid)], { allowFail: true });
             const line = r.stdout
                 .split("\n")
                 .map((l) => l.trim().split(/\s+/))
@@ -120,107 +113,101 @@ export async function initPid(c: Container): Promise<number> {
             if (line) recordPid(Number(line[0]));
             return line ? Number(line[0]) : undefined;
         },
-        30000,
+        30_000,
         200,
     );
 }
 
-/** Run a command inside the container (all its namespaces). */
-export async function exec(c: Container, cmd: string, opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}) {
-    const pid = await initPid(c);
+/** Runs a shell command inside the container (all its namespaces). */
+export async function exec(container: Container, command: string, options: RunOptions = {}) {
+    const pid = await initPid(container);
     return run(
         "nsenter",
-        [
-            "-t",
-            String(pid),
-            "-a",
-            "/usr/bin/env",
-            "-i",
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "LANG=C.UTF-8",
-            "/bin/sh",
-            "-c",
-            cmd,
-        ],
-        opts,
+        ["-t", String(pid), "-a", "/usr/bin/env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "/bin/sh", "-c", command],
+        options,
     );
 }
 
 export interface CloudInitResult {
-    ok: boolean;
-    seconds: number;
-    errors: string[];
+    readonly ok: boolean;
+    readonly seconds: number;
+    readonly errors: string[];
 }
 
-/** Wait for boot-finished of this instance; errors from result.json/status.json. */
-export async function waitCloudInit(c: Container, timeoutMs: number): Promise<CloudInitResult> {
-    const finished = join(c.root, "var/lib/cloud/instances", c.instanceId, "boot-finished");
-    const result = join(c.root, "var/lib/cloud/data/result.json");
+/** Waits for this instance's boot-finished; errors from result.json and status.json. */
+export async function waitCloudInit(container: Container, timeoutMs: number): Promise<CloudInitResult> {
+    const finished = join(container.root, "var/lib/cloud/instances", container.instanceId, "boot-finished");
+    const result = join(container.root, "var/lib/cloud/data/result.json");
     await waitFor(
         "cloud-init boot-finished",
         () => {
-            if (c.proc && c.proc.exitCode !== null) throw new Error(`container exited (${c.proc.exitCode}) before cloud-init finished`);
+            if (container.process && container.process.exitCode !== null) throw new Error(`the container exited (${container.process.exitCode}) before cloud-init finished`);
             return existsSync(finished) && existsSync(result);
         },
         timeoutMs,
         500,
-    ).catch((e) => {
-        log(e.message);
-    });
-    const seconds = (Date.now() - c.bootedAt) / 1000;
+    ).catch((error: Error) => log(error.message));
+    const seconds = (Date.now() - container.bootedAt) / 1000;
     const errors: string[] = [];
     if (!existsSync(finished)) errors.push("boot-finished never appeared");
     try {
-        const r = JSON.parse(readFileSync(result, "utf8"));
-        errors.push(...(r.v1?.errors ?? []).map(String));
+        const parsed = JSON.parse(readFileSync(result, "utf8")) as { v1?: { errors?: unknown[] } };
+        errors.push(...(parsed.v1?.errors ?? []).map(String));
     } catch {
         errors.push("no result.json");
     }
     try {
-        const s = JSON.parse(readFileSync(join(c.root, "var/lib/cloud/data/status.json"), "utf8"));
-        for (const [stage, v] of Object.entries<any>(s.v1 ?? {})) {
-            if (v && typeof v === "object" && Array.isArray(v.errors)) for (const e of v.errors) errors.push(`${stage}: ${e}`);
-            if (v && typeof v === "object" && v.recoverable_errors) {
-                for (const [lvl, list] of Object.entries<any>(v.recoverable_errors))
-                    for (const e of list) errors.push(`${stage} ${lvl}: ${e}`);
-            }
+        const status = JSON.parse(readFileSync(join(container.root, "var/lib/cloud/data/status.json"), "utf8")) as {
+            v1?: Record<string, { errors?: unknown[]; recoverable_errors?: Record<string, unknown[]> } | null | string | number>;
+        };
+        for (const [stage, value] of Object.entries(status.v1 ?? {})) {
+            if (typeof value !== "object" || value === null) continue;
+            for (const error of value.errors ?? []) errors.push(`${stage}: ${String(error)}`);
+            for (const [level, list] of Object.entries(value.recoverable_errors ?? {})) for (const error of list) errors.push(`${stage} ${level}: ${String(error)}`);
         }
     } catch {
-        /* older format */
+        // an older format
     }
     return { ok: errors.length === 0, seconds, errors: [...new Set(errors)] };
 }
 
-export function copyLogs(c: Container, outDir: string) {
-    for (const f of ["cloud-init.log", "cloud-init-output.log"]) {
-        const p = join(c.root, "var/log", f);
-        if (existsSync(p)) copyFileSync(p, join(outDir, f));
+/** The kernel's boot id inside the container's namespaces: a reboot changes it. */
+export async function bootId(container: Container): Promise<string> {
+    return (await exec(container, "cat /proc/sys/kernel/random/boot_id")).stdout.trim();
+}
+
+/** Reboots from inside; systemd-nspawn exits with 133 and is started again, as systemd-nspawn@.service does. */
+export async function reboot(container: Container, repo: string, logFile: string): Promise<number | null> {
+    const nspawn = container.process;
+    if (!nspawn) throw new Error("the container is not running");
+    const exited = new Promise<number | null>((resolve) => nspawn.once("exit", (code) => resolve(code)));
+    await exec(container, "systemctl reboot", { allowFail: true });
+    const code = await Promise.race([exited, sleep(120_000).then(() => -1)]);
+    if (code === -1) throw new Error("the container did not exit on reboot");
+    await boot(container, repo, logFile);
+    return code;
+}
+
+/** Stops the container and unmounts its overlay (safe to call twice). */
+export async function dispose(container: Container): Promise<void> {
+    if (container.disposed) return;
+    container.disposed = true;
+    if (container.process) await stopBackground(container.process, 20_000);
+    if ((await run("mountpoint", ["-q", container.root], { allowFail: true })).code === 0) {
+        const r = await run("umount", [container.root], { allowFail: true });
+        if (r.code) await run("umount", ["-l", container.root], { allowFail: true });
     }
+    forgetMount(container.root);
 }
 
-/** Reboot from inside and start nspawn again when it exits (exit 133 = reboot). */
-export async function reboot(c: Container, repo: string, logFile: string) {
-    const p = c.proc!;
-    const exited = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
-    await exec(c, "systemctl reboot", { allowFail: true });
-    const code = await Promise.race([exited, sleep(90000).then(() => -1)]);
-    if (code === -1) throw new Error("container did not exit on reboot");
-    log(`container exited with ${code} (reboot); starting again`);
-    await boot(c, repo, logFile);
-}
-
-export async function stop(c: Container) {
-    if (c.proc) await stopBg(c.proc, 20000);
-}
-
-/** Stop the container and unmount its overlay (safe to call twice). */
-export async function dispose(c: Container) {
-    if (c.disposed) return;
-    c.disposed = true;
-    await stop(c);
-    if ((await run("mountpoint", ["-q", c.root], { allowFail: true })).code === 0) {
-        const r = await run("umount", [c.root], { allowFail: true });
-        if (r.code) await run("umount", ["-l", c.root], { allowFail: true });
+/** Files of the container's logs, copied out under `suffix`. */
+export async function copyLogs(container: Container, outDir: string, suffix: string): Promise<void> {
+    for (const file of ["cloud-init.log", "cloud-init-output.log", "mailserver-apply.log", "mail.log"]) {
+        const path = join(container.root, "var/log", file);
+        if (existsSync(path)) writeFileSync(join(outDir, file.replace(".log", `${suffix}.log`)), readFileSync(path));
     }
-    forgetMount(c.root);
+    if (container.process && container.process.exitCode === null) {
+        const journal = await exec(container, "journalctl -b --no-pager -o short-iso", { allowFail: true, timeoutMs: 30_000 }).catch(() => undefined);
+        if (journal) writeFileSync(join(outDir, `journal${suffix}.log`), journal.stdout);
+    }
 }

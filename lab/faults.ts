@@ -1,228 +1,239 @@
-// Faults the server must survive, each a section "fault:<name>" of the report.
-import { writeFileSync, rmSync, readFileSync, existsSync } from "node:fs";
+/**
+ * Faults the server must survive, each a section "fault:<name>" and a property with its own
+ * negative control: the same fault with the mechanism that copes with it removed, which must fail.
+ *
+ * - dns-late: the host's A/AAAA appear a minute after boot. The applier and the certificate script
+ *   wait for them on the authoritative servers; Pebble must see no failed validation (each would
+ *   count against Let's Encrypt's failed-validation limit). Control: both waits removed.
+ * - acme-down: the ACME server is down while the host is configured. Postfix serves the temporary
+ *   certificate; the real one arrives by the timer's retry. Control: the retry timer removed.
+ * - opendkim-down: the milter stopped. Mail waits; it never leaves unsigned. Control:
+ *   milter_default_action = accept, which lets it leave unsigned.
+ * - reboot: a message in flight while the host reboots. Services return; it is delivered.
+ *   Control: Postfix disabled, so it does not return.
+ * - renewal: certbot's own timer renews the (short-lived) certificate; the deploy hook reloads
+ *   Postfix; the new certificate is served. Control: the deploy hook removed.
+ */
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { log, now, sleep, stopBg, waitFor } from "./sys.js";
-import { LAB } from "./topology.js";
-import * as ct from "./container.js";
-import { message, PY_SMTP_SUBMIT } from "./messages.js";
-import { startNsd, startPebble } from "./services.js";
-import { Lab, waitReceived, received, gradeAll, freshBoot, waitForRealCert, probeTls } from "./lab.js";
+import * as container from "./container";
+import { editedBundle, setParameter } from "./controls";
+import { applyPlan, deploy, freshBoot } from "./deployment";
+import { type Lab, probeTls, received, serveZones, server, waitForRealCert, waitReceived } from "./lab";
+import { message, pySmtpSubmit } from "./messages";
+import { failedValidations, startPebble } from "./services";
+import { log, now, sleep, stopBackground, waitFor } from "./sys";
+import { LAB } from "./topology";
 
-export const FAULTS = ["opendkim-down", "reboot", "dns-late", "acme-down"] as const;
+export const FAULTS = ["opendkim-down", "reboot", "renewal", "dns-late", "acme-down"] as const;
 export type Fault = (typeof FAULTS)[number];
 
 const FROM = `lab@${LAB.server.domain}`;
-const sendmail = (l: Lab, id: string) =>
-    ct.exec(l.container, `/usr/sbin/sendmail -i -f ${FROM} ${LAB.operator}`, {
+const sendmail = (lab: Lab, id: string) =>
+    container.exec(server(lab), `/usr/sbin/sendmail -i -f ${FROM} ${LAB.operator}`, {
         input: message({ caseId: id, from: FROM, to: LAB.operator, subject: `lab ${id}`, withIds: false }),
         allowFail: true,
     });
-const queued = async (l: Lab) =>
+const queued = async (lab: Lab) =>
     Number(
         (
-            await ct.exec(
-                l.container,
-                "find /var/spool/postfix/maildrop /var/spool/postfix/incoming /var/spool/postfix/active /var/spool/postfix/deferred -type f | wc -l",
-                { allowFail: true },
-            )
+            await container.exec(server(lab), "find /var/spool/postfix/maildrop /var/spool/postfix/incoming /var/spool/postfix/active /var/spool/postfix/deferred -type f | wc -l", {
+                allowFail: true,
+            })
         ).stdout.trim() || 0,
     );
 
-export async function runFaults(l: Lab, faults: Set<Fault>) {
-    for (const f of FAULTS) {
-        if (!faults.has(f)) continue;
-        log(`fault scenario ${f} ...`);
-        const t0 = now();
+export async function runFaults(lab: Lab, faults: readonly Fault[]): Promise<void> {
+    for (const fault of FAULTS) {
+        if (!faults.includes(fault)) continue;
+        log(`fault: ${fault} ...`);
+        const started = now();
         try {
-            await SCENARIOS[f](l, `fault:${f}`);
-        } catch (e) {
-            l.report.add(`fault:${f}`, "ran-to-end", false, String((e as Error).stack ?? e));
+            await SCENARIOS[fault](lab, `fault:${fault}`);
+        } catch (error) {
+            lab.report.add(`fault:${fault}`, "ran-to-end", false, String((error as Error).stack ?? error));
         }
-        l.report.time(`fault-${f}`, now() - t0);
+        lab.report.time(`fault-${fault}`, now() - started);
     }
 }
 
-const SCENARIOS: Record<Fault, (l: Lab, s: string) => Promise<void>> = {
-    /** Milter stopped: mail must wait (never leave unsigned), then leave signed once it is back. */
-    async "opendkim-down"(l, s) {
-        const id = "milter-down";
-        await ct.exec(l.container, "systemctl stop opendkim");
-        const r = await sendmail(l, id);
-        l.report.add(s, "sendmail-accepts", r.code === 0, `sendmail exit ${r.code} ${r.stderr.trim()}`);
-        const py = await ct.exec(l.container, PY_SMTP_SUBMIT(FROM, LAB.operator), {
-            input: message({
-                caseId: "milter-down-smtp",
-                from: FROM,
-                to: LAB.operator,
-                subject: "lab milter-down smtp",
-                withIds: true,
-                crlf: true,
-            }),
-            allowFail: true,
-        });
-        l.report.add(
-            s,
-            "smtp-submission-tempfailed",
-            py.code !== 0 && /\b4\d\d\b/.test(py.stderr),
-            `SMTP submission while the milter is down: ${(py.stderr.trim().split("\n").pop() ?? "").slice(0, 300) || "accepted"}`,
-        );
-        await sleep(30000);
-        const early = received(l).get(id);
-        const q = await queued(l);
-        l.report.add(
-            s,
-            "held-while-milter-down",
-            !early && q >= 1,
-            early
-                ? `delivered while OpenDKIM was down (${early[0].eml})`
-                : `not delivered after 30 s; ${q} message(s) in the server's queue`,
-        );
-        await ct.exec(l.container, "systemctl start opendkim");
-        const t0 = now();
+/** With the milter stopped, a message is held and nothing leaves unsigned; `kind` says which run this is. */
+async function milterDown(lab: Lab, section: string, id: string, kind: "positive" | "negative"): Promise<void> {
+    const host = server(lab);
+    await container.exec(host, "systemctl stop opendkim");
+    await sendmail(lab, id);
+    const smtpId = `${id}-smtp`;
+    const submitted = await container.exec(host, pySmtpSubmit(FROM, LAB.operator), {
+        input: message({ caseId: smtpId, from: FROM, to: LAB.operator, subject: `lab ${smtpId}`, withIds: true, crlf: true }),
+        allowFail: true,
+    });
+    await sleep(20_000);
+    const early = [...(received(lab).get(id) ?? []), ...(received(lab).get(smtpId) ?? [])];
+    const unsigned = early.filter((m) => !/^DKIM-Signature:/im.test(readFileSync(m.eml, "latin1")));
+    const held = early.length === 0 && (await queued(lab)) >= 1;
+    const evidence = `while OpenDKIM was down: ${early.length} message(s) left (${unsigned.length} unsigned); SMTP submission ${submitted.code === 0 ? "accepted" : `refused (${submitted.stderr.trim().split("\n").pop()})`}`;
+    lab.report.observe("fault:opendkim-down", kind, section, kind === "positive" ? held && unsigned.length === 0 : unsigned.length > 0, evidence);
+    await container.exec(host, "systemctl start opendkim");
+}
+
+const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
+    async "opendkim-down"(lab, section) {
+        await milterDown(lab, section, "milter-down", "positive");
         try {
-            await waitReceived(l, id, 240000);
-            l.report.add(s, "delivered-after-restart", true, `delivered ${(now() - t0).toFixed(0)} s after OpenDKIM restarted (no flush)`);
-            l.report.time("opendkim-restart-to-delivery", now() - t0);
-            await gradeAll(l, [id], false, `${s} `);
-        } catch (e) {
-            l.report.add(s, "delivered-after-restart", false, (e as Error).message);
+            const started = now();
+            await waitReceived(lab, "milter-down", 240_000);
+            lab.report.add(section, "delivered-signed-after-restart", /^DKIM-Signature:/im.test(readFileSync((received(lab).get("milter-down") ?? [])[0].eml, "latin1")), `delivered ${(now() - started).toFixed(0)} s after OpenDKIM came back, signed`);
+        } catch (error) {
+            lab.report.add(section, "delivered-signed-after-restart", false, (error as Error).message);
         }
-        const unsigned = received(l).get("milter-down-smtp");
-        l.report.add(
-            s,
-            "nothing-unsigned",
-            !unsigned || unsigned.every((m) => /^DKIM-Signature:/im.test(readFileSync(m.eml, "latin1"))),
-            unsigned ? `${unsigned.length} copies of the refused SMTP submission arrived` : "the tempfailed SMTP submission never arrived",
-        );
+        const open = editedBundle(lab, "/etc/postfix/main.cf", (c) => setParameter(c, "milter_default_action", "accept"));
+        if (await applyPlan(lab, lab.plan, `${section}:control`, { bundle: open })) {
+            await milterDown(lab, "milter_default_action = accept", "milter-down-open", "negative");
+            await applyPlan(lab, lab.plan, `${section}:restore`);
+        }
     },
 
-    /** Reboot with a message in flight: services return, the message is delivered. */
-    async reboot(l, s) {
-        const id = "reboot-queued";
-        const stall = join(l.out, "receiver.stall");
-        writeFileSync(stall, "stall\n");
-        try {
-            await sendmail(l, id);
-            await waitFor(
-                "the server to connect to the stalled MX",
-                () => /stalling session/.test(readFileSync(join(l.out, "receiver.log"), "utf8")),
-                60000,
-                300,
-            );
-            const q = await queued(l);
-            l.report.add(s, "queued-before-reboot", q >= 1, `${q} message(s) in the queue when rebooting`);
-            const t0 = now();
-            const p = l.container.proc!;
-            const exited = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
-            await ct.exec(l.container, "systemctl reboot", { allowFail: true });
-            const code = await Promise.race([exited, sleep(120000).then(() => -1)]);
-            l.report.add(s, "container-rebooted", code === 133, `systemd-nspawn exited with ${code} (133 = reboot)`);
-            rmSync(stall, { force: true });
-            await ct.boot(l.container, l.repoDir, join(l.out, "console-reboot.log"));
-            // Right after the new boot, entering the container can precede its systemd (empty answer): retry.
-            let st = await ct.exec(l.container, "systemctl is-system-running --wait", { allowFail: true, timeoutMs: 180000 });
-            for (let i = 0; i < 60 && st.stdout.trim() === ""; i++) {
-                await sleep(1000);
-                st = await ct.exec(l.container, "systemctl is-system-running --wait", { allowFail: true, timeoutMs: 180000 });
+    async reboot(lab, section) {
+        const attempt = async (id: string) => {
+            const stall = join(lab.out, "receiver.stall");
+            writeFileSync(stall, "stall\n");
+            try {
+                await sendmail(lab, id);
+                await waitFor("the server to connect to the stalled MX", () => /stalling session/.test(readFileSync(join(lab.out, "receiver.log"), "utf8")), 60_000, 300);
+                const inQueue = await queued(lab);
+                const code = await container.reboot(server(lab), lab.repoDir, join(lab.out, `console-${id}.log`));
+                rmSync(stall, { force: true });
+                let state = "";
+                for (let i = 0; i < 60 && !["running", "degraded"].includes(state); i++) {
+                    state = (await container.exec(server(lab), "systemctl is-system-running --wait", { allowFail: true, timeoutMs: 180_000 })).stdout.trim();
+                    if (!state) await sleep(1000);
+                }
+                const units = await container.exec(server(lab), "for u in postfix opendkim postsrsd; do printf '%s=%s ' $u $(systemctl is-active $u); done", { allowFail: true });
+                let delivered = false;
+                try {
+                    await waitReceived(lab, id, 180_000);
+                    delivered = true;
+                } catch {
+                    delivered = false;
+                }
+                return { inQueue, code, state, units: units.stdout.trim(), delivered };
+            } finally {
+                rmSync(stall, { force: true });
             }
-            l.report.time("reboot-to-running", now() - t0);
-            const units = await ct.exec(
-                l.container,
-                'for u in postfix@- opendkim postsrsd; do printf "%s=%s " $u $(systemctl is-active $u); done',
-                { allowFail: true },
-            );
-            l.report.add(
-                s,
-                "services-back",
-                /postfix@-=active/.test(units.stdout) &&
-                    /opendkim=active/.test(units.stdout) &&
-                    /postsrsd=active/.test(units.stdout) &&
-                    st.stdout.trim() === "running",
-                `${units.stdout.trim()} system=${st.stdout.trim()}`,
-            );
-            await waitReceived(l, id, 240000).then(
-                () => l.report.add(s, "queued-message-delivered", true, `delivered ${(now() - t0).toFixed(0)} s after the reboot began`),
-                (e) => l.report.add(s, "queued-message-delivered", false, (e as Error).message),
-            );
-            if (received(l).get(id)) await gradeAll(l, [id], false, `${s} `);
-            const t = await probeTls(l);
-            l.report.add(
-                s,
-                "certificate-after-reboot",
-                !!t.cert?.authorized,
-                t.cert ? `issuer=${t.cert.issuer} verified=${t.cert.authorized}` : (t.error ?? ""),
-            );
-        } finally {
-            rmSync(stall, { force: true });
+        };
+        const started = now();
+        const r = await attempt("reboot-queued");
+        lab.report.time("reboot-to-delivered", now() - started);
+        lab.report.observe(
+            "fault:reboot",
+            "positive",
+            section,
+            r.inQueue >= 1 && r.code === 133 && r.state === "running" && /postfix=active opendkim=active postsrsd=active/.test(r.units) && r.delivered,
+            `${r.inQueue} queued; systemd-nspawn exited ${r.code} (133 = reboot); system ${r.state}; ${r.units}; delivered after the reboot: ${r.delivered}`,
+        );
+        const t = await probeTls(lab);
+        lab.report.add(section, "certificate-after-reboot", !!t.cert?.authorized, t.cert ? `issuer=${t.cert.issuer} verified=${t.cert.authorized}` : (t.error ?? ""));
+        await container.exec(server(lab), "systemctl disable postfix");
+        const control = await attempt("reboot-without-postfix");
+        lab.report.observe("fault:reboot", "negative", "Postfix disabled before the reboot", !control.delivered && !/postfix=active/.test(control.units), `${control.units}; delivered: ${control.delivered}`);
+        await container.exec(server(lab), "systemctl enable --now postfix");
+        await waitReceived(lab, "reboot-without-postfix", 120_000).catch(() => undefined);
+    },
+
+    async renewal(lab, section) {
+        const host = server(lab);
+        const before = (await probeTls(lab)).cert;
+        // Lab-only: certbot's own timer, run every 30 s instead of twice a day (its unit is unchanged).
+        const renewNow = async () => {
+            await container.exec(host, "mkdir -p /run/systemd/system/certbot.timer.d && printf '[Timer]\\nOnCalendar=\\nOnCalendar=*:*:0/30\\nRandomizedDelaySec=0\\n' > /run/systemd/system/certbot.timer.d/lab.conf && systemctl daemon-reload && systemctl restart certbot.timer");
+            const t0 = now();
+            await waitFor("certbot's timer to run a renewal", async () => /renewed/i.test((await container.exec(host, "journalctl -u certbot.service --no-pager -o cat", { allowFail: true })).stdout), 180_000, 3000);
+            await container.exec(host, "rm -rf /run/systemd/system/certbot.timer.d && systemctl daemon-reload && systemctl restart certbot.timer");
+            return now() - t0;
+        };
+        const seconds = await renewNow();
+        const afterCert = (await probeTls(lab)).cert;
+        lab.report.observe(
+            "fault:renewal",
+            "positive",
+            section,
+            !!before && !!afterCert && afterCert.authorized && afterCert.fingerprint256 !== before.fingerprint256,
+            `renewed by certbot.timer ${seconds.toFixed(0)} s after it was set to run; served certificate ${before?.fingerprint256.slice(0, 17)}… → ${afterCert?.fingerprint256.slice(0, 17)}… (valid until ${afterCert?.validTo}), verified=${afterCert?.authorized}`,
+        );
+        const withoutHook = editedBundle(lab, "/etc/letsencrypt/renewal-hooks/deploy/mailserver-postfix", () => "#!/bin/sh\n# the lab's control: no reload\n");
+        if (await applyPlan(lab, lab.plan, `${section}:control`, { bundle: withoutHook })) {
+            const served = (await probeTls(lab)).cert;
+            await container.exec(host, "journalctl --rotate >/dev/null 2>&1; journalctl --vacuum-time=1s >/dev/null 2>&1", { allowFail: true });
+            await renewNow();
+            const still = (await probeTls(lab)).cert;
+            lab.report.observe("fault:renewal", "negative", "no deploy hook", !!served && !!still && still.fingerprint256 === served.fingerprint256, `after a renewal without the hook Postfix still serves ${still?.fingerprint256.slice(0, 17)}…`);
+            await applyPlan(lab, lab.plan, `${section}:restore`);
         }
     },
 
-    /** The host's A/AAAA appear in DNS only 60 s after boot: certbot must wait, then succeed. */
-    async "dns-late"(l, s) {
-        const host = LAB.server.name;
-        await startNsd(l.dns, l.plan.zones, { ...l.zoneOpts, withoutAddressesOf: [host] }, join(l.out, "nsd.log"));
-        const t0 = now();
-        const restore = sleep(60000)
-            .then(() => startNsd(l.dns, l.plan.zones, l.zoneOpts, join(l.out, "nsd.log")))
-            .then(() => now() - t0);
-        const ci = await freshBoot(l, "dns-late");
-        l.report.add(
-            s,
-            "cloud-init",
-            ci.ok,
-            ci.ok ? `done in ${ci.seconds.toFixed(1)} s (records still absent: ${now() - t0 < 60})` : ci.errors.join(" | "),
+    async "dns-late"(lab, section) {
+        const run = async (tag: string, bundle?: Buffer) => {
+            const seen = failedValidations(lab.pebble.logFile).length;
+            await serveZones(lab, { withoutAddressesOf: [LAB.server.name] });
+            const booted = await freshBoot(lab, tag);
+            const started = now();
+            const publish = sleep(60_000).then(() => serveZones(lab, { withoutAddressesOf: [] }));
+            const applied = await applyPlan(lab, lab.plan, `${section}:${tag}`, { bundle });
+            await publish;
+            await serveZones(lab, { without: new Set() });
+            let certified = false;
+            try {
+                await waitForRealCert(lab, 420_000);
+                certified = true;
+            } catch {
+                certified = false;
+            }
+            const failures = failedValidations(lab.pebble.logFile).slice(seen);
+            return { booted: booted.ok, applied, certified, seconds: now() - started, failures };
+        };
+        const r = await run("dns-late");
+        lab.report.observe(
+            "fault:dns-late",
+            "positive",
+            section,
+            r.booted && r.applied && r.certified && r.failures.length === 0,
+            `records published 60 s after boot; configured: ${r.applied}; certificate: ${r.certified} (${r.seconds.toFixed(0)} s); failed ACME validations: ${r.failures.length}`,
         );
-        const published = await restore;
-        try {
-            await waitForRealCert(l, 420000);
-            const at = now() - t0;
-            l.report.add(
-                s,
-                "certificate-after-records",
-                at > published,
-                `A/AAAA published ${published.toFixed(0)} s after boot; Pebble certificate served ${at.toFixed(0)} s after boot`,
-            );
-            l.report.time("dns-late-boot-to-cert", at);
-        } catch (e) {
-            l.report.add(s, "certificate-after-records", false, (e as Error).message);
-        }
-        const j = await ct.exec(l.container, "journalctl -u mailserver-cert --no-pager -o cat | tail -n 40", { allowFail: true });
-        writeFileSync(join(l.out, "fault-dns-late-mailserver-cert.log"), j.stdout);
-        if (existsSync(join(l.container.root, "var/log/cloud-init.log")))
-            writeFileSync(join(l.out, "cloud-init-dns-late.log"), readFileSync(join(l.container.root, "var/log/cloud-init.log")));
+        // The control: no wait for the host's addresses, neither in the applier nor in the certificate script.
+        const impatient = JSON.parse(
+            editedBundle(lab, "/usr/local/sbin/mailserver-cert", (script) => script.replace(/until points_here; do/, "until true; do")).toString(),
+        ) as { payload: { waitFor: Array<{ type: string }> } };
+        impatient.payload.waitFor = impatient.payload.waitFor.filter((w) => w.type === "TXT");
+        const c = await run("dns-late-control", Buffer.from(JSON.stringify(impatient)));
+        lab.report.observe("fault:dns-late", "negative", "both waits removed", c.failures.length > 0, `failed ACME validations: ${c.failures.length}: ${c.failures.slice(0, 2).join(" | ")}`);
+        await deploy(lab, "after-dns-late");
     },
 
-    /** ACME server down until cloud-init is done: Postfix runs on the temporary certificate and the
-     *  real one arrives by the unit's own retry. */
-    async "acme-down"(l, s) {
-        if (l.pebble) await stopBg(l.pebble);
-        const t0 = now();
-        const ci = await freshBoot(l, "acme-down");
-        l.report.add(s, "cloud-init", ci.ok, ci.ok ? `done in ${ci.seconds.toFixed(1)} s with ACME down` : ci.errors.join(" | "));
-        const t = await probeTls(l);
-        l.report.add(
-            s,
-            "postfix-up-with-temporary-cert",
-            t.banner?.code === 220 && !!t.cert && !t.cert.authorized,
-            t.cert
-                ? `banner ${t.banner?.lines[0]}; STARTTLS certificate subject=${t.cert.subject} issuer=${t.cert.issuer} (not Pebble: ${t.cert.authorizationError})`
-                : (t.error ?? "no TLS"),
-        );
-        const pb = await startPebble(join(l.work, "pebble"), l.certs, join(l.out, "pebble.log"));
-        l.pebble = pb.proc;
-        l.pebbleRoot = pb.root;
-        const tp = now();
-        try {
-            await waitForRealCert(l, 420000);
-            l.report.add(
-                s,
-                "certificate-by-retry",
-                true,
-                `Pebble started ${(tp - t0).toFixed(0)} s after boot; certificate served ${(now() - tp).toFixed(0)} s later (${(now() - t0).toFixed(0)} s after boot), nobody logged in`,
-            );
-            l.report.time("acme-up-to-cert", now() - tp);
-        } catch (e) {
-            l.report.add(s, "certificate-by-retry", false, (e as Error).message);
-        }
+    async "acme-down"(lab, section) {
+        const run = async (tag: string, bundle?: Buffer) => {
+            await stopBackground(lab.pebble.process);
+            const booted = await freshBoot(lab, tag);
+            const applied = await applyPlan(lab, lab.plan, `${section}:${tag}`, { bundle });
+            await serveZones(lab, { without: new Set() });
+            const temporary = await probeTls(lab);
+            lab.pebble = await startPebble(join(lab.work, "pebble"), lab.certs, lab.pebble.logFile);
+            const started = now();
+            let certified = false;
+            try {
+                await waitForRealCert(lab, tag === "acme-down" ? 420_000 : 300_000);
+                certified = true;
+            } catch {
+                certified = false;
+            }
+            return { booted: booted.ok, applied, temporary, certified, seconds: now() - started };
+        };
+        const r = await run("acme-down");
+        const temp = r.temporary;
+        lab.report.add(section, "postfix-up-with-temporary-certificate", temp.banner?.code === 220 && !!temp.cert && !temp.cert.authorized, temp.cert ? `banner ${temp.banner?.lines[0]}; certificate ${temp.cert.subject} from ${temp.cert.issuer}` : (temp.error ?? "no TLS"));
+        lab.report.observe("fault:acme-down", "positive", section, r.booted && r.applied && r.certified, `Pebble back; the certificate came by the timer's retry ${r.seconds.toFixed(0)} s later: ${r.certified}`);
+        const noRetry = editedBundle(lab, "/etc/systemd/system/mailserver-cert.timer", (timer) => timer.replace(/^On(?:Boot|UnitInactive)Sec=.*\n/gm, ""));
+        const c = await run("acme-down-control", noRetry);
+        lab.report.observe("fault:acme-down", "negative", "the retry timer removed", !c.certified, `certificate within 5 minutes without the retry: ${c.certified}`);
+        await deploy(lab, "after-acme-down");
     },
 };

@@ -1,71 +1,68 @@
-// Grade stored messages inside the MX namespace (so DNS and SpamAssassin see only the lab DNS):
-//   node dist/lab/grade-cli.js JOB.json OUT.json
-// JOB: { items: [{ id, eml, meta, dns: string[], opts: GradeOptions, spamassassin?: boolean, tamperBody?: boolean }] }
+/**
+ * Grades stored messages inside the MX namespace, so that DNS and SpamAssassin see only the lab's DNS:
+ *   node dist/lab/grade-cli.js JOB.json OUT.json
+ */
 import { readFileSync, writeFileSync } from "node:fs";
-import { grade, labResolver, tamper, Check, GradeOptions, Session } from "./grade.js";
-import { scoreMessage, SA_LAB_SCORES } from "./spamassassin.js";
+import { type GradeOptions, grade, labResolver, type Session, tamper, type Verdict } from "./grade";
+import { SA_LAB_SCORES, SPAM_SCORE_LIMIT, scoreMessage, type SpamScore } from "./spamassassin";
 
-interface Item {
-    id: string;
-    eml: string;
-    meta: string;
-    dns: string[];
-    opts: GradeOptions;
-    spamassassin?: boolean;
-    tamperBody?: boolean;
-    saForwarded?: boolean;
+export interface GradeItem {
+    readonly id: string;
+    readonly eml: string;
+    readonly meta: string;
+    /** The DNS servers to ask. */
+    readonly dns: readonly string[];
+    readonly options: GradeOptions;
+    readonly tamperBody?: boolean;
 }
 
-async function main() {
-    const job: { items: Item[] } = JSON.parse(readFileSync(process.argv[2], "utf8"));
-    const out: Record<string, { checks: Check[]; auth?: unknown; spamassassin?: unknown; error?: string }> = {};
-    for (const it of job.items) {
+export interface Graded {
+    readonly verdicts: Verdict[];
+    readonly auth?: unknown;
+    readonly spamassassin?: SpamScore;
+    readonly error?: string;
+}
+
+async function gradeItem(item: GradeItem): Promise<Graded> {
+    const stored = readFileSync(item.eml);
+    const raw = item.tamperBody ? tamper(stored) : stored;
+    const session = JSON.parse(readFileSync(item.meta, "utf8")) as Session;
+    const { verdicts, auth } = await grade(raw, session, labResolver(item.dns), item.options);
+    const sa = await scoreMessage(raw);
+    // A forward keeps the author's From: while the envelope (SRS) is ours: HEADER_FROM_DIFFERENT_DOMAINS
+    // fires on every forward, by design of SRS.
+    const forward = item.options.forwarded ? (sa.tests.HEADER_FROM_DIFFERENT_DOMAINS ?? 0) : 0;
+    const score = Math.round((sa.score - forward) * 1000) / 1000;
+    const notes = [
+        forward ? `SpamAssassin said ${sa.score}, less HEADER_FROM_DIFFERENT_DOMAINS (${forward}) of every SRS forward` : "",
+        sa.adjusted.length > 0 ? `lab adjustment: ${sa.adjusted.map((rule) => `${rule}→${SA_LAB_SCORES[rule].score}`).join(",")}` : "",
+    ].filter(Boolean);
+    verdicts.push({
+        property: "spam-score",
+        pass: score < SPAM_SCORE_LIMIT,
+        evidence: `score ${score} (< ${SPAM_SCORE_LIMIT} wanted)${notes.length ? `; ${notes.join("; ")}` : ""}; tests=${Object.entries(sa.tests)
+            .map(([rule, points]) => `${rule}(${points})`)
+            .join(",")}`,
+    });
+    return { verdicts, auth, spamassassin: sa };
+}
+
+async function main(): Promise<void> {
+    const job = JSON.parse(readFileSync(process.argv[2], "utf8")) as { items: GradeItem[] };
+    const out: Record<string, Graded> = {};
+    for (const item of job.items) {
         try {
-            let raw: Buffer = readFileSync(it.eml);
-            if (it.tamperBody) raw = tamper(raw);
-            const m = JSON.parse(readFileSync(it.meta, "utf8"));
-            const s: Session = {
-                ip: m.ip,
-                helo: m.helo,
-                mailFrom: m.mailFrom,
-                rcptTo: m.rcptTo,
-                tls: m.tls,
-                tlsProtocol: m.tlsProtocol,
-                tlsCipher: m.tlsCipher,
-            };
-            const g = await grade(raw, s, labResolver(it.dns), it.opts);
-            let sa: unknown;
-            if (it.spamassassin) {
-                const r = await scoreMessage(raw);
-                const need = ["DKIM_VALID_AU", "SPF_PASS", "DMARC_PASS"];
-                // A forward keeps the author's From: while the envelope (SRS) is ours: SpamAssassin's
-                // HEADER_FROM_DIFFERENT_DOMAINS fires on every such forward, by design of SRS.
-                const fwd = it.saForwarded && "HEADER_FROM_DIFFERENT_DOMAINS" in r.tests ? r.tests.HEADER_FROM_DIFFERENT_DOMAINS : 0;
-                const score = Math.round((r.score - fwd) * 1000) / 1000;
-                g.checks.push({
-                    name: "spamassassin-score",
-                    pass: score <= 0,
-                    evidence: `score ${score} (≤ 0 wanted)${fwd ? `; SpamAssassin said ${r.score}, less HEADER_FROM_DIFFERENT_DOMAINS (${fwd}) which every SRS forward triggers` : ""}${r.adjusted.length ? `; lab adjustment: ${r.adjusted.map((k) => `${k}→${SA_LAB_SCORES[k].score}`).join(",")}` : ""}`,
-                });
-                const missing = need.filter((t) => !(t in r.tests));
-                g.checks.push({
-                    name: "spamassassin-rules",
-                    pass: missing.length === 0 && !("RDNS_NONE" in r.tests),
-                    evidence: `tests=${Object.entries(r.tests)
-                        .map(([k, v]) => `${k}(${v})`)
-                        .join(",")}${missing.length ? `; missing ${missing.join(",")}` : ""}`,
-                });
-                sa = r;
-            }
-            out[it.id] = { checks: g.checks, auth: g.auth, spamassassin: sa };
-        } catch (e) {
-            out[it.id] = { checks: [], error: String((e as Error).stack ?? e) };
+            out[item.id] = await gradeItem(item);
+        } catch (error) {
+            out[item.id] = { verdicts: [], error: String((error as Error).stack ?? error) };
         }
     }
     writeFileSync(process.argv[3], JSON.stringify(out, null, 2));
 }
-if (require.main === module)
-    main().catch((e) => {
-        console.error(e);
+
+if (require.main === module) {
+    main().catch((error: unknown) => {
+        console.error(error);
         process.exit(1);
     });
+}

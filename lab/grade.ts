@@ -1,192 +1,211 @@
-// Grades one received message the way a large receiver does, resolving only through lab DNS.
+/**
+ * Grades one received message the way a large receiver does, resolving only through the lab's
+ * DNS: one verdict per property (SPF, DKIM, DMARC, reverse DNS, HELO, TLS, one signature, the
+ * fields the server added, SRS for forwards). mailauth does the authentication.
+ */
 import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
-import { authenticate } from "mailauth";
 import * as ipaddr from "ipaddr.js";
-import { reverseName } from "../components/records/reverse.js";
+import { authenticate } from "mailauth";
+import { reverseName } from "../components/records/reverse";
 
+/** What the receiving MX saw of the SMTP session. */
 export interface Session {
-    ip: string; // real connecting address (no ::ffff: prefix)
-    helo: string;
-    mailFrom: string;
-    rcptTo: string[];
-    tls: boolean;
-    tlsProtocol?: string;
-    tlsCipher?: string;
-}
-export interface Check {
-    name: string;
-    pass: boolean;
-    evidence: string;
+    /** The real connecting address (no ::ffff: prefix). */
+    readonly ip: string;
+    readonly helo: string;
+    readonly mailFrom: string;
+    readonly rcptTo: readonly string[];
+    readonly tls: boolean;
+    readonly tlsProtocol?: string;
+    readonly tlsCipher?: string;
 }
 
-/** A mailauth-shaped resolver that asks only the given server(s). */
-export function labResolver(servers: string[]) {
-    const r = new Resolver({ timeout: 2000, tries: 2 });
-    r.setServers(servers);
-    const fn = async (name: string, rrtype: string): Promise<any> => {
+/** The properties the lab grades. Each has a negative control (lab/controls.ts). */
+export const PROPERTIES = ["spf", "dkim", "dmarc", "fcrdns", "helo", "tls", "one-signature", "added-fields", "srs", "spam-score"] as const;
+export type Property = (typeof PROPERTIES)[number];
+
+export interface Verdict {
+    readonly property: Property;
+    readonly pass: boolean;
+    readonly evidence: string;
+}
+
+export type LabResolver = (name: string, rrtype: string) => Promise<unknown>;
+
+/** A mailauth-shaped resolver that asks only the given servers. */
+export function labResolver(servers: readonly string[]): LabResolver {
+    const resolver = new Resolver({ timeout: 2000, tries: 2 });
+    resolver.setServers([...servers]);
+    const query = async (name: string, rrtype: string): Promise<unknown> => {
         const n = name.replace(/\.$/, "");
         switch (rrtype) {
             case "A":
-                return r.resolve4(n);
+                return resolver.resolve4(n);
             case "AAAA":
-                return r.resolve6(n);
+                return resolver.resolve6(n);
             case "TXT":
-                return r.resolveTxt(n);
+                return resolver.resolveTxt(n);
             case "MX":
-                return r.resolveMx(n);
+                return resolver.resolveMx(n);
             case "PTR":
-                return r.resolvePtr(n);
+                return resolver.resolvePtr(n);
             case "NS":
-                return r.resolveNs(n);
+                return resolver.resolveNs(n);
             case "CNAME":
-                return r.resolveCname(n);
+                return resolver.resolveCname(n);
             default:
-                return r.resolve(n, rrtype as "A");
+                return resolver.resolve(n, rrtype as "A");
         }
     };
-    return fn;
+    // The lab's DNS serves only its own zones and refuses the rest (a DMARC tree walk asks
+    // _dmarc.com): on the Internet those names do not exist, so they do not here either.
+    return async (name, rrtype) => {
+        try {
+            return await query(name, rrtype);
+        } catch (error) {
+            if ((error as { code?: string }).code === "EREFUSED") throw Object.assign(new Error(`${name}: not found`), { code: "ENOTFOUND" });
+            throw error;
+        }
+    };
 }
-export type LabResolver = ReturnType<typeof labResolver>;
 
-const bare = (n: string) => n.toLowerCase().replace(/\.$/, "");
+const bare = (name: string) => name.toLowerCase().replace(/\.$/, "");
 
-/** Header fields of the message (unfolded), in order. */
-export function headerFields(raw: Buffer | string): { key: string; value: string }[] {
+/** Header fields of a message (unfolded), in order. */
+export function headerFields(raw: Buffer | string): Array<{ key: string; value: string }> {
     const text = raw.toString("latin1");
     const end = text.search(/\r?\n\r?\n/);
     const head = end < 0 ? text : text.slice(0, end);
-    const out: { key: string; value: string }[] = [];
+    const fields: Array<{ key: string; value: string }> = [];
     for (const line of head.split(/\r?\n/)) {
-        if (/^[ \t]/.test(line) && out.length) out[out.length - 1].value += " " + line.trim();
+        if (/^[ \t]/.test(line) && fields.length > 0) fields[fields.length - 1].value += ` ${line.trim()}`;
         else {
-            const i = line.indexOf(":");
-            if (i > 0) out.push({ key: line.slice(0, i).trim().toLowerCase(), value: line.slice(i + 1).trim() });
+            const colon = line.indexOf(":");
+            if (colon > 0) fields.push({ key: line.slice(0, colon).trim().toLowerCase(), value: line.slice(colon + 1).trim() });
         }
     }
-    return out;
+    return fields;
+}
+
+/** An IPv6 address with every group written out, for comparing addresses. */
+export function expand6(address: string): string {
+    return ipaddr.IPv6.parse(address).toNormalizedString();
+}
+const sameAddress = (a: string, b: string) => (isIP(a) === 6 && isIP(b) === 6 ? expand6(a) === expand6(b) : a === b);
+
+async function addressesOf(name: string, family: number, resolve: LabResolver): Promise<string[]> {
+    try {
+        return (await resolve(name, family === 6 ? "AAAA" : "A")) as string[];
+    } catch {
+        return [];
+    }
 }
 
 /** Forward-confirmed reverse DNS: PTR(ip) → name, and A/AAAA(name) contains ip. */
-export async function fcrdns(
-    ip: string,
-    resolve: LabResolver,
-): Promise<{ pass: boolean; ptr: string[]; confirmed?: string; evidence: string }> {
-    let ptr: string[] = [];
+export async function fcrdns(ip: string, resolve: LabResolver): Promise<{ pass: boolean; names: string[]; evidence: string }> {
+    let names: string[] = [];
     try {
-        ptr = (await resolve(ptrQueryName(ip), "PTR")).map(bare);
-    } catch (e: any) {
-        return { pass: false, ptr, evidence: `PTR ${ip}: ${e.code ?? e.message}` };
+        names = ((await resolve(reverseName(ip), "PTR")) as string[]).map(bare);
+    } catch (error) {
+        return { pass: false, names, evidence: `PTR ${ip}: ${(error as { code?: string }).code ?? (error as Error).message}` };
     }
-    for (const name of ptr) {
-        try {
-            const addrs: string[] = await resolve(name, isIP(ip) === 6 ? "AAAA" : "A");
-            if (addrs.some((a) => sameIp(a, ip)))
-                return { pass: true, ptr, confirmed: name, evidence: `PTR ${ip} → ${name} → ${addrs.join(",")}` };
-        } catch {
-            /* try next */
-        }
+    for (const name of names) {
+        const addresses = await addressesOf(name, isIP(ip), resolve);
+        if (addresses.some((a) => sameAddress(a, ip))) return { pass: true, names, evidence: `PTR ${ip} → ${name} → ${addresses.join(",")}` };
     }
-    return { pass: false, ptr, evidence: `PTR ${ip} → ${ptr.join(",") || "(none)"}; no name resolves back to ${ip}` };
+    return { pass: false, names, evidence: `PTR ${ip} → ${names.join(",") || "(none)"}; no name resolves back to ${ip}` };
 }
-
-const ptrQueryName = reverseName;
-/** An IPv6 address with every group written out, for comparing addresses (ipaddr.js). */
-export function expand6(ip: string): string {
-    return ipaddr.IPv6.parse(ip).toNormalizedString();
-}
-const sameIp = (a: string, b: string) => (isIP(a) === 6 && isIP(b) === 6 ? expand6(a) === expand6(b) : a === b);
 
 export interface GradeOptions {
-    domain: string; // the From:/d= domain expected
-    minKeyBits: number;
-    requireDkim: boolean; // false for forwarded third-party mail
-    requireDmarc: boolean;
-    expectSrs?: boolean; // envelope sender must be SRS-rewritten (forwarding)
+    /** The From: and d= domain expected. */
+    readonly domain: string;
+    readonly minKeyBits: number;
+    /** A forward of someone else's mail: graded for SRS and an intact author signature instead of our DKIM. */
+    readonly forwarded: boolean;
+    /** Header fields the server must have added (the message was submitted without them). */
+    readonly addedFields: readonly string[];
 }
 
-export async function grade(raw: Buffer, s: Session, resolve: LabResolver, o: GradeOptions): Promise<{ checks: Check[]; auth: any }> {
-    const checks: Check[] = [];
-    const add = (name: string, pass: boolean, evidence: string) => checks.push({ name, pass, evidence });
-    const auth: any = await authenticate(raw, {
-        ip: s.ip,
-        helo: s.helo,
-        sender: s.mailFrom,
+interface DkimResult {
+    signingDomain?: string;
+    selector?: string;
+    algo?: string;
+    modulusLength?: number;
+    status?: { result?: string; comment?: string };
+}
+
+interface AuthResult {
+    spf?: { status?: { result?: string; comment?: string } };
+    dkim?: { results?: DkimResult[] };
+    dmarc?: { status?: { result?: string }; domain?: string; policy?: string };
+}
+
+/** Every property's verdict for one message, and mailauth's answer. */
+export async function grade(raw: Buffer, session: Session, resolve: LabResolver, options: GradeOptions): Promise<{ verdicts: Verdict[]; auth: AuthResult }> {
+    const verdicts: Verdict[] = [];
+    const add = (property: Property, pass: boolean, evidence: string) => verdicts.push({ property, pass, evidence });
+    const auth = (await authenticate(raw, {
+        ip: session.ip,
+        helo: session.helo,
+        sender: session.mailFrom,
         mta: "mx.example.net",
-        resolver: resolve as any,
+        resolver: resolve as never,
         minBitLength: 1024,
         disableArc: true,
         disableBimi: true,
-    });
+    })) as AuthResult;
     const spf = auth.spf?.status?.result;
-    add(
-        "spf",
-        spf === "pass",
-        `spf=${spf} smtp.mailfrom=${s.mailFrom} ip=${s.ip}` + (auth.spf?.status?.comment ? ` (${auth.spf.status.comment})` : ""),
-    );
-    if (o.expectSrs)
-        add(
-            "srs",
-            /^SRS[01][=+-]/i.test(s.mailFrom) && bare(s.mailFrom.split("@")[1] ?? "") === bare(o.domain),
-            `envelope sender ${s.mailFrom}`,
-        );
-    const dk: any[] = auth.dkim?.results ?? [];
-    const ours = dk.filter((r) => bare(r.signingDomain ?? "") === bare(o.domain));
-    const ev =
-        dk
-            .map(
-                (r) =>
-                    `d=${r.signingDomain} s=${r.selector} a=${r.algo} ${r.status?.result}${r.modulusLength ? ` ${r.modulusLength}-bit` : ""}${r.status?.comment ? ` (${r.status.comment})` : ""}`,
-            )
-            .join("; ") || "no signature";
-    if (o.requireDkim) {
-        const good = ours.find((r) => r.status?.result === "pass");
-        add("dkim", !!good, ev);
-        add(
-            "dkim-key-2048",
-            !!good && (good.modulusLength ?? 0) >= o.minKeyBits,
-            good ? `${good.modulusLength} bits` : "no passing signature",
-        );
-        add("dkim-rsa-sha256", !!good && /sha256/.test(good.algo ?? ""), good ? `a=${good.algo}` : "no passing signature");
+    const spfEvidence = `spf=${spf} smtp.mailfrom=${session.mailFrom} ip=${session.ip}${auth.spf?.status?.comment ? ` (${auth.spf.status.comment})` : ""}`;
+    const signatures = auth.dkim?.results ?? [];
+    const described = signatures
+        .map((r) => `d=${r.signingDomain} s=${r.selector} a=${r.algo} ${r.status?.result}${r.modulusLength ? ` ${r.modulusLength}-bit` : ""}`)
+        .join("; ");
+    const header = headerFields(raw);
+    const count = (key: string) => header.filter((f) => f.key === key).length;
+    if (options.forwarded) {
+        const rewritten = /^SRS[01][=+-]/i.test(session.mailFrom) && bare(session.mailFrom.split("@")[1] ?? "") === bare(options.domain);
+        add("srs", rewritten && spf === "pass", `envelope sender ${session.mailFrom}; ${spfEvidence}`);
+        add("dkim", signatures.length > 0 && signatures.every((r) => r.status?.result === "pass"), `the author's signature intact: ${described || "no signature"}`);
     } else {
-        add(
-            "dkim-not-broken",
-            dk.every((r) => r.status?.result === "pass"),
-            ev,
-        );
-    }
-    const dmarc = auth.dmarc?.status?.result;
-    if (o.requireDmarc)
+        add("spf", spf === "pass", spfEvidence);
+        const ours = signatures.find((r) => bare(r.signingDomain ?? "") === bare(options.domain) && r.status?.result === "pass");
+        const strong = ours !== undefined && (ours.modulusLength ?? 0) >= options.minKeyBits && /sha256/.test(ours.algo ?? "");
+        add("dkim", strong, described || "no signature");
+        const dmarc = auth.dmarc?.status?.result;
         add("dmarc", dmarc === "pass", `dmarc=${dmarc} header.from=${auth.dmarc?.domain ?? "?"} policy=${auth.dmarc?.policy ?? "?"}`);
-    const rdns = await fcrdns(s.ip, resolve);
-    add("fcrdns", rdns.pass, rdns.evidence);
-    add("helo-is-ptr", !!rdns.confirmed && bare(s.helo) === rdns.confirmed, `HELO ${s.helo}; PTR ${rdns.ptr.join(",") || "(none)"}`);
-    add("tls", s.tls, s.tls ? `${s.tlsProtocol ?? ""} ${s.tlsCipher ?? ""}`.trim() : "plaintext session");
-    const h = headerFields(raw);
-    const n = (k: string) => h.filter((f) => f.key === k).length;
-    add(
-        "one-dkim-signature",
-        o.requireDkim ? n("dkim-signature") === 1 : n("dkim-signature") <= 1,
-        `${n("dkim-signature")} DKIM-Signature header(s)`,
-    );
-    const mid = h.find((f) => f.key === "message-id")?.value ?? "";
-    const date = h.find((f) => f.key === "date")?.value ?? "";
-    add("rfc5322-from", n("from") === 1, `${n("from")} From`);
-    add("rfc5322-message-id", n("message-id") === 1 && /^<[^<>@\s]+@[^<>@\s]+>$/.test(mid), `${n("message-id")} Message-ID ${mid}`);
-    add("rfc5322-date", n("date") === 1 && !Number.isNaN(Date.parse(date.replace(/\s*\(.*\)$/, ""))), `${n("date")} Date ${date}`);
-    const dup = ["sender", "reply-to", "to", "cc", "subject", "in-reply-to", "references"].filter((k) => n(k) > 1);
-    add("rfc5322-single-fields", dup.length === 0, dup.length ? `duplicated: ${dup.join(",")}` : "no duplicated single-instance fields");
-    return { checks, auth: { spf: auth.spf, dkim: auth.dkim?.results, dmarc: auth.dmarc, headers: auth.headers } };
+        const ourSignatures = header.filter((f) => f.key === "dkim-signature" && new RegExp(`\\bd=${options.domain.replace(/\./g, "\\.")};`).test(f.value)).length;
+        add("one-signature", ourSignatures === 1, `${ourSignatures} DKIM-Signature header(s) with d=${options.domain}, ${count("dkim-signature")} in all`);
+    }
+    const reverse = await fcrdns(session.ip, resolve);
+    add("fcrdns", reverse.pass, reverse.evidence);
+    const heloAddresses = await addressesOf(session.helo, isIP(session.ip), resolve);
+    const heloConfirmed = heloAddresses.some((a) => sameAddress(a, session.ip));
+    // The HELO name resolves to the connecting address and, where the address has a PTR, is that
+    // name (Gmail's guideline); a missing PTR is the reverse-DNS property's failure, not this one's.
+    const matchesPtr = reverse.names.length === 0 || reverse.names.includes(bare(session.helo));
+    add("helo", heloConfirmed && matchesPtr, `HELO ${session.helo} → ${heloAddresses.join(",") || "(no address)"}; PTR ${reverse.names.join(",") || "(none)"}`);
+    add("tls", session.tls, session.tls ? `${session.tlsProtocol ?? ""} ${session.tlsCipher ?? ""}`.trim() : "plaintext session");
+    if (options.addedFields.length > 0) {
+        const problems: string[] = [];
+        for (const field of options.addedFields) {
+            const values = header.filter((f) => f.key === field).map((f) => f.value);
+            const valid = field === "message-id" ? /^<[^<>@\s]+@[^<>@\s]+>$/ : field === "date" ? /\d{4} \d\d:\d\d:\d\d [+-]\d{4}/ : /./;
+            if (values.length !== 1 || !valid.test(values[0])) problems.push(`${field}: ${values.length} (${values.join(" | ") || "none"})`);
+        }
+        add("added-fields", problems.length === 0, problems.length > 0 ? problems.join("; ") : `the server added ${options.addedFields.join(", ")}, once each, well formed`);
+    }
+    return { verdicts, auth };
 }
 
-/** Change one character of the body (after the header/body separator). */
+/** Changes one letter of the body (after the header/body separator). */
 export function tamper(raw: Buffer): Buffer {
-    const s = raw.toString("latin1");
-    const i = s.search(/\r?\n\r?\n/);
-    const body = s.slice(i);
-    const j = body.search(/[A-Za-z]/);
-    if (i < 0 || j < 0) return Buffer.from(s + "tampered", "latin1");
-    const c = body[j];
+    const text = raw.toString("latin1");
+    const at = text.search(/\r?\n\r?\n/);
+    const body = text.slice(at);
+    const letter = body.search(/[A-Za-z]/);
+    if (at < 0 || letter < 0) return Buffer.from(`${text}tampered`, "latin1");
+    const c = body[letter];
     const swapped = c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase();
-    return Buffer.from(s.slice(0, i) + body.slice(0, j) + swapped + body.slice(j + 1), "latin1");
+    return Buffer.from(text.slice(0, at) + body.slice(0, letter) + swapped + body.slice(letter + 1), "latin1");
 }

@@ -1,83 +1,103 @@
-// Shared state and helpers of a lab run (used by run.ts, faults.ts, bench.ts).
-import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+/** A lab run's state, and the helpers every scenario uses: sending, receiving, grading, the DNS it serves. */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ChildProcess } from "node:child_process";
-import { inNs, now, waitFor } from "./sys.js";
-import { LAB } from "./topology.js";
-import type { Plan } from "./plan.js";
-import { Dns, startNsd } from "./services.js";
-import * as ct from "./container.js";
-import type { Report } from "./report.js";
-import type { ZoneOptions } from "./zones.js";
-import type { Transcript } from "./smtp-client.js";
+import type { Container } from "./container";
+import type { GradeItem, Graded } from "./grade-cli";
+import type { GradeOptions, Property, Session } from "./grade";
+import type { Plan } from "./plan";
+import type { Report } from "./report";
+import { type Dns, type Pebble, startNsd } from "./services";
+import type { Job, Transcript } from "./smtp-client";
+import { inNamespace, now, waitFor } from "./sys";
+import { LAB } from "./topology";
+import type { ZoneOptions } from "./zones";
 
 export const DIST_LAB = __dirname;
 
 export interface Lab {
-    stack: string;
-    out: string;
-    work: string;
-    mailDir: string;
-    report: Report;
+    readonly stack: string;
+    readonly out: string;
+    readonly work: string;
+    readonly mailDir: string;
+    readonly report: Report;
     plan: Plan;
-    dns: Dns;
-    dnsNoPtr: Dns;
-    zoneOpts: ZoneOptions;
-    container: ct.Container;
-    rootfs: string;
-    repoDir: string;
-    certs: string;
-    pebbleRoot?: string;
-    pebble?: ChildProcess;
-    clientKey: string;
+    readonly dns: Dns;
+    readonly dnsNoPtr: Dns;
+    zoneOptions: ZoneOptions;
+    container: Container | undefined;
+    readonly rootfs: string;
+    readonly repoDir: string;
+    readonly certs: string;
+    pebble: Pebble;
+    /** The outside client's DKIM key for example.org (PKCS#8 PEM). */
+    readonly clientKey: string;
 }
 
-export const smtp = async (ns: string, job: object): Promise<Transcript> => {
-    const r = await inNs(ns, process.execPath, [join(DIST_LAB, "smtp-client.js"), JSON.stringify(job)], {
-        allowFail: true,
-        timeoutMs: 90000,
-    });
+/** The running container; a scenario that needs it fails plainly when there is none. */
+export function server(lab: Lab): Container {
+    if (!lab.container || lab.container.disposed) throw new Error("no server is running");
+    return lab.container;
+}
+
+/** Runs the lab's SMTP client in a namespace. */
+export async function smtp(netns: string, job: Job): Promise<Transcript> {
+    const r = await inNamespace(netns, process.execPath, [join(DIST_LAB, "smtp-client.js"), JSON.stringify(job)], { allowFail: true, timeoutMs: 90_000 });
     try {
-        return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+        return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as Transcript;
     } catch {
         return { error: `smtp-client: ${r.stdout} ${r.stderr}` };
     }
-};
+}
 
-/** Receiver copies by case id (X-Lab-Case), as {eml, meta} paths. */
-export function received(l: Lab): Map<string, { eml: string; meta: string; json: any }[]> {
-    const m = new Map<string, { eml: string; meta: string; json: any }[]>();
-    for (const f of readdirSync(l.mailDir)
+export interface Received {
+    readonly eml: string;
+    readonly meta: string;
+    readonly session: Session & { readonly receivedAt: string };
+}
+
+/** The receiver's copies by case id (X-Lab-Case). */
+export function received(lab: Lab): Map<string, Received[]> {
+    const byCase = new Map<string, Received[]>();
+    for (const file of readdirSync(lab.mailDir)
         .filter((f) => f.endsWith(".json"))
         .sort()) {
-        const eml = join(l.mailDir, f.replace(/\.json$/, ".eml"));
+        const eml = join(lab.mailDir, file.replace(/\.json$/, ".eml"));
         const head = readFileSync(eml, "latin1").split(/\r?\n\r?\n/)[0];
         const id = /^X-Lab-Case:\s*(\S+)/im.exec(head)?.[1] ?? "unknown";
-        const list = m.get(id) ?? [];
-        list.push({ eml, meta: join(l.mailDir, f), json: JSON.parse(readFileSync(join(l.mailDir, f), "utf8")) });
-        m.set(id, list);
+        const list = byCase.get(id) ?? [];
+        list.push({ eml, meta: join(lab.mailDir, file), session: JSON.parse(readFileSync(join(lab.mailDir, file), "utf8")) as Received["session"] });
+        byCase.set(id, list);
     }
-    return m;
+    return byCase;
 }
-export const waitReceived = (l: Lab, id: string, timeoutMs: number) =>
-    waitFor(`message "${id}" at the receiving MX`, () => received(l).get(id)?.[0], timeoutMs, 500);
 
-export async function probeTls(l: Lab) {
+export function waitReceived(lab: Lab, id: string, timeoutMs: number): Promise<Received> {
+    return waitFor(`message "${id}" at the receiving MX`, () => received(lab).get(id)?.[0], timeoutMs, 500);
+}
+
+/** Serves the zones with `options` merged over the current ones. */
+export async function serveZones(lab: Lab, options: Partial<ZoneOptions> = {}): Promise<void> {
+    lab.zoneOptions = { ...lab.zoneOptions, ...options };
+    await startNsd(lab.dns, lab.plan.zones, lab.zoneOptions, join(lab.out, "nsd.log"));
+}
+
+export async function probeTls(lab: Lab, extra: Partial<Job> = {}): Promise<Transcript> {
     return smtp(LAB.client.netns, {
         host: LAB.server.v4,
-        helo: LAB.client.name.replace(/\.$/, ""),
+        helo: LAB.client.name,
         starttls: true,
-        caFile: l.pebbleRoot,
-        servername: LAB.server.name.replace(/\.$/, ""),
+        caFile: lab.pebble.root,
+        servername: LAB.server.name,
+        ...extra,
     });
 }
 
-/** Wait until Postfix offers the certificate Pebble issued (chain + name check against Pebble's root). */
-export async function waitForRealCert(l: Lab, timeoutMs: number): Promise<Transcript> {
+/** Waits until Postfix offers a certificate Pebble issued (chain and name checked against Pebble's root). */
+export function waitForRealCert(lab: Lab, timeoutMs: number): Promise<Transcript> {
     return waitFor(
         "Postfix to offer the Pebble certificate",
         async () => {
-            const t = await probeTls(l);
+            const t = await probeTls(lab);
             return t.cert?.authorized ? t : undefined;
         },
         timeoutMs,
@@ -85,79 +105,77 @@ export async function waitForRealCert(l: Lab, timeoutMs: number): Promise<Transc
     );
 }
 
-export async function setMxFamily(l: Lab, fam: 4 | 6 | undefined) {
-    l.zoneOpts = { ...l.zoneOpts, mxFamily: fam };
-    await startNsd(l.dns, l.plan.zones, l.zoneOpts, join(l.out, "nsd.log"));
+/** What to grade of one received message. */
+export interface ToGrade {
+    readonly id: string;
+    readonly options?: Partial<GradeOptions>;
+    /** Grade against the DNS without the server's PTRs. */
+    readonly withoutPtr?: boolean;
+    readonly tamperBody?: boolean;
 }
 
-/** Grade everything in the MX namespace (lab DNS only), negative controls included. */
-export async function gradeAll(l: Lab, cases: string[], negatives = true, section = "") {
-    const got = received(l);
-    const ns = [LAB.ns.v4];
-    const strict = { domain: LAB.server.domain, minKeyBits: 2048, requireDkim: true, requireDmarc: true };
-    const items: any[] = [];
-    for (const id of cases) {
-        const m = got.get(id)?.[0];
-        if (!m) continue;
-        const opts = id.startsWith("forward")
-            ? { domain: LAB.server.domain, minKeyBits: 2048, requireDkim: false, requireDmarc: true, expectSrs: true }
-            : strict;
-        items.push({ id, eml: m.eml, meta: m.meta, dns: ns, opts, spamassassin: true, saForwarded: id.startsWith("forward") });
-    }
-    const base = cases.map((c) => got.get(c)?.[0]).find(Boolean);
-    const neg: Record<string, string> = {};
-    if (base && negatives) {
-        items.push({ id: "neg-dkim-tampered-body", eml: base.eml, meta: base.meta, dns: ns, opts: strict, tamperBody: true });
-        neg["neg-dkim-tampered-body"] = "dkim";
-        items.push({ id: "neg-no-ptr", eml: base.eml, meta: base.meta, dns: [LAB.nsNoPtr.v4], opts: strict });
-        neg["neg-no-ptr"] = "fcrdns";
-    }
-    const spoof = got.get("neg-spf")?.[0];
-    if (spoof && negatives) {
-        items.push({ id: "neg-spf", eml: spoof.eml, meta: spoof.meta, dns: ns, opts: strict });
-        neg["neg-spf"] = "spf";
-    }
-    const job = join(l.work, "grade-job.json"),
-        out = join(l.work, "grade-out.json");
-    writeFileSync(job, JSON.stringify({ items }));
-    const t0 = now();
-    const r = await inNs(LAB.mx.netns, process.execPath, [join(DIST_LAB, "grade-cli.js"), job, out], {
-        allowFail: true,
-        timeoutMs: 600000,
-    });
-    l.report.time("grading", now() - t0);
-    if (r.code !== 0) {
-        l.report.add("grading", "grader-ran", false, r.stderr.slice(-1500));
-        return;
-    }
-    const res = JSON.parse(readFileSync(out, "utf8"));
-    const gradesFile = join(l.out, "grades.json");
-    const all = existsSync(gradesFile) ? JSON.parse(readFileSync(gradesFile, "utf8")) : {};
-    writeFileSync(gradesFile, JSON.stringify({ ...all, ...res }, null, 2));
-    for (const it of items) {
-        const g = res[it.id];
-        if (g.error) {
-            l.report.add(section + it.id, "graded", false, g.error);
+/** Grades messages in the MX's namespace; returns the verdicts by case id. */
+export async function gradeMessages(lab: Lab, cases: readonly ToGrade[]): Promise<Map<string, Graded>> {
+    const got = received(lab);
+    const items: GradeItem[] = [];
+    const missing: string[] = [];
+    for (const c of cases) {
+        const message = got.get(c.id)?.[0];
+        if (!message) {
+            missing.push(c.id);
             continue;
         }
-        if (neg[it.id]) {
-            const c = g.checks.find((x: any) => x.name === neg[it.id]);
-            l.report.add("negative", `${it.id}: ${neg[it.id]} must fail`, !!c && !c.pass, c ? c.evidence : "check missing", true);
-        } else for (const c of g.checks) l.report.add(section + it.id, c.name, c.pass, c.evidence);
+        items.push({
+            id: c.id,
+            eml: message.eml,
+            meta: message.meta,
+            dns: [c.withoutPtr ? LAB.dnsNoPtr.v4 : LAB.dns.v4],
+            options: { domain: LAB.server.domain, minKeyBits: 2048, forwarded: false, addedFields: [], ...c.options },
+            tamperBody: c.tamperBody,
+        });
     }
-    for (const id of cases) if (!got.get(id)) l.report.add(section + id, "received", false, "never arrived");
+    const job = join(lab.work, "grade-job.json");
+    const out = join(lab.work, "grade-out.json");
+    writeFileSync(job, JSON.stringify({ items }));
+    const started = now();
+    const r = await inNamespace(LAB.mx.netns, process.execPath, [join(DIST_LAB, "grade-cli.js"), job, out], { allowFail: true, timeoutMs: 600_000 });
+    lab.report.time("grading", (lab.report.timings.grading ?? 0) + now() - started);
+    const results = new Map<string, Graded>();
+    if (r.code !== 0) {
+        for (const item of items) results.set(item.id, { verdicts: [], error: r.stderr.slice(-1500) });
+    } else {
+        const graded = JSON.parse(readFileSync(out, "utf8")) as Record<string, Graded>;
+        const file = join(lab.out, "grades.json");
+        const all = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, Graded>) : {};
+        writeFileSync(file, JSON.stringify({ ...all, ...graded }, null, 2));
+        for (const [id, g] of Object.entries(graded)) results.set(id, g);
+    }
+    for (const id of missing) results.set(id, { verdicts: [], error: "never arrived" });
+    return results;
 }
 
-/** Boot a fresh container (new overlay, new instance id) with the plan's user data. */
-export async function freshBoot(l: Lab, tag: string): Promise<ct.CloudInitResult> {
-    if (l.container) await ct.dispose(l.container);
-    l.container = await ct.prepare(
-        `mlab-${l.stack}`,
-        l.rootfs,
-        join(l.work, `container-${tag}`),
-        l.plan.userData,
-        `lab-${l.stack}-${tag}-${Date.now()}`,
-    );
-    await ct.boot(l.container, l.repoDir, join(l.out, tag === "main" ? "console.log" : `console-${tag}.log`));
-    return ct.waitCloudInit(l.container, 600000);
+/** Records every verdict of graded messages as positive evidence of its property. */
+export function observePositive(lab: Lab, graded: Map<string, Graded>): void {
+    for (const [id, g] of graded) {
+        if (g.error) lab.report.add(id, "graded", false, g.error);
+        for (const v of g.verdicts) lab.report.observe(v.property, "positive", id, v.pass, v.evidence);
+    }
+}
+
+/**
+ * Records a negative control: the run broke `property`, so its message must fail exactly that
+ * property and pass every other one it was graded on.
+ */
+export function observeNegative(lab: Lab, property: Property | string, source: string, graded: Graded | undefined): void {
+    if (!graded || graded.error) {
+        lab.report.observe(property, "negative", source, false, graded?.error ?? "not graded");
+        return;
+    }
+    const target = graded.verdicts.find((v) => v.property === property);
+    const others = graded.verdicts.filter((v) => v.property !== property && !v.pass);
+    const pass = target !== undefined && !target.pass && others.length === 0;
+    const evidence = `${property} ${target ? (target.pass ? "passed (it should have failed)" : "failed") : "was not graded"}: ${target?.evidence ?? ""}${
+        others.length > 0 ? `; also failed: ${others.map((o) => `${o.property} (${o.evidence})`).join("; ")}` : "; every other property passed"
+    }`;
+    lab.report.observe(property, "negative", source, pass, evidence);
 }

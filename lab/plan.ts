@@ -1,107 +1,146 @@
-// Get the plan's user data and zones for a stack, with the lab's ACME options (the only way the
-// lab changes the user data). With --fixture, use lab/fixtures/ instead (lab self-test).
-import { readFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
+/**
+ * The plan the lab boots: `npm start`'s files for a stack, rendered with the lab's ACME server
+ * (the only change the lab makes, through the component's own options), read back as the lab
+ * needs them: the exact user data, the configuration step, the zones, and the PTR records the
+ * provider would serve — derived from what the plan asks the provider for (the droplet's name,
+ * the Rdns resources), not from the plan's own ptrRecords output.
+ */
 import { createHash } from "node:crypto";
-import { run } from "./sys.js";
-import { parsePlanZones, Zone } from "./zones.js";
-import { throwawayRsaKey } from "../plan/throwawayKey.js";
-import { dkimRecord } from "../components/records/dkim.js";
-import { chunkTxt } from "../components/records/txt.js";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { TYPES } from "../plan/mocks";
+import { run } from "./sys";
+import { parsePlanZones, type Zone } from "./zones";
+
+/** The configuration step as the plan recorded it (apply/step.json and the files beside it). */
+export interface ApplyStep {
+    readonly resource: string;
+    readonly command: string;
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    readonly hostKey: string;
+    readonly dependsOn: readonly string[];
+    readonly bundleSha256: string;
+    /** Paths of the bundle and of the deploy key (a throwaway). */
+    readonly bundleFile: string;
+    readonly keyFile: string;
+}
+
+/** A resource of resources.json. */
+export interface PlannedResource {
+    readonly type: string;
+    readonly name: string;
+    readonly dependsOn?: readonly string[];
+    readonly inputs: Record<string, unknown>;
+}
+
+export interface PtrRecord {
+    readonly address: string;
+    readonly name: string;
+    /** Which resource input the provider derives it from. */
+    readonly from: string;
+}
 
 export interface Plan {
-    source: string;
-    userData: Buffer;
-    zones: Zone[];
-    zoneText: string;
-    /** user data found in resources.json (decoded if base64) and whether it equals cloud-init.yaml */
-    resourcesUserData?: { path: string; base64: boolean; equal: boolean; masked?: boolean };
-    /** the header's "sha256 of the exact user data (this file without these N header lines)" */
-    headerSha256?: { stated: string; actual: string; headerLines: number };
+    readonly dir: string;
+    /** The user data, byte for byte as the provider receives it (cloud-init.yaml minus its header). */
+    readonly userData: Buffer;
+    readonly headerSha256: { readonly stated: string; readonly actual: string; readonly headerLines: number };
+    readonly zones: Zone[];
+    readonly zoneText: string;
+    readonly resources: readonly PlannedResource[];
+    readonly apply: ApplyStep;
+    /** The records (`<name> <type>`) the plan writes after the configuration step (they depend on it). */
+    readonly afterApply: ReadonlySet<string>;
+    readonly ptrs: readonly PtrRecord[];
+    readonly outputs: { readonly ipv4: string; readonly ipv6: string | undefined };
+    /** Where postmaster@ is forwarded: the operator's address, from the bundle's alias map. */
+    readonly operator: string;
 }
 
-export async function getPlan(
-    repo: string,
-    stack: string,
-    acmeUrl: string,
-    acmeCaPem: string,
-    fixture: boolean,
-    outRoot: string,
-): Promise<Plan> {
-    if (fixture) {
-        const dir = join(repo, "lab/fixtures");
-        const indent = (pem: string) =>
-            pem
-                .trimEnd()
-                .split("\n")
-                .map((l) => "      " + l)
-                .join("\n");
-        // A fresh throwaway DKIM key per run: no private key is committed with the fixture.
-        const key = throwawayRsaKey(2048);
-        const ud = readFileSync(join(dir, "cloud-init.yaml"), "utf8")
-            .replace("@@ACME_URL@@", acmeUrl)
-            .replace("      @@ACME_CA@@", indent(acmeCaPem))
-            .replace("      @@DKIM_KEY@@", indent(key.privateKeyPem));
-        const zoneText = readFileSync(join(dir, "zone.txt"), "utf8").replace("@@DKIM_RECORD@@", chunkTxt(dkimRecord(key.publicKeyPem)));
-        return { source: dir, userData: Buffer.from(ud), zones: parsePlanZones(zoneText), zoneText };
-    }
-    const cli = join(repo, "dist/plan/cli.js");
-    if (!existsSync(cli)) throw new Error(`${cli} missing: build first (npx tsc -p tsconfig.json)`);
-    // --out keeps this rendering (with the lab's ACME options) away from the project's out/plan/
-    await run(
-        process.execPath,
-        [
-            cli,
-            "--stack",
-            stack,
-            "--out",
-            outRoot,
-            "--config",
-            `mailserver:acmeDirectoryUrl=${acmeUrl}`,
-            "--config",
-            `mailserver:acmeCaBundle=${acmeCaPem}`,
-        ],
-        { timeoutMs: 120000 },
-    );
-    const dir = join(outRoot, stack);
-    const planned = readFileSync(join(dir, "cloud-init.yaml"));
+/**
+ * Plans `stack` with the CLI into `outRoot` (`--config` and `--change` pairs as given), with the
+ * lab's ACME directory and CA.
+ */
+export async function makePlan(repo: string, stack: string, outRoot: string, acmeUrl: string, acmeCaPem: string, changes: Record<string, string> = {}): Promise<Plan> {
+    const cli = join(repo, "dist", "plan", "cli.js");
+    if (!existsSync(cli)) throw new Error(`${cli} missing: build first (npm run build)`);
+    const args = [cli, "--stack", stack, "--out", outRoot, "--config", `acmeDirectoryUrl=${acmeUrl}`, "--config", `acmeCaBundle=${acmeCaPem}`];
+    for (const [key, value] of Object.entries(changes)) args.push("--change", `${key}=${value}`);
+    await run(process.execPath, args, { timeoutMs: 180_000 });
+    return readPlan(join(outRoot, stack, Object.keys(changes).length > 0 ? "after" : ""));
+}
+
+/** Reads a plan directory written by `npm start`. */
+export function readPlan(dir: string): Plan {
+    const header = headerSha256(readFileSync(join(dir, "cloud-init.yaml")));
+    if (header.stated !== header.actual) throw new Error(`${dir}/cloud-init.yaml: the header's sha256 is not the user data's`);
     const zoneText = readFileSync(join(dir, "zone.txt"), "utf8");
-    // Boot the exact bytes the provider receives: cloud-init.yaml without the plan's header comment
-    // lines, which must hash to the header's stated sha256 (for Linode: the decoded Metadata).
-    const sha = headerSha256(planned);
-    if (!sha || sha.stated !== sha.actual) throw new Error(`${dir}/cloud-init.yaml: header sha256 missing or not the user data's`);
-    const plan: Plan = { source: dir, userData: sha.exact, zones: parsePlanZones(zoneText), zoneText };
-    const resPath = join(dir, "resources.json");
-    if (existsSync(resPath)) plan.resourcesUserData = findUserData(JSON.parse(readFileSync(resPath, "utf8")), sha.exact);
-    plan.headerSha256 = { stated: sha.stated, actual: sha.actual, headerLines: sha.headerLines };
-    return plan;
-}
-
-/** Look for a userData/user_data string anywhere in resources.json; decode base64 if needed. */
-function findUserData(res: unknown, expected: Buffer): Plan["resourcesUserData"] {
-    let found: Plan["resourcesUserData"];
-    const walk = (v: unknown, path: string) => {
-        if (found) return;
-        if (typeof v === "string" && /(user_?data|metadatas)$/i.test(path) && v === "[secret]") {
-            found = { path, base64: false, equal: false, masked: true };
-        } else if (typeof v === "string" && /user_?data$/i.test(path)) {
-            const isB64 = !v.startsWith("#cloud-config") && /^[A-Za-z0-9+/=\s]+$/.test(v);
-            const bytes = isB64 ? Buffer.from(v, "base64") : Buffer.from(v);
-            found = { path, base64: isB64, equal: bytes.equals(expected) };
-        } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
-        else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    const resources = JSON.parse(readFileSync(join(dir, "resources.json"), "utf8")) as PlannedResource[];
+    const step = JSON.parse(readFileSync(join(dir, "apply", "step.json"), "utf8")) as Omit<ApplyStep, "bundleFile" | "keyFile">;
+    const apply: ApplyStep = { ...step, bundleFile: join(dir, "apply", "bundle.json"), keyFile: join(dir, "apply", "deploy-key") };
+    const bundleSha = createHash("sha256").update(readFileSync(apply.bundleFile)).digest("hex");
+    if (bundleSha !== apply.bundleSha256) throw new Error(`${apply.bundleFile}: sha256 ${bundleSha}, step.json says ${apply.bundleSha256}`);
+    const afterApply = new Set(
+        resources.filter((r) => r.type === TYPES.dnsRecord && (r.dependsOn ?? []).includes(apply.resource)).map((r) => `${String(r.inputs.name)} ${String(r.inputs.type)}`),
+    );
+    const outputs = plannedAddresses(resources);
+    return {
+        dir,
+        userData: header.exact,
+        headerSha256: { stated: header.stated, actual: header.actual, headerLines: header.headerLines },
+        zones: parsePlanZones(zoneText),
+        zoneText,
+        resources,
+        apply,
+        afterApply,
+        ptrs: providerPtrs(resources, outputs),
+        outputs,
+        operator: operatorOf(readFileSync(apply.bundleFile, "utf8")),
     };
-    walk(res, "");
-    return found;
 }
 
-/** Check the header's stated sha256 against the file minus its header comment lines. */
-function headerSha256(ud: Buffer): (NonNullable<Plan["headerSha256"]> & { exact: Buffer }) | undefined {
-    const text = ud.toString("utf8");
-    const m = /^# sha256 of the exact user data \(this file without these (\d+) header lines\): ([0-9a-f]{64})$/m.exec(text);
-    if (!m) return undefined;
-    const n = Number(m[1]);
+/** The address postmaster@ goes to, in the bundle's /etc/postfix/virtual. */
+function operatorOf(bundle: string): string {
+    const files = (JSON.parse(bundle) as { payload: { files: Array<{ path: string; content: string }> } }).payload.files;
+    const virtual = files.find((f) => f.path === "/etc/postfix/virtual")?.content ?? "";
+    const target = /^postmaster@\S+ (\S+)$/m.exec(virtual)?.[1];
+    if (!target) throw new Error("the bundle forwards postmaster@ nowhere");
+    return target;
+}
+
+/** The host's addresses: its A and AAAA records in the plan. */
+function plannedAddresses(resources: readonly PlannedResource[]): { ipv4: string; ipv6: string | undefined } {
+    const address = (type: string) => resources.find((r) => r.type === TYPES.dnsRecord && r.inputs.type === type)?.inputs.content;
+    const ipv4 = address("A");
+    if (typeof ipv4 !== "string") throw new Error("the plan has no A record");
+    const ipv6 = address("AAAA");
+    return { ipv4, ipv6: typeof ipv6 === "string" ? ipv6 : undefined };
+}
+
+/**
+ * What the provider serves as PTR: DigitalOcean names the droplet's IPv4 and IPv6 address after
+ * the droplet (its `name` input, when it is a FQDN); Linode serves what each Rdns resource asks.
+ */
+export function providerPtrs(resources: readonly PlannedResource[], addresses: { ipv4: string; ipv6: string | undefined }): PtrRecord[] {
+    const droplet = resources.find((r) => r.type === TYPES.droplet);
+    if (droplet) {
+        const name = String(droplet.inputs.name);
+        const withV6 = droplet.inputs.ipv6 === true && addresses.ipv6 !== undefined;
+        return [addresses.ipv4, ...(withV6 ? [addresses.ipv6 as string] : [])].map((address) => ({ address, name, from: `${droplet.name}.name` }));
+    }
+    return resources
+        .filter((r) => r.type === TYPES.rdns)
+        .map((r) => ({ address: String(r.inputs.address), name: String(r.inputs.rdns), from: `${r.name}.rdns` }));
+}
+
+/** cloud-init.yaml: the header's stated sha256 against the file minus its header comment lines. */
+function headerSha256(file: Buffer): { stated: string; actual: string; headerLines: number; exact: Buffer } {
+    const text = file.toString("utf8");
+    const match = /^# sha256 of the exact user data \(this file without these (\d+) header lines\): ([0-9a-f]{64})$/m.exec(text);
+    if (!match) throw new Error("cloud-init.yaml has no sha256 header");
     const lines = text.split("\n");
-    const exact = [lines[0], ...lines.slice(1 + n)].join("\n");
-    return { stated: m[2], actual: createHash("sha256").update(exact).digest("hex"), headerLines: n, exact: Buffer.from(exact) };
+    const exact = [lines[0], ...lines.slice(1 + Number(match[1]))].join("\n");
+    return { stated: match[2], actual: createHash("sha256").update(exact).digest("hex"), headerLines: Number(match[1]), exact: Buffer.from(exact) };
 }

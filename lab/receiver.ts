@@ -1,124 +1,122 @@
-// The lab's receiving MX for example.net (run inside the mx namespace):
-//   node dist/lab/receiver.js --dir OUT --key KEY.pem --cert CERT.pem [--listen ip ...]
-// Offers STARTTLS, accepts mail only for example.net (refuses relaying), and stores each message
-// as delivered (Return-Path + Received prepended, as a real MX does) in OUT/NNNN.eml with the
-// real session (client IP, HELO, envelope, TLS) in OUT/NNNN.json (written last = complete).
-// Grading happens afterwards (lab/grade-cli.ts), from the stored files.
-import { SMTPServer, SMTPServerSession } from "smtp-server";
-import { readFileSync, writeFileSync, mkdirSync, renameSync, existsSync } from "node:fs";
-import { join } from "node:path";
-import { isIP } from "node:net";
+/**
+ * The lab's receiving MX for example.net, run inside the MX namespace:
+ *   node dist/lab/receiver.js --dir OUT --key KEY.pem --cert CERT.pem [--listen ip …]
+ * Offers STARTTLS, accepts mail only for example.net (refuses relaying), and stores each message
+ * as delivered (Return-Path and Received prepended, as a real MX does) in OUT/NNNN.eml, with the
+ * real session (client address, HELO, envelope, TLS) in OUT/NNNN.json, written last.
+ */
 import { Resolver } from "node:dns/promises";
-import { LAB } from "./topology.js";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
+import { LAB } from "./topology";
 
-function arg(name: string, all = false): string[] {
-    const out: string[] = [];
-    process.argv.forEach((a, i) => {
-        if (a === `--${name}`) out.push(process.argv[i + 1]);
-    });
-    if (!all && out.length === 0) throw new Error(`missing --${name}`);
-    return out;
-}
-const dir = arg("dir")[0];
-const listen = arg("listen", true).length ? arg("listen", true) : [LAB.mx.v4, LAB.mx.v6];
-// While this file exists, new sessions get no greeting (the sender's delivery hangs in flight):
-// used by the reboot fault to have a message in the server's queue when it reboots.
+const { values } = parseArgs({
+    options: {
+        dir: { type: "string" },
+        key: { type: "string" },
+        cert: { type: "string" },
+        listen: { type: "string", multiple: true },
+    },
+});
+if (!values.dir || !values.key || !values.cert) throw new Error("usage: receiver.js --dir OUT --key KEY.pem --cert CERT.pem [--listen ip …]");
+const dir = values.dir;
+const listen = values.listen ?? [LAB.mx.v4, LAB.mx.v6];
+/** While this file exists, new sessions get no greeting: a sender's delivery hangs in flight (the reboot fault). */
 const stallFile = join(dir, "..", "receiver.stall");
-const acceptDomain = "example.net";
-const mta = LAB.mx.name.replace(/\.$/, "");
+const ACCEPTED_DOMAIN = "example.net";
 mkdirSync(dir, { recursive: true });
-let seq = 0;
+let sequence = 0;
 const dns = new Resolver({ timeout: 2000, tries: 1 });
-dns.setServers([LAB.ns.v4]);
+dns.setServers([LAB.dns.v4]);
 
-const plainIp = (a: string) => a.replace(/^::ffff:(?=\d+\.)/i, "");
+const plain = (address: string) => address.replace(/^::ffff:(?=\d+\.)/i, "");
 
-async function received(s: SMTPServerSession, ip: string, id: string, rcpt: string): Promise<string> {
-    let rdns = "unknown";
+/** TLS details smtp-server keeps on the session but does not declare. */
+type TlsSession = SMTPServerSession & { tlsOptions?: { version?: string; name?: string } };
+
+async function receivedHeader(session: TlsSession, ip: string, id: string, recipient: string): Promise<string> {
+    let reverse = "unknown";
     try {
-        rdns = (await dns.reverse(ip))[0] ?? "unknown";
+        reverse = (await dns.reverse(ip))[0] ?? "unknown";
     } catch {
-        /* none */
+        // no PTR
     }
-    const lit = isIP(ip) === 6 ? `IPv6:${ip}` : ip;
-    const proto = s.secure ? "ESMTPS" : "ESMTP";
-    const tls: any = s.tlsOptions;
-    const tlsInfo = s.secure && tls ? ` (using ${tls.version ?? tls.standardName ?? ""} with cipher ${tls.name ?? ""})` : "";
+    const literal = isIP(ip) === 6 ? `IPv6:${ip}` : ip;
+    const tls = session.secure && session.tlsOptions ? ` (using ${session.tlsOptions.version ?? ""} with cipher ${session.tlsOptions.name ?? ""})` : "";
     return (
-        `Received: from ${s.hostNameAppearsAs} (${rdns} [${lit}])\r\n` +
-        `\tby ${mta} (lab-receiver) with ${proto} id ${id}${tlsInfo}\r\n` +
-        `\tfor <${rcpt}>; ${new Date().toUTCString().replace("GMT", "+0000")}\r\n`
+        `Received: from ${session.hostNameAppearsAs} (${reverse} [${literal}])\r\n` +
+        `\tby ${LAB.mx.name} (lab-receiver) with ${session.secure ? "ESMTPS" : "ESMTP"} id ${id}${tls}\r\n` +
+        `\tfor <${recipient}>; ${new Date().toUTCString().replace("GMT", "+0000")}\r\n`
     );
 }
 
-const common = {
-    name: mta,
+const options: SMTPServerOptions = {
+    name: LAB.mx.name,
     banner: "lab receiving MX",
-    key: readFileSync(arg("key")[0]),
-    cert: readFileSync(arg("cert")[0]),
+    key: readFileSync(values.key),
+    cert: readFileSync(values.cert),
     authOptional: true,
     disabledCommands: ["AUTH"],
     size: 20 * 1024 * 1024,
     logger: false,
-    onConnect(s: SMTPServerSession, cb: (e?: Error) => void) {
-        if (!existsSync(stallFile)) return cb();
-        console.log(`${new Date().toISOString()} stalling session from ${plainIp(s.remoteAddress)}`);
-        const t = setInterval(() => {
+    onConnect(session, callback) {
+        if (!existsSync(stallFile)) return callback();
+        console.log(`${new Date().toISOString()} stalling session from ${plain(session.remoteAddress)}`);
+        const timer = setInterval(() => {
             if (!existsSync(stallFile)) {
-                clearInterval(t);
-                cb();
+                clearInterval(timer);
+                callback();
             }
         }, 200);
     },
-    onRcptTo(addr: { address: string }, _s: SMTPServerSession, cb: (e?: Error) => void) {
-        const dom = addr.address.split("@")[1]?.toLowerCase();
-        if (dom !== acceptDomain) {
-            const e: any = new Error("5.7.1 Relaying denied");
-            e.responseCode = 550;
-            return cb(e);
+    onRcptTo(address, _session, callback) {
+        if (address.address.split("@")[1]?.toLowerCase() !== ACCEPTED_DOMAIN) {
+            return callback(Object.assign(new Error("5.7.1 Relaying denied"), { responseCode: 550 }));
         }
-        cb();
+        callback();
     },
-    onData(stream: NodeJS.ReadableStream, s: SMTPServerSession, cb: (e?: Error | null, msg?: string) => void) {
+    onData(stream: SMTPServerDataStream, session: TlsSession, callback) {
         const chunks: Buffer[] = [];
-        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
         stream.on("end", async () => {
             try {
-                const n = String(++seq).padStart(4, "0");
-                const ip = plainIp(s.remoteAddress);
-                const mailFrom = s.envelope.mailFrom ? s.envelope.mailFrom.address : "";
-                const rcptTo = s.envelope.rcptTo.map((r) => r.address);
-                const head = `Return-Path: <${mailFrom}>\r\n` + (await received(s, ip, `lab${n}`, rcptTo[0]));
+                const n = String(++sequence).padStart(4, "0");
+                const ip = plain(session.remoteAddress);
+                const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+                const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+                const head = `Return-Path: <${mailFrom}>\r\n${await receivedHeader(session, ip, `lab${n}`, rcptTo[0])}`;
                 writeFileSync(join(dir, `${n}.eml`), Buffer.concat([Buffer.from(head), ...chunks]));
-                const tls: any = s.tlsOptions;
                 const meta = {
                     n,
                     receivedAt: new Date().toISOString(),
                     ip,
-                    helo: s.hostNameAppearsAs,
+                    helo: session.hostNameAppearsAs,
                     mailFrom,
                     rcptTo,
-                    tls: !!s.secure,
-                    tlsProtocol: tls?.version,
-                    tlsCipher: tls?.name,
-                    localAddress: plainIp(s.localAddress),
+                    tls: Boolean(session.secure),
+                    tlsProtocol: session.tlsOptions?.version,
+                    tlsCipher: session.tlsOptions?.name,
+                    localAddress: plain(session.localAddress),
                     sizeBytes: Buffer.concat(chunks).length,
                 };
                 writeFileSync(join(dir, `${n}.json.tmp`), JSON.stringify(meta, null, 2));
                 renameSync(join(dir, `${n}.json.tmp`), join(dir, `${n}.json`));
                 console.log(`${meta.receivedAt} #${n} from ${ip} helo=${meta.helo} <${mailFrom}> -> ${rcptTo.join(",")} tls=${meta.tls}`);
-                cb(null, `2.0.0 Ok: queued as lab${n}`);
-            } catch (e) {
-                cb(e as Error);
+                callback(null, `2.0.0 Ok: queued as lab${n}`);
+            } catch (error) {
+                callback(error as Error);
             }
         });
     },
 };
 
-for (const addr of listen) {
-    const srv = new SMTPServer(common as any);
-    srv.on("error", (e) => console.error(`smtp error on ${addr}: ${e.message}`));
-    srv.listen(25, addr, () => console.log(`listening on [${addr}]:25`));
+for (const address of listen) {
+    const server = new SMTPServer(options);
+    server.on("error", (error) => console.error(`smtp error on ${address}: ${error.message}`));
+    server.listen(25, address, () => console.log(`listening on [${address}]:25`));
 }
 process.on("SIGTERM", () => process.exit(0));
 process.on("SIGINT", () => process.exit(0));

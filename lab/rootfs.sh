@@ -1,12 +1,16 @@
 #!/bin/bash
-# Build (and cache) the lab's Debian 12 root filesystem and a local apt repository holding
-# every package the user data installs, with dependencies and security updates.
+# Build (and cache) the lab's Debian 13 (trixie) root filesystem and a local apt repository
+# holding every package the user data installs, with dependencies and security updates.
 #
-#   lab/rootfs.sh [CACHE_DIR]      (root; needs debootstrap, dpkg-dev; network to the apt mirror)
+#   lab/rootfs.sh [CACHE_DIR [PACKAGE...]]   (root; needs debootstrap, dpkg-dev; network to the
+#                                            apt mirror)
+# The packages for the local repository are the PACKAGE arguments, else $LAB_USERDATA_PACKAGES
+# (space-separated), else the default list below. LAB_SUITE overrides the suite (default trixie).
 #
 # Output (printed as shell assignments on the last two lines):
-#   ROOTFS=<CACHE_DIR>/rootfs-<key>   a cloud-image-like root: systemd, cloud-init, C.UTF-8,
-#                                      apt sources = only the local repository (file:/srv/repo),
+#   ROOTFS=<CACHE_DIR>/rootfs-<key>   a cloud-image-like root: systemd, cloud-init, python3,
+#                                      openssh-server, C.UTF-8, apt sources = only the local
+#                                      repository (deb822 lab.sources, file:/srv/repo),
 #                                      cloud-init told to keep those sources
 #   REPO=<CACHE_DIR>/repo-<key>       flat apt repository (Packages.gz), bind-mount it read-only
 #                                      at /srv/repo inside the container
@@ -17,12 +21,18 @@ set -euo pipefail
 CACHE_DIR=${1:-${LAB_CACHE_DIR:-/var/cache/mailserver-lab}}
 MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${LAB_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-SUITE=bookworm
-# What a DigitalOcean/Linode Debian 12 image has that matters here (python3-cffi-backend:
-# debootstrap can't resolve python3-cryptography's virtual dependency on its own).
-BASE_PACKAGES="systemd,systemd-sysv,dbus,cloud-init,locales,python3-cffi-backend,iproute2,procps,sudo,openssh-server,ca-certificates,gnupg,less"
-# What the user data installs (cloud-init `packages:`). Keep in step with components/.
-USERDATA_PACKAGES=${LAB_USERDATA_PACKAGES:-"postfix opendkim opendkim-tools postsrsd certbot bind9-dnsutils ca-certificates ssl-cert"}
+SUITE=${LAB_SUITE:-trixie}
+# What a DigitalOcean/Linode Debian 13 image has that matters here (python3-cffi-backend:
+# debootstrap can't resolve python3-cryptography's virtual dependency on its own, in trixie as in
+# bookworm; locales comes in as a dependency of cloud-init).
+BASE_PACKAGES="systemd,systemd-sysv,dbus,cloud-init,python3,python3-cffi-backend,iproute2,procps,sudo,openssh-server,ca-certificates,gnupg,less"
+# What the user data installs (cloud-init `packages:`): arguments after CACHE_DIR, else
+# LAB_USERDATA_PACKAGES. Keep the default in step with components/.
+if (( $# > 1 )); then USERDATA_PACKAGES="${*:2}"; else
+  USERDATA_PACKAGES=${LAB_USERDATA_PACKAGES:-"postfix opendkim opendkim-tools postsrsd certbot bind9-dnsutils ca-certificates ssl-cert"}
+fi
+read -ra PKGS <<<"$USERDATA_PACKAGES"; USERDATA_PACKAGES="${PKGS[*]}"   # one space apart (cache key)
+[[ -n $USERDATA_PACKAGES ]] || { echo "rootfs.sh: no packages for the local repository" >&2; exit 2; }
 
 log() { printf '[rootfs %s] %s\n' "$(date +%T)" "$*" >&2; }
 step() { STEP_NAME=$1; STEP_T0=$(date +%s.%N); log "$1 ..."; }
@@ -56,7 +66,11 @@ cleanup() { unmount_under "$TMP_ROOT"; }
 trap cleanup EXIT
 
 step debootstrap
-debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$TMP_ROOT" "$MIRROR" >"$CACHE_DIR/debootstrap.log" 2>&1 \
+# Debian 12's debootstrap (1.0.128+nmu2+deb12u2) has scripts/trixie (-> sid); an older one may not:
+# trixie's bootstrap is the same as sid's
+SCRIPT=/usr/share/debootstrap/scripts/$SUITE
+[[ -e $SCRIPT ]] || SCRIPT=/usr/share/debootstrap/scripts/sid
+debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$TMP_ROOT" "$MIRROR" "$SCRIPT" >"$CACHE_DIR/debootstrap.log" 2>&1 \
   || { tail -30 "$CACHE_DIR/debootstrap.log" >&2; exit 1; }
 done_step
 
@@ -65,10 +79,20 @@ mount --rbind /dev "$TMP_ROOT/dev"
 cp /etc/resolv.conf "$TMP_ROOT/etc/resolv.conf"   # build only; replaced below
 
 step "security and point updates"
-cat >"$TMP_ROOT/etc/apt/sources.list" <<EOF
-deb $MIRROR $SUITE main
-deb $MIRROR $SUITE-updates main
-deb $SECURITY_MIRROR $SUITE-security main
+# deb822, as a Debian 13 cloud image has it (debootstrap wrote a one-line sources.list)
+rm -f "$TMP_ROOT/etc/apt/sources.list"
+cat >"$TMP_ROOT/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $MIRROR
+Suites: $SUITE $SUITE-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $SECURITY_MIRROR
+Suites: $SUITE-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
 in_root apt-get update -qq
 in_root apt-get -y -qq -o Dpkg::Options::=--force-confold dist-upgrade >/dev/null
@@ -89,14 +113,18 @@ log "repository: $(ls "$REPO.tmp"/*.deb | wc -l) packages, $(du -sh "$REPO.tmp" 
 done_step
 
 step "configure image"
-cat >"$TMP_ROOT/etc/apt/sources.list" <<'EOF'
-deb [trusted=yes] file:/srv/repo ./
+rm -rf "$TMP_ROOT"/etc/apt/sources.list "$TMP_ROOT"/etc/apt/sources.list.d/*
+cat >"$TMP_ROOT/etc/apt/sources.list.d/lab.sources" <<'EOF'
+Types: deb
+URIs: file:/srv/repo
+Suites: ./
+Trusted: yes
 EOF
-rm -rf "$TMP_ROOT"/etc/apt/sources.list.d/*
 in_root apt-get clean
 rm -rf "$TMP_ROOT"/var/lib/apt/lists/*
 mkdir -p "$TMP_ROOT/srv/repo"
-# cloud-init must keep the local sources (the image's only package source)
+# cloud-init must keep the local sources (the image's only package source; Debian's own
+# cloud.cfg sets this too, in 22.4 and 25.1; a provider's image may not)
 cat >"$TMP_ROOT/etc/cloud/cloud.cfg.d/01_lab_apt.cfg" <<'EOF'
 apt:
   preserve_sources_list: true
@@ -105,6 +133,8 @@ EOF
 cat >"$TMP_ROOT/etc/cloud/cloud.cfg.d/02_lab_datasource.cfg" <<'EOF'
 datasource_list: [ NoCloud, None ]
 EOF
+# (trixie: /etc/default/locale is a symlink to ../locale.conf; cloud-init 25.1 assumes C.UTF-8
+# when no locale is set, 22.4 assumed en_US.UTF-8 and failed without it)
 echo 'LANG=C.UTF-8' >"$TMP_ROOT/etc/default/locale"
 # networkd: no router advertisements in the lab (wait-online would wait ~13 s for one)
 mkdir -p "$TMP_ROOT/etc/systemd/network/10-cloud-init-host0.network.d"

@@ -1,113 +1,104 @@
-// The mail lab: boot the plan's exact user data offline and grade the mail it sends.
-//   node dist/lab/run.js [--stack do-example] [--fixture] [--faults all|none|dns-late,acme-down,opendkim-down,reboot] [--keep]
-//   node dist/lab/run.js --cleanup      (undo what a killed run left: processes, mounts, namespaces)
-// Linux + root only.
-import { writeFileSync, existsSync, copyFileSync, readFileSync } from "node:fs";
+/**
+ * The mail lab: boots the plan's exact user data offline, configures the host over SSH exactly as
+ * `pulumi up` would, and grades the mail it sends the way large receivers do.
+ *
+ *   node dist/lab/run.js [--stack do-example] [--controls all|none] [--faults all|none|a,b]
+ *                        [--change key=value … [--change then --change key=value …]] [--keep] [--cleanup]
+ *
+ * Linux and root only. Writes out/lab/<stack>/report.json; exits 1 when any check fails.
+ */
+import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { log, now, cleanup, installSignalHandlers } from "./sys.js";
-import * as ct from "./container.js";
-import { Report } from "./report.js";
-import { Lab, gradeAll, freshBoot } from "./lab.js";
-import { setup, cleanupLeftovers, REPO } from "./setup.js";
-import { checkInbound, sendOutbound, sendForward, sendSpoof } from "./checks.js";
-import { runFaults, FAULTS, Fault } from "./faults.js";
+import { sendForward, sendOutbound, checkHostHardening, checkInbound } from "./checks";
+import * as container from "./container";
+import { runControls } from "./controls";
+import { deploy } from "./deployment";
+import { FAULTS, type Fault, runFaults } from "./faults";
+import { changeRun, failedApply } from "./change";
+import { gradeMessages, type Lab, observePositive } from "./lab";
+import { Report } from "./report";
+import { cleanupLeftovers, REPO, setup } from "./setup";
+import { cleanup, installSignalHandlers, log, now } from "./sys";
 
-function parseArgs() {
-    const a = process.argv.slice(2);
-    const val = (k: string) => {
-        const i = a.indexOf(k);
-        return i >= 0 ? a[i + 1] : undefined;
-    };
-    const f = val("--faults") ?? "all";
-    const faults = new Set<Fault>(f === "all" ? FAULTS : f === "none" ? [] : (f.split(",").filter(Boolean) as Fault[]));
-    for (const x of faults) if (!FAULTS.includes(x)) throw new Error(`unknown fault ${x}; known: ${FAULTS.join(",")}`);
-    return {
-        stack: val("--stack") ?? "do-example",
-        fixture: a.includes("--fixture"),
-        keep: a.includes("--keep"),
-        cleanupOnly: a.includes("--cleanup"),
-        faults,
-    };
+function options() {
+    const { values } = parseArgs({
+        options: {
+            stack: { type: "string", default: "do-example" },
+            controls: { type: "string", default: "all" },
+            faults: { type: "string", default: "all" },
+            change: { type: "string", multiple: true },
+            keep: { type: "boolean", default: false },
+            cleanup: { type: "boolean", default: false },
+        },
+    });
+    const faults = values.faults === "all" ? [...FAULTS] : values.faults === "none" ? [] : values.faults.split(",").filter(Boolean);
+    for (const fault of faults) if (!FAULTS.includes(fault as Fault)) throw new Error(`--faults: unknown fault ${fault}; known: ${FAULTS.join(",")}`);
+    if (!["all", "none"].includes(values.controls)) throw new Error("--controls: all or none");
+    // `--change a=1 --change b=2 --change then --change c=3`: a change of a and b, then one of c.
+    const changes: Array<Record<string, string>> = [{}];
+    for (const pair of values.change ?? []) {
+        if (pair === "then") {
+            changes.push({});
+            continue;
+        }
+        const eq = pair.indexOf("=");
+        if (eq <= 0) throw new Error(`--change: "${pair}" is not key=value (or "then" between changes)`);
+        changes[changes.length - 1][pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    return { ...values, faults: faults as Fault[], changes };
 }
 
 async function main(): Promise<number> {
-    const args = parseArgs();
-    const out = join(REPO, "out/lab", args.stack);
-    const report = new Report(args.stack, out);
-    const tStart = now();
-    installSignalHandlers((sig) => {
-        report.add("lab", "ran-to-end", false, `interrupted by ${sig}`);
-        report.time("total", now() - tStart);
-        if (existsSync(out)) report.write();
-    });
-    if (args.cleanupOnly) {
+    const args = options();
+    if (args.cleanup) {
         await cleanupLeftovers();
         log("cleaned up");
         return 0;
     }
-    let l: Lab | undefined;
+    const out = join(REPO, "out", "lab", args.stack);
+    const report = new Report(args.stack, out);
+    const started = now();
+    installSignalHandlers((signal) => {
+        report.add("lab", "ran-to-end", false, `interrupted by ${signal}`);
+        report.time("total", now() - started);
+        report.write();
+    });
+    let lab: Lab | undefined;
     try {
-        if (process.platform !== "linux" || process.getuid?.() !== 0)
-            throw new Error("the lab needs Linux and root (namespaces, mounts, systemd-nspawn)");
-        l = await setup(args.stack, args.fixture, out, report);
-        let t = now();
-        log("booting the server (cloud-init with the plan's user data) ...");
-        const ci = await freshBoot(l, "main");
-        ct.copyLogs(l.container, out);
-        report.time("boot-to-cloud-init-done", ci.seconds);
-        report.add("boot", "cloud-init", ci.ok, ci.ok ? `all stages done in ${ci.seconds.toFixed(1)} s` : ci.errors.join(" | "));
-        if (!ci.ok) {
-            const o = join(out, "cloud-init-output.log");
-            if (existsSync(o))
-                process.stderr.write(`--- last lines of ${o}\n${readFileSync(o, "utf8").split("\n").slice(-40).join("\n")}\n---\n`);
-            throw new Error(`cloud-init failed: ${ci.errors.join(" | ")}; see ${join(out, "cloud-init.log")}`);
+        lab = await setup(args.stack, out, report);
+        if (await deploy(lab, "main")) {
+            log("inbound SMTP, certificate, relaying, TLS, recipients, SSH ...");
+            await checkInbound(lab);
+            await checkHostHardening(lab);
+            log("mail from the server over IPv4 and IPv6, and a forward ...");
+            const cases = [...(await sendOutbound(lab)), await sendForward(lab)];
+            log("grading (mailauth, reverse DNS, SpamAssassin) ...");
+            observePositive(lab, await gradeMessages(lab, cases));
+            if (args.controls === "all") await runControls(lab);
+            for (const [i, change] of args.changes.entries()) if (Object.keys(change).length > 0) await changeRun(lab, change, i + 1);
+            await failedApply(lab);
+            if (args.faults.length > 0) await runFaults(lab, args.faults);
         }
-        const sys = await ct.exec(l.container, "systemctl is-system-running; systemctl --failed --no-legend --plain", { allowFail: true });
-        report.add("boot", "no-failed-units", !/\.service|\.timer|\.socket/.test(sys.stdout), sys.stdout.replace(/\n/g, " ").trim());
-
-        t = now();
-        log("inbound SMTP, certificate, relay ...");
-        await checkInbound(l);
-        log("outbound mail over IPv4 and IPv6, forwarding, spoof control ...");
-        await sendOutbound(l);
-        await sendForward(l);
-        await sendSpoof(l);
-        report.time("sends", now() - t);
-        log("grading (mailauth, reverse DNS, SpamAssassin) ...");
-        await gradeAll(l, ["sendmail-v4", "smtp-v4", "sendmail-v6", "smtp-v6", "forward-postmaster"]);
-        await copyContainerLogs(l);
-        if (args.faults.size) await runFaults(l, args.faults);
-    } catch (e) {
-        report.add("lab", "ran-to-end", false, String((e as Error).stack ?? e));
+    } catch (error) {
+        report.add("lab", "ran-to-end", false, String((error as Error).stack ?? error));
     } finally {
-        if (l?.container) await copyContainerLogs(l);
-        report.time("total", now() - tStart);
+        if (lab?.container && !lab.container.disposed) await container.copyLogs(lab.container, out, "");
+        report.time("total", now() - started);
         report.write();
         if (args.keep) log('--keep: the lab is left running; "node dist/lab/run.js --cleanup" removes it');
         else await cleanup();
     }
     console.log(report.table());
+    if (!report.ok) {
+        console.error(`\nFAILED (${args.stack}):\n  ${report.failures().join("\n  ")}\nreport: ${join(out, "report.json")}`);
+    }
     return report.ok ? 0 : 1;
-}
-
-async function copyContainerLogs(l: Lab) {
-    const c = l.container;
-    if (!c || c.disposed) return;
-    const suffix = c.runDir.endsWith("container-main") ? "" : "-" + c.runDir.split("container-").pop();
-    for (const f of ["cloud-init.log", "cloud-init-output.log"]) {
-        const p = join(c.root, "var/log", f);
-        if (existsSync(p)) copyFileSync(p, join(l.out, f.replace(".log", `${suffix}.log`)));
-    }
-    if (c.proc && c.proc.exitCode === null) {
-        const j = await ct.exec(c, "journalctl -b --no-pager -o short-iso", { allowFail: true, timeoutMs: 30000 }).catch(() => undefined);
-        if (j) writeFileSync(join(l.out, `journal${suffix}.log`), j.stdout);
-    }
 }
 
 main().then(
     (code) => process.exit(code),
-    (e) => {
-        console.error(e);
-        cleanup().finally(() => process.exit(2));
+    (error: unknown) => {
+        console.error(error);
+        void cleanup().finally(() => process.exit(2));
     },
 );

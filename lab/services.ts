@@ -1,41 +1,46 @@
-// The lab's own services, each in its namespace: NSD (lab DNS), Pebble (ACME), the receiving MX.
-import { writeFileSync, mkdirSync, readFileSync } from "node:fs";
+/** The lab's own services, each in its namespace: NSD (the lab's DNS), Pebble (ACME), the receiving MX. */
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ChildProcess } from "node:child_process";
-import { startBg, stopBg, inNs, waitFor, run } from "./sys.js";
-import { LAB } from "./topology.js";
-import { Zone, ZoneOptions, buildZones, writeNsd } from "./zones.js";
+import { inNamespace, run, startBackground, stopBackground, waitFor } from "./sys";
+import { LAB } from "./topology";
+import { buildZones, type Zone, type ZoneOptions, writeNsd } from "./zones";
 
 export interface Dns {
-    dir: string;
-    proc?: ChildProcess;
-    listen: string[];
-    name: string;
+    readonly dir: string;
+    readonly listen: readonly string[];
+    readonly name: string;
+    process?: ChildProcess;
 }
 
-/** (Re)start one NSD instance serving the plan zones with the given variant. */
-export async function startNsd(d: Dns, plan: Zone[], opts: ZoneOptions, logFile: string): Promise<void> {
-    if (d.proc) await stopBg(d.proc, 3000);
-    const conf = writeNsd(d.dir, d.listen, buildZones(plan, opts));
+/** (Re)starts one NSD serving the plan's zones as `options` say. */
+export async function startNsd(dns: Dns, plan: readonly Zone[], options: ZoneOptions, logFile: string): Promise<void> {
+    if (dns.process) await stopBackground(dns.process, 3000);
+    const conf = writeNsd(dns.dir, dns.listen, buildZones(plan, options));
     await run("nsd-checkconf", [conf]);
-    d.proc = startBg(d.name, "ip", ["netns", "exec", LAB.dnsNetns, "nsd", "-d", "-c", conf], logFile);
-    const server = d.listen[0];
+    dns.process = startBackground(dns.name, "ip", ["netns", "exec", LAB.dns.netns, "nsd", "-d", "-c", conf], logFile);
+    const server = dns.listen[0];
     await waitFor(
-        `${d.name} answering`,
+        `${dns.name} answering`,
         async () => {
-            const r = await inNs(LAB.client.netns, "dig", ["+time=1", "+tries=1", "+norec", `@${server}`, "SOA", "lab.test"], {
-                allowFail: true,
-            });
+            const r = await inNamespace(LAB.client.netns, "dig", ["+time=1", "+tries=1", "+norec", `@${server}`, "SOA", "lab.test"], { allowFail: true });
             return r.code === 0 && /status: NOERROR/.test(r.stdout);
         },
-        15000,
+        15_000,
         200,
     );
 }
 
-export const ACME_DIR_URL = `https://${LAB.acme.name.replace(/\.$/, "")}:14000/dir`;
+export const ACME_DIR_URL = `https://${LAB.acme.name}:14000/dir`;
 
-export async function startPebble(dir: string, certs: string, logFile: string): Promise<{ proc: ChildProcess; root: string }> {
+export interface Pebble {
+    readonly process: ChildProcess;
+    /** Pebble's root certificate, which signs what it issues. */
+    readonly root: string;
+    readonly logFile: string;
+}
+
+export async function startPebble(dir: string, certs: string, logFile: string): Promise<Pebble> {
     mkdirSync(dir, { recursive: true });
     const conf = join(dir, "pebble.json");
     writeFileSync(
@@ -51,55 +56,52 @@ export async function startPebble(dir: string, certs: string, logFile: string): 
                     tlsPort: 443,
                     ocspResponderURL: "",
                     externalAccountBindingRequired: false,
+                    // An hour, not Let's Encrypt's 90 days: certbot's renewal is due on every run (the renewal fault).
+                    certificateValidityPeriod: 3600,
                 },
             },
             null,
             2,
         ),
     );
-    const proc = startBg(
-        "pebble",
-        "ip",
-        ["netns", "exec", LAB.acme.netns, "pebble", "-config", conf, "-dnsserver", `${LAB.ns.v4}:53`],
-        logFile,
-        { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0" },
-    );
-    const get = (p: string) =>
-        inNs(LAB.client.netns, "curl", ["-sf", "--max-time", "3", "--cacert", join(certs, "ca.pem"), `https://${LAB.acme.v4}:15000${p}`], {
+    const process_ = startBackground("pebble", "ip", ["netns", "exec", LAB.acme.netns, "pebble", "-config", conf, "-dnsserver", `${LAB.dns.v4}:53`], logFile, {
+        ...process.env,
+        PEBBLE_VA_NOSLEEP: "1",
+        PEBBLE_WFE_NONCEREJECT: "0",
+    });
+    const get = (path: string) =>
+        inNamespace(LAB.client.netns, "curl", ["-sf", "--max-time", "3", "--cacert", join(certs, "ca.pem"), `https://${LAB.acme.v4}:15000${path}`], {
             allowFail: true,
         });
-    await waitFor("pebble management API", async () => (await get("/roots/0")).code === 0, 20000, 300);
-    const root = (await get("/roots/0")).stdout;
-    const inter = (await get("/intermediates/0")).stdout;
-    writeFileSync(join(dir, "pebble-root.pem"), root);
-    writeFileSync(join(dir, "pebble-intermediate.pem"), inter);
-    return { proc, root: join(dir, "pebble-root.pem") };
+    await waitFor("pebble management API", async () => (await get("/roots/0")).code === 0, 20_000, 300);
+    const root = join(dir, "pebble-root.pem");
+    writeFileSync(root, (await get("/roots/0")).stdout);
+    writeFileSync(join(dir, "pebble-intermediate.pem"), (await get("/intermediates/0")).stdout);
+    return { process: process_, root, logFile };
+}
+
+/** Validations Pebble refused so far (each would count against Let's Encrypt's failed-validation limit). */
+export function failedValidations(logFile: string): string[] {
+    return readFileSync(logFile, "utf8")
+        .split("\n")
+        .filter((line) => /invalid|validation failed|problem/i.test(line) && /auth|challenge|valid/i.test(line));
 }
 
 export async function startReceiver(distLab: string, mailDir: string, certs: string, logFile: string): Promise<ChildProcess> {
-    const p = startBg(
+    const receiver = startBackground(
         "receiver",
         "ip",
-        [
-            "netns",
-            "exec",
-            LAB.mx.netns,
-            process.execPath,
-            join(distLab, "receiver.js"),
-            "--dir",
-            mailDir,
-            "--key",
-            join(certs, "mx.key"),
-            "--cert",
-            join(certs, "mx.pem"),
-        ],
+        ["netns", "exec", LAB.mx.netns, process.execPath, join(distLab, "receiver.js"), "--dir", mailDir, "--key", join(certs, "mx.key"), "--cert", join(certs, "mx.pem")],
         logFile,
     );
     await waitFor(
         "receiver listening",
-        () => /listening on \[2001/.test(readFileSync(logFile, "utf8")) && /listening on \[192/.test(readFileSync(logFile, "utf8")),
-        15000,
+        () => {
+            const text = readFileSync(logFile, "utf8");
+            return text.includes(`listening on [${LAB.mx.v4}]`) && text.includes(`listening on [${LAB.mx.v6}]`);
+        },
+        15_000,
         200,
     );
-    return p;
+    return receiver;
 }

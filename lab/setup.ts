@@ -1,31 +1,60 @@
-// Lab setup shared by run.ts and bench.ts: cached root fs, namespaces, certificates, the plan
-// (rendered with the lab's ACME options), NSD, Pebble and the receiving MX.
-import { mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+/**
+ * What every lab run starts with: the cached root filesystem and package repository, the network,
+ * TLS material, Pebble, the plan (rendered with the lab's ACME options), NSD and the receiving MX.
+ */
 import { generateKeyPairSync } from "node:crypto";
-import { run, log, now, onCleanup, killLeftovers, unmountLeftovers } from "./sys.js";
-import { LAB } from "./topology.js";
-import { getPlan } from "./plan.js";
-import { Dns, startNsd, startPebble, startReceiver, ACME_DIR_URL } from "./services.js";
-import type * as ct from "./container.js";
-import { Report } from "./report.js";
-import { ZoneOptions } from "./zones.js";
-import { Lab, DIST_LAB } from "./lab.js";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { HOST_PACKAGES } from "../components/host/bundle";
+import { DIST_LAB, type Lab } from "./lab";
+import { networkDown, networkUp } from "./network";
+import { makePlan } from "./plan";
+import type { Report } from "./report";
+import { ACME_DIR_URL, type Dns, startNsd, startPebble, startReceiver } from "./services";
+import { killLeftovers, log, now, onCleanup, run, unmountLeftovers } from "./sys";
+import { LAB } from "./topology";
+import type { ZoneOptions } from "./zones";
 
-export const REPO = resolve(__dirname, "../..");
+export const REPO = resolve(__dirname, "..", "..");
 export const LAB_SRC = join(REPO, "lab");
 export const CACHE = process.env.LAB_CACHE_DIR ?? "/var/cache/mailserver-lab";
 
-/** Undo what a killed run left: its processes (by recorded id), mounts and namespaces. */
-export async function cleanupLeftovers() {
+/** Undoes what a killed run left: its processes (by recorded id), mounts and namespaces. */
+export async function cleanupLeftovers(): Promise<void> {
     await killLeftovers();
     await unmountLeftovers();
-    await run(join(LAB_SRC, "netns.sh"), ["down"], { allowFail: true });
+    await networkDown();
 }
 
-export async function setup(stack: string, fixture: boolean, out: string, report: Report): Promise<Lab> {
-    if (process.platform !== "linux" || process.getuid?.() !== 0)
-        throw new Error("the lab needs Linux and root (namespaces, mounts, systemd-nspawn)");
+/** The root filesystem and the package repository holding exactly the packages the applier installs. */
+export async function rootFilesystem(): Promise<{ rootfs: string; repo: string; log: string }> {
+    const r = await run(join(LAB_SRC, "rootfs.sh"), [CACHE, ...HOST_PACKAGES], { timeoutMs: 1_800_000 });
+    const value = (name: string) => {
+        const match = new RegExp(`^${name}=(.*)$`, "m").exec(r.stdout);
+        if (!match) throw new Error(`rootfs.sh printed no ${name}: ${r.stderr.slice(-1000)}`);
+        return match[1];
+    };
+    return { rootfs: value("ROOTFS"), repo: value("REPO"), log: r.stderr };
+}
+
+/** TLS material for the lab's own services: a CA, Pebble's HTTPS certificate and the MX's STARTTLS certificate. */
+async function certificates(dir: string): Promise<void> {
+    mkdirSync(dir, { recursive: true });
+    const openssl = (args: string[]) => run("openssl", args);
+    const ca = ["-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.pem")];
+    await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mail lab CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", ...ca]);
+    const leaf = async (file: string, name: string, sans: string) => {
+        await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`, "-keyout", join(dir, `${file}.key`), "-out", join(dir, `${file}.csr`)]);
+        writeFileSync(join(dir, `${file}.ext`), `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
+        const signing = ["-CA", join(dir, "ca.pem"), "-CAkey", join(dir, "ca.key"), "-CAcreateserial", "-days", "2"];
+        await openssl(["x509", "-req", "-in", join(dir, `${file}.csr`), ...signing, "-extfile", join(dir, `${file}.ext`), "-out", join(dir, `${file}.pem`)]);
+    };
+    await leaf("acme", LAB.acme.name, `DNS:${LAB.acme.name},IP:${LAB.acme.v4},IP:${LAB.acme.v6}`);
+    await leaf("mx", LAB.mx.name, `DNS:${LAB.mx.name}`);
+}
+
+export async function setup(stack: string, out: string, report: Report): Promise<Lab> {
+    if (process.platform !== "linux" || process.getuid?.() !== 0) throw new Error("the lab needs Linux and root (namespaces, mounts, systemd-nspawn)");
     const work = join(CACHE, "run", stack);
     await cleanupLeftovers();
     rmSync(out, { recursive: true, force: true });
@@ -33,73 +62,49 @@ export async function setup(stack: string, fixture: boolean, out: string, report
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
 
-    let t = now();
+    let started = now();
     log("root filesystem and local package repository (cached) ...");
-    const rf = await run(join(LAB_SRC, "rootfs.sh"), [CACHE], { timeoutMs: 1800000 });
-    writeFileSync(join(out, "rootfs.log"), rf.stderr);
-    const ROOTFS = /^ROOTFS=(.*)$/m.exec(rf.stdout)![1],
-        REPODIR = /^REPO=(.*)$/m.exec(rf.stdout)![1];
-    report.time("rootfs", now() - t);
+    const { rootfs, repo, log: rootfsLog } = await rootFilesystem();
+    writeFileSync(join(out, "rootfs.log"), rootfsLog);
+    report.time("rootfs", now() - started);
 
-    t = now();
-    log("namespaces, certificates, plan, DNS, ACME, receiving MX ...");
-    await run(join(LAB_SRC, "netns.sh"), ["up"]);
-    onCleanup("remove namespaces", async () => {
-        await run(join(LAB_SRC, "netns.sh"), ["down"], { allowFail: true });
-    });
+    started = now();
+    log("network, certificates, Pebble, plan, DNS, receiving MX ...");
+    await networkUp();
+    onCleanup("remove the network", networkDown);
     const certs = join(work, "certs");
-    await run(join(LAB_SRC, "certs.sh"), [certs]);
-    const plan = await getPlan(REPO, stack, ACME_DIR_URL, readFileSync(join(certs, "ca.pem"), "utf8"), fixture, join(work, "plan"));
+    await certificates(certs);
+    const pebble = await startPebble(join(work, "pebble"), certs, join(out, "pebble.log"));
+    const plan = await makePlan(REPO, stack, join(work, "plan"), ACME_DIR_URL, readFileSync(join(certs, "ca.pem"), "utf8"));
     writeFileSync(join(out, "user-data"), plan.userData);
     writeFileSync(join(out, "zone.txt"), plan.zoneText);
-    report.info.plan = plan.source;
+    report.info.plan = plan.dir;
     report.info.acmeDirectoryUrl = ACME_DIR_URL;
-    const ru = plan.resourcesUserData;
-    if (ru?.masked) report.info.resourcesUserData = `${ru.path} is masked ("[secret]") in resources.json: not compared`;
-    else if (ru)
-        report.add(
-            "plan",
-            "user-data-equals-resources",
-            ru.equal,
-            `${ru.path} (${ru.base64 ? "base64-decoded" : "plain"}) ${ru.equal ? "==" : "!="} cloud-init.yaml`,
-        );
-    const hs = plan.headerSha256;
-    if (hs)
-        report.add(
-            "plan",
-            "user-data-sha256",
-            hs.stated === hs.actual,
-            `cloud-init.yaml minus its ${hs.headerLines} header comment lines: sha256 ${hs.actual} (header states ${hs.stated}); the seed is exactly those bytes, as the provider receives them`,
-        );
-    // The lab's network is fixed (lab/netns.sh): the plan must give the server the same name and addresses.
-    const hostRecords = plan.zones
-        .flatMap((z) => z.records)
-        .filter((r) => r.owner === LAB.server.name && (r.type === "A" || r.type === "AAAA"));
-    const planned = hostRecords
-        .map((r) => r.text.trim().split(/\s+/).pop())
-        .sort()
-        .join(" ");
-    const expected = [LAB.server.v4, LAB.server.v6].sort().join(" ");
     report.add(
         "plan",
-        "addresses-match-lab",
-        planned === expected,
-        `plan: ${LAB.server.name} A/AAAA ${planned || "none"}; lab network: ${expected}`,
+        "user-data-sha256",
+        plan.headerSha256.stated === plan.headerSha256.actual,
+        `cloud-init.yaml minus its ${plan.headerSha256.headerLines} header lines: sha256 ${plan.headerSha256.actual} (the header states ${plan.headerSha256.stated}); the seed is exactly those bytes`,
     );
+    // The lab's network is fixed: the plan must give the server the same addresses.
+    const lab = [LAB.server.v4, ...(plan.outputs.ipv6 ? [LAB.server.v6] : [])].join(" ");
+    const planned = [plan.outputs.ipv4, ...(plan.outputs.ipv6 ? [plan.outputs.ipv6] : [])].join(" ");
+    report.add("plan", "addresses-match-lab", planned === lab, `plan: ${planned}; lab: ${lab}`);
 
-    const clientKeys = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const clientKey = clientKeys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    const clientPub = clientKeys.publicKey.export({ type: "spki", format: "der" }).toString("base64");
-    const zoneOpts: ZoneOptions = { extraTxt: { "lab._domainkey.example.org": `v=DKIM1; k=rsa; p=${clientPub}` } };
-    const dns: Dns = { dir: join(work, "nsd"), listen: [LAB.ns.v4, LAB.ns.v6], name: "nsd" };
-    const dnsNoPtr: Dns = { dir: join(work, "nsd-noptr"), listen: [LAB.nsNoPtr.v4, LAB.nsNoPtr.v6], name: "nsd-noptr" };
-    await startNsd(dns, plan.zones, zoneOpts, join(out, "nsd.log"));
-    await startNsd(dnsNoPtr, plan.zones, { ...zoneOpts, withoutPlanPtr: true }, join(out, "nsd-noptr.log"));
-    const pebble = await startPebble(join(work, "pebble"), certs, join(out, "pebble.log"));
+    const client = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const zoneOptions: ZoneOptions = {
+        ptrs: plan.ptrs,
+        extraTxt: { "lab._domainkey.example.org": `v=DKIM1; k=rsa; p=${client.publicKey.export({ type: "spki", format: "der" }).toString("base64")}` },
+        // Before the configuration step only what it depends on is published (as `pulumi up` orders it).
+        without: plan.afterApply,
+    };
+    const dns: Dns = { dir: join(work, "nsd"), listen: [LAB.dns.v4, LAB.dns.v6], name: "nsd" };
+    const dnsNoPtr: Dns = { dir: join(work, "nsd-noptr"), listen: [LAB.dnsNoPtr.v4, LAB.dnsNoPtr.v6], name: "nsd-noptr" };
+    await startNsd(dns, plan.zones, zoneOptions, join(out, "nsd.log"));
+    await startNsd(dnsNoPtr, plan.zones, { ...zoneOptions, without: new Set(), withoutServerPtr: true }, join(out, "nsd-noptr.log"));
     const mailDir = join(out, "received");
     await startReceiver(DIST_LAB, mailDir, certs, join(out, "receiver.log"));
-    report.time("lab-services", now() - t);
-
+    report.time("lab-services", now() - started);
     return {
         stack,
         out,
@@ -109,13 +114,12 @@ export async function setup(stack: string, fixture: boolean, out: string, report
         plan,
         dns,
         dnsNoPtr,
-        zoneOpts,
-        container: undefined as unknown as ct.Container,
-        rootfs: ROOTFS,
-        repoDir: REPODIR,
+        zoneOptions,
+        container: undefined,
+        rootfs,
+        repoDir: repo,
         certs,
-        pebbleRoot: pebble.root,
-        pebble: pebble.proc,
-        clientKey,
+        pebble,
+        clientKey: client.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     };
 }

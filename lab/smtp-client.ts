@@ -1,25 +1,44 @@
-// A small SMTP client that records everything a probe needs (run inside a lab namespace):
-//   node dist/lab/smtp-client.js '<json job>'   → prints a JSON transcript on stdout
-// job: { host, port?, helo, starttls?, caFile?, servername?, from?, to?: string[], dataFile?, quitAfterTls? }
-import { connect as netConnect, Socket } from "node:net";
-import { connect as tlsConnect, TLSSocket } from "node:tls";
+/**
+ * A small SMTP client that records everything a probe needs, run inside a lab namespace:
+ *   node dist/lab/smtp-client.js '<json job>'   → prints a JSON transcript on stdout
+ * It speaks the protocol itself because a probe needs the raw replies and the TLS socket.
+ */
 import { readFileSync } from "node:fs";
+import { connect as netConnect, type Socket } from "node:net";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 
-interface Job {
-    host: string;
-    port?: number;
-    helo: string;
-    starttls?: boolean;
-    caFile?: string;
-    servername?: string;
-    from?: string;
-    to?: string[];
-    dataFile?: string;
-    timeoutMs?: number;
+export interface Job {
+    readonly host: string;
+    readonly port?: number;
+    readonly helo: string;
+    readonly starttls?: boolean;
+    /** TLS from the first byte (port 465). */
+    readonly implicitTls?: boolean;
+    readonly caFile?: string;
+    readonly servername?: string;
+    /** OpenSSL cipher list to offer (a client with only weak ciphers). */
+    readonly ciphers?: string;
+    readonly maxVersion?: "TLSv1.2" | "TLSv1.3";
+    readonly from?: string;
+    readonly to?: readonly string[];
+    readonly dataFile?: string;
+    readonly timeoutMs?: number;
 }
-interface Reply {
-    code: number;
-    lines: string[];
+
+export interface Reply {
+    readonly code: number;
+    readonly lines: string[];
+}
+
+export interface Certificate {
+    readonly subject: string;
+    readonly issuer: string;
+    readonly san: string;
+    readonly validTo: string;
+    readonly fingerprint256: string;
+    readonly authorized: boolean;
+    readonly authorizationError?: string;
+    readonly chainSubjects: string[];
 }
 
 export interface Transcript {
@@ -27,17 +46,9 @@ export interface Transcript {
     ehlo?: Reply;
     starttls?: Reply;
     ehloTls?: Reply;
-    cert?: {
-        subject: string;
-        issuer: string;
-        san: string;
-        validTo: string;
-        fingerprint256: string;
-        authorized: boolean;
-        authorizationError?: string;
-        chainSubjects: string[];
-    };
+    cert?: Certificate;
     tlsProtocol?: string;
+    tlsCipher?: string;
     mail?: Reply;
     rcpt?: Reply[];
     data?: Reply;
@@ -45,109 +56,129 @@ export interface Transcript {
     error?: string;
 }
 
-class Conn {
-    private buf = "";
-    private waiters: ((r: Reply) => void)[] = [];
+class Connection {
+    private buffer = "";
+    private readonly waiting: Array<(reply: Reply) => void> = [];
     private lines: string[] = [];
-    constructor(public sock: Socket | TLSSocket) {
-        this.attach();
-    }
-    attach() {
-        this.sock.setEncoding("latin1");
-        this.sock.on("data", (d: string) => {
-            this.buf += d;
-            let i: number;
-            while ((i = this.buf.indexOf("\n")) >= 0) {
-                const line = this.buf.slice(0, i).replace(/\r$/, "");
-                this.buf = this.buf.slice(i + 1);
+
+    constructor(readonly socket: Socket | TLSSocket) {
+        socket.setEncoding("latin1");
+        socket.on("data", (data: string) => {
+            this.buffer += data;
+            let at = this.buffer.indexOf("\n");
+            while (at >= 0) {
+                const line = this.buffer.slice(0, at).replace(/\r$/, "");
+                this.buffer = this.buffer.slice(at + 1);
                 this.lines.push(line);
-                if (/^\d{3} /.test(line) || /^\d{3}$/.test(line)) {
-                    const r = { code: Number(line.slice(0, 3)), lines: this.lines };
+                if (/^\d{3}(?: |$)/.test(line)) {
+                    const reply = { code: Number(line.slice(0, 3)), lines: this.lines };
                     this.lines = [];
-                    this.waiters.shift()?.(r);
+                    this.waiting.shift()?.(reply);
                 }
+                at = this.buffer.indexOf("\n");
             }
         });
     }
+
     reply(): Promise<Reply> {
-        return new Promise((res) => this.waiters.push(res));
+        return new Promise((resolve) => this.waiting.push(resolve));
     }
-    async cmd(line: string): Promise<Reply> {
-        const p = this.reply();
-        this.sock.write(line + "\r\n");
-        return p;
+
+    command(line: string): Promise<Reply> {
+        const reply = this.reply();
+        this.socket.write(`${line}\r\n`);
+        return reply;
     }
+}
+
+function certificateOf(socket: TLSSocket): Certificate {
+    const peer = socket.getPeerCertificate(true);
+    const chain: string[] = [];
+    let current: typeof peer | undefined = peer;
+    for (let i = 0; current && i < 6; i++) {
+        chain.push(String(current.subject?.CN ?? ""));
+        current = current.issuerCertificate === current ? undefined : current.issuerCertificate;
+    }
+    return {
+        subject: String(peer.subject?.CN ?? ""),
+        issuer: String(peer.issuer?.CN ?? ""),
+        san: peer.subjectaltname ?? "",
+        validTo: peer.valid_to,
+        fingerprint256: peer.fingerprint256,
+        authorized: socket.authorized,
+        authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+        chainSubjects: chain,
+    };
+}
+
+async function upgrade(socket: Socket | undefined, job: Job, transcript: Transcript): Promise<TLSSocket> {
+    const tls = tlsConnect({
+        ...(socket ? { socket } : { host: job.host, port: job.port ?? 465 }),
+        servername: job.servername ?? job.host,
+        ca: job.caFile ? readFileSync(job.caFile) : undefined,
+        rejectUnauthorized: false,
+        ...(job.ciphers ? { ciphers: job.ciphers } : {}),
+        ...(job.maxVersion ? { maxVersion: job.maxVersion } : {}),
+    });
+    await new Promise<void>((resolve, reject) => {
+        tls.once("secureConnect", resolve);
+        tls.once("error", reject);
+    });
+    transcript.cert = certificateOf(tls);
+    transcript.tlsProtocol = tls.getProtocol() ?? undefined;
+    transcript.tlsCipher = tls.getCipher()?.name;
+    return tls;
 }
 
 async function run(job: Job): Promise<Transcript> {
-    const t: Transcript = {};
+    const transcript: Transcript = {};
     const timer = setTimeout(() => {
-        t.error = "timeout";
-        console.log(JSON.stringify(t));
+        transcript.error = "timeout";
+        console.log(JSON.stringify(transcript));
         process.exit(0);
-    }, job.timeoutMs ?? 60000);
-    const sock = netConnect({ host: job.host, port: job.port ?? 25 });
-    await new Promise<void>((res, rej) => {
-        sock.once("connect", res);
-        sock.once("error", rej);
-    });
-    let c = new Conn(sock);
-    t.banner = await c.reply();
-    t.ehlo = await c.cmd(`EHLO ${job.helo}`);
-    if (job.starttls) {
-        t.starttls = await c.cmd("STARTTLS");
-        if (t.starttls.code !== 220) throw new Error(`STARTTLS refused: ${t.starttls.lines.join(" ")}`);
-        sock.removeAllListeners("data");
-        const ts = tlsConnect({
-            socket: sock,
-            servername: job.servername ?? job.host,
-            ca: job.caFile ? readFileSync(job.caFile) : undefined,
-            rejectUnauthorized: false,
+    }, job.timeoutMs ?? 60_000);
+    let connection: Connection;
+    if (job.implicitTls) {
+        connection = new Connection(await upgrade(undefined, job, transcript));
+    } else {
+        const socket = netConnect({ host: job.host, port: job.port ?? 25 });
+        await new Promise<void>((resolve, reject) => {
+            socket.once("connect", resolve);
+            socket.once("error", reject);
         });
-        await new Promise<void>((res, rej) => {
-            ts.once("secureConnect", res);
-            ts.once("error", rej);
-        });
-        const peer = ts.getPeerCertificate(true);
-        const chain: string[] = [];
-        for (let p: any = peer, i = 0; p && i < 6; p = p.issuerCertificate === p ? undefined : p.issuerCertificate, i++)
-            chain.push(p.subject?.CN ?? "");
-        t.cert = {
-            subject: String(peer.subject?.CN ?? ""),
-            issuer: String(peer.issuer?.CN ?? ""),
-            san: peer.subjectaltname ?? "",
-            validTo: peer.valid_to,
-            fingerprint256: peer.fingerprint256,
-            authorized: ts.authorized,
-            authorizationError: ts.authorizationError ? String(ts.authorizationError) : undefined,
-            chainSubjects: chain,
-        };
-        t.tlsProtocol = ts.getProtocol() ?? undefined;
-        c = new Conn(ts);
-        t.ehloTls = await c.cmd(`EHLO ${job.helo}`);
+        connection = new Connection(socket);
+    }
+    transcript.banner = await connection.reply();
+    transcript.ehlo = await connection.command(`EHLO ${job.helo}`);
+    if (job.starttls && !job.implicitTls) {
+        transcript.starttls = await connection.command("STARTTLS");
+        if (transcript.starttls.code !== 220) throw new Error(`STARTTLS refused: ${transcript.starttls.lines.join(" ")}`);
+        connection.socket.removeAllListeners("data");
+        connection = new Connection(await upgrade(connection.socket as Socket, job, transcript));
+        transcript.ehloTls = await connection.command(`EHLO ${job.helo}`);
     }
     if (job.from !== undefined) {
-        t.mail = await c.cmd(`MAIL FROM:<${job.from}>`);
-        t.rcpt = [];
-        for (const r of job.to ?? []) t.rcpt.push(await c.cmd(`RCPT TO:<${r}>`));
-        if (job.dataFile && t.mail.code === 250 && t.rcpt.some((r) => r.code === 250)) {
-            t.data = await c.cmd("DATA");
-            if (t.data.code === 354) {
+        transcript.mail = await connection.command(`MAIL FROM:<${job.from}>`);
+        transcript.rcpt = [];
+        for (const recipient of job.to ?? []) transcript.rcpt.push(await connection.command(`RCPT TO:<${recipient}>`));
+        if (job.dataFile && transcript.mail.code === 250 && transcript.rcpt.some((r) => r.code === 250)) {
+            transcript.data = await connection.command("DATA");
+            if (transcript.data.code === 354) {
                 const body = readFileSync(job.dataFile, "latin1").replace(/\r?\n/g, "\r\n").replace(/^\./gm, "..");
-                const p = c.reply();
-                c.sock.write(body + (body.endsWith("\r\n") ? "" : "\r\n") + ".\r\n");
-                t.dataEnd = await p;
+                const end = connection.reply();
+                connection.socket.write(`${body}${body.endsWith("\r\n") ? "" : "\r\n"}.\r\n`);
+                transcript.dataEnd = await end;
             }
         }
     }
-    await c.cmd("QUIT").catch(() => undefined);
-    c.sock.destroy();
+    await connection.command("QUIT").catch(() => undefined);
+    connection.socket.destroy();
     clearTimeout(timer);
-    return t;
+    return transcript;
 }
 
-run(JSON.parse(process.argv[2]))
-    .then((t) => console.log(JSON.stringify(t)))
-    .catch((e) => {
-        console.log(JSON.stringify({ error: String(e?.message ?? e) }));
-    });
+if (require.main === module) {
+    run(JSON.parse(process.argv[2]) as Job)
+        .then((transcript) => console.log(JSON.stringify(transcript)))
+        .catch((error: unknown) => console.log(JSON.stringify({ error: String((error as Error)?.message ?? error) })));
+}

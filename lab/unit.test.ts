@@ -1,11 +1,13 @@
-// Unit tests of the lab's pure parts (no root, no network): node --test dist/lab/
-import { test } from "node:test";
+/** Unit tests of the lab's pure parts (no root, no network). */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { dkimSign } from "mailauth";
-import { parsePlanZones, buildZones, ptrName } from "./zones.js";
-import { grade, headerFields, expand6, tamper, LabResolver } from "./grade.js";
-import { message } from "./messages.js";
+import { describe, it } from "node:test";
+import { setParameter } from "./controls";
+import { expand6, grade, headerFields, type LabResolver, tamper } from "./grade";
+import { dkimSignature, message } from "./messages";
+import { providerPtrs } from "./plan";
+import { Report } from "./report";
+import { buildZones, parsePlanZones, ptrName } from "./zones";
 
 const ZONE = `; zone example.com.
 $ORIGIN example.com.
@@ -13,91 +15,133 @@ mail.example.com.  3600 IN A     192.0.2.10  ; host; with "quotes" in a comment
 example.com.       3600 IN TXT   "v=spf1 ip4:192.0.2.10 -all ; not a comment"
 k._domainkey.example.com. 3600 IN TXT ( "v=DKIM1; k=rsa; "
    "p=AAAA" )
+example.com.       3600 IN MX    10 mail.example.com.
 
 ; zone 2.0.192.in-addr.arpa.
 $ORIGIN 2.0.192.in-addr.arpa.
 10.2.0.192.in-addr.arpa. 3600 IN PTR mail.example.com.
 `;
+const ptrs = [{ address: "192.0.2.10", name: "mail.example.com" }];
 
-test("parsePlanZones reads sections, comments, quoted semicolons and parentheses", () => {
-    const z = parsePlanZones(ZONE);
-    assert.deepEqual(
-        z.map((x) => x.origin),
-        ["example.com.", "2.0.192.in-addr.arpa."],
-    );
-    assert.deepEqual(
-        z[0].records.map((r) => r.type),
-        ["A", "TXT", "TXT"],
-    );
-    assert.match(z[0].records[1].text, /not a comment"$/);
-    assert.equal(z[1].records[0].owner, "10.2.0.192.in-addr.arpa.");
+describe("the lab's zones", () => {
+    it("reads the plan's sections, comments, quoted semicolons and parentheses", () => {
+        const zones = parsePlanZones(ZONE);
+        assert.deepEqual(
+            zones.map((z) => z.origin),
+            ["example.com.", "2.0.192.in-addr.arpa."],
+        );
+        assert.deepEqual(
+            zones[0].records.map((r) => r.type),
+            ["A", "TXT", "TXT", "MX"],
+        );
+        assert.match(zones[0].records[1].text, /not a comment"$/);
+    });
+
+    it("serve the provider's PTRs, never the plan's own reverse section, with SOA/NS and the lab's zones", () => {
+        const zones = Object.fromEntries(buildZones(parsePlanZones(ZONE), { ptrs: [{ address: "192.0.2.10", name: "elsewhere.example.com" }], serial: 1 }).map((z) => [z.origin, z.text]));
+        assert.match(zones["example.com."], /IN SOA ns\.lab\.test\. /);
+        assert.match(zones["example.com."], /IN NS ns\.lab\.test\./);
+        assert.match(zones["example.net."], /example\.net\. 300 IN MX 10 mx\.example\.net\./);
+        assert.match(zones["2.0.192.in-addr.arpa."], /^10\.2\.0\.192\.in-addr\.arpa\. 300 IN PTR elsewhere\.example\.com\.$/m);
+        assert.doesNotMatch(zones["2.0.192.in-addr.arpa."], /PTR mail\.example\.com/);
+        assert.match(zones["2.0.192.in-addr.arpa."], /^20\.2\.0\.192\.in-addr\.arpa\. 300 IN PTR mx\.example\.net\. ; lab$/m);
+    });
+
+    it("drop, hide and replace records for the lab's variants", () => {
+        const plan = parsePlanZones(ZONE);
+        const zone = (options: Parameters<typeof buildZones>[1]) => buildZones(plan, { serial: 1, ...options }).find((z) => z.origin === "example.com.")?.text ?? "";
+        assert.doesNotMatch(zone({ ptrs, without: new Set(["example.com MX", "example.com TXT"]) }), /IN (MX|TXT)\s+(10|"v=spf1)/);
+        assert.match(zone({ ptrs, without: new Set(["example.com MX"]) }), /^mail\.example\.com\.\s+3600 IN A /m);
+        assert.doesNotMatch(zone({ ptrs, withoutAddressesOf: ["mail.example.com"] }), /^mail\.example\.com\.\s+3600 IN A /m);
+        assert.match(zone({ ptrs, replaceTxt: { "example.com": "v=spf1 -all" } }), /^example\.com\. 300 IN TXT "v=spf1 -all" ; lab$/m);
+        assert.doesNotMatch(zone({ ptrs, replaceTxt: { "example.com": "v=spf1 -all" } }), /ip4:192\.0\.2\.10/);
+        const withoutPtr = buildZones(plan, { ptrs, withoutServerPtr: true, serial: 1 }).find((z) => z.origin === "2.0.192.in-addr.arpa.")?.text ?? "";
+        assert.doesNotMatch(withoutPtr, /^10\.2\.0\.192/m);
+        const v4 = buildZones(plan, { ptrs, mxFamily: 4, serial: 1 }).find((z) => z.origin === "example.net.")?.text ?? "";
+        assert.doesNotMatch(v4, /mx\.example\.net\. 300 IN AAAA/);
+    });
+
+    it("names reverse owners and compares IPv6 addresses", () => {
+        assert.equal(ptrName("192.0.2.10"), "10.2.0.192.in-addr.arpa.");
+        assert.equal(expand6("2001:0db8::0010"), expand6("2001:db8:0::10"));
+    });
 });
 
-test("buildZones adds SOA/NS, the lab zones and PTRs, and the variants drop records", () => {
-    const plan = parsePlanZones(ZONE);
-    const all = buildZones(plan, { serial: 1 });
-    const byOrigin = Object.fromEntries(all.map((z) => [z.origin, z.text]));
-    assert.match(byOrigin["example.com."], /IN SOA ns\.lab\.test\. /);
-    assert.match(byOrigin["example.com."], /IN NS ns\.lab\.test\./);
-    assert.match(byOrigin["example.net."], /example\.net\. 300 IN MX 10 mx\.example\.net\./);
-    assert.match(byOrigin["2.0.192.in-addr.arpa."], /^20\.2\.0\.192\.in-addr\.arpa\. 300 IN PTR mx\.example\.net\./m);
-    assert.ok(all.some((z) => z.origin === "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa."));
-    const noPtr = buildZones(plan, { withoutPlanPtr: true, serial: 1 }).find((z) => z.origin === "2.0.192.in-addr.arpa.")!;
-    assert.doesNotMatch(noPtr.text, /^10\.2\.0\.192/m);
-    const late = buildZones(plan, { withoutAddressesOf: ["mail.example.com"], serial: 1 }).find((z) => z.origin === "example.com.")!;
-    assert.doesNotMatch(late.text, /^mail\.example\.com\.\s+\d+ IN A /m);
-    const v4only = buildZones(plan, { mxFamily: 4, serial: 1 }).find((z) => z.origin === "example.net.")!;
-    assert.doesNotMatch(v4only.text, /mx\.example\.net\. 300 IN AAAA/);
+describe("the PTRs a provider serves, from what the plan asks of it", () => {
+    it("DigitalOcean: the droplet's name for both addresses; without IPv6 only the IPv4 one", () => {
+        const droplet = { type: "digitalocean:index/droplet:Droplet", name: "mail-droplet", inputs: { name: "mail.example.com", ipv6: true } };
+        assert.deepEqual(providerPtrs([droplet], { ipv4: "192.0.2.10", ipv6: "2001:db8::10" }), [
+            { address: "192.0.2.10", name: "mail.example.com", from: "mail-droplet.name" },
+            { address: "2001:db8::10", name: "mail.example.com", from: "mail-droplet.name" },
+        ]);
+        assert.equal(providerPtrs([{ ...droplet, inputs: { ...droplet.inputs, ipv6: false } }], { ipv4: "192.0.2.10", ipv6: undefined }).length, 1);
+    });
+    it("Linode: exactly the Rdns resources", () => {
+        const rdns = { type: "linode:index/rdns:Rdns", name: "mail-rdns-ipv4", inputs: { address: "192.0.2.10", rdns: "mail.example.com" } };
+        assert.deepEqual(providerPtrs([rdns], { ipv4: "192.0.2.10", ipv6: "2001:db8::10" }), [{ address: "192.0.2.10", name: "mail.example.com", from: "mail-rdns-ipv4.rdns" }]);
+    });
 });
 
-test("ptrName and expand6", () => {
-    assert.equal(ptrName("192.0.2.10"), "10.2.0.192.in-addr.arpa.");
-    assert.equal(ptrName("2001:db8::10"), "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.");
-    assert.equal(expand6("2001:db8::10"), "2001:db8:0:0:0:0:0:10");
-    assert.equal(expand6("2001:0db8::0010"), expand6("2001:db8:0::10"));
+describe("grading", () => {
+    it("unfolds headers and tampers with the body only", () => {
+        const raw = Buffer.from("A: 1\r\nB: 2\r\n 3\r\n\r\nHello\r\n");
+        assert.deepEqual(headerFields(raw), [
+            { key: "a", value: "1" },
+            { key: "b", value: "2 3" },
+        ]);
+        assert.equal(tamper(raw).toString(), "A: 1\r\nB: 2\r\n 3\r\n\r\nhello\r\n");
+    });
+
+    it("passes a signed message on every property, and fails each broken one on its own", async () => {
+        const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
+        const pub = keys.publicKey.export({ type: "spki", format: "der" }).toString("base64");
+        const records: Record<string, unknown> = {
+            "TXT example.com": [["v=spf1 ip4:192.0.2.10 -all"]],
+            "TXT s._domainkey.example.com": [[`v=DKIM1; k=rsa; p=${pub}`]],
+            "TXT _dmarc.example.com": [["v=DMARC1; p=reject"]],
+            "PTR 10.2.0.192.in-addr.arpa": ["mail.example.com"],
+            "A mail.example.com": ["192.0.2.10"],
+        };
+        const resolve: LabResolver = async (name, type) => {
+            const value = records[`${type} ${name.replace(/\.$/, "")}`];
+            if (!value) throw Object.assign(new Error("not found"), { code: "ENOTFOUND" });
+            return value;
+        };
+        const body = message({ caseId: "unit", from: "lab@example.com", to: "ops@example.net", subject: "unit", withIds: true, crlf: true });
+        const signature = await dkimSignature(body, { signingDomain: "example.com", selector: "s", privateKey: keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString() });
+        const raw = Buffer.from(signature + body);
+        const session = { ip: "192.0.2.10", helo: "mail.example.com", mailFrom: "lab@example.com", rcptTo: ["ops@example.net"], tls: true };
+        const options = { domain: "example.com", minKeyBits: 2048, forwarded: false, addedFields: ["message-id", "date"] };
+        const failing = async (r: Buffer, s = session) => (await grade(r, s, resolve, options)).verdicts.filter((v) => !v.pass).map((v) => v.property);
+        assert.deepEqual(await failing(raw), []);
+        assert.deepEqual(await failing(tamper(raw)), ["dkim"]);
+        assert.deepEqual(await failing(raw, { ...session, tls: false }), ["tls"]);
+        assert.deepEqual(await failing(raw, { ...session, helo: "other.example.com" }), ["helo"]);
+        assert.deepEqual(await failing(Buffer.from(`${signature}${signature}${body}`)), ["one-signature"]);
+        // From another address: SPF fails, and so do reverse DNS and HELO (they name the host).
+        assert.deepEqual(await failing(raw, { ...session, ip: "192.0.2.30" }), ["spf", "fcrdns", "helo"]);
+    });
 });
 
-test("headerFields unfolds and tamper only touches the body", () => {
-    const raw = Buffer.from("A: 1\r\nB: 2\r\n 3\r\n\r\nHello\r\n");
-    assert.deepEqual(headerFields(raw), [
-        { key: "a", value: "1" },
-        { key: "b", value: "2 3" },
-    ]);
-    assert.equal(tamper(raw).toString(), "A: 1\r\nB: 2\r\n 3\r\n\r\nhello\r\n");
+describe("the report", () => {
+    it("passes a property only with positive evidence and a negative control that failed it alone", () => {
+        const report = new Report("unit", "/tmp");
+        report.add("boot", "cloud-init", true, "done");
+        report.observe("spf", "positive", "smtp-v4", true, "spf=pass");
+        assert.equal(report.propertyPasses("spf"), false);
+        assert.deepEqual(report.failures(), ["property spf: no negative control"]);
+        report.observe("spf", "negative", "neg-spf", true, "spf failed; every other property passed");
+        assert.equal(report.ok, true);
+        report.observe("dkim", "positive", "smtp-v4", false, "dkim=fail");
+        assert.equal(report.ok, false);
+    });
 });
 
-test("grade passes a signed message and fails it tampered or from a foreign IP", async () => {
-    const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const pub = keys.publicKey.export({ type: "spki", format: "der" }).toString("base64");
-    const dns: Record<string, any> = {
-        "TXT example.com": [["v=spf1 ip4:192.0.2.10 -all"]],
-        "TXT s._domainkey.example.com": [[`v=DKIM1; k=rsa; p=${pub}`]],
-        "TXT _dmarc.example.com": [["v=DMARC1; p=reject"]],
-        "PTR 10.2.0.192.in-addr.arpa": ["mail.example.com"],
-        "A mail.example.com": ["192.0.2.10"],
-    };
-    const resolve = (async (name: string, type: string) => {
-        const v = dns[`${type} ${name.replace(/\.$/, "")}`];
-        if (!v) throw Object.assign(new Error("not found"), { code: "ENOTFOUND" });
-        return v;
-    }) as LabResolver;
-    const body = message({ caseId: "unit", from: "lab@example.com", to: "ops@example.net", subject: "unit", withIds: true, crlf: true });
-    const sig = await dkimSign(body, {
-        signatureData: [
-            { signingDomain: "example.com", selector: "s", privateKey: keys.privateKey.export({ type: "pkcs8", format: "pem" }) },
-        ],
-    } as any);
-    const raw = Buffer.from(sig.signatures + body);
-    const session = { ip: "192.0.2.10", helo: "mail.example.com", mailFrom: "lab@example.com", rcptTo: ["ops@example.net"], tls: true };
-    const opts = { domain: "example.com", minKeyBits: 2048, requireDkim: true, requireDmarc: true };
-    const ok = await grade(raw, session, resolve, opts);
-    assert.deepEqual(
-        ok.checks.filter((c) => !c.pass),
-        [],
-    );
-    const bad = await grade(tamper(raw), session, resolve, opts);
-    assert.equal(bad.checks.find((c) => c.name === "dkim")!.pass, false);
-    const foreign = await grade(raw, { ...session, ip: "192.0.2.30" }, resolve, opts);
-    assert.equal(foreign.checks.find((c) => c.name === "spf")!.pass, false);
-    assert.equal(foreign.checks.find((c) => c.name === "fcrdns")!.pass, false);
+describe("negative controls' edits", () => {
+    it("set, replace and remove a main.cf parameter", () => {
+        const mainCf = "# x\na = 1\nb = 2\n";
+        assert.equal(setParameter(mainCf, "b", "3"), "# x\na = 1\nb = 3\n");
+        assert.equal(setParameter(mainCf, "c", "4"), "# x\na = 1\nb = 2\nc = 4\n");
+        assert.equal(setParameter(mainCf, "a", null), "# x\nb = 2\n");
+    });
 });

@@ -68,7 +68,7 @@ describe("bootstrap user data", () => {
     it("gives the host the ed25519 host key pulumi up pins, and makes no other", () => {
         assert.deepEqual(doc.ssh_keys, { ed25519_private: host.privateKeyOpenssh, ed25519_public: host.publicKeyOpenssh?.trim() });
         assert.equal(doc.ssh_deletekeys, true);
-        assert.deepEqual(doc.ssh_genkeytypes, []);
+        assert.deepEqual(doc.ssh_genkeytypes, ["ed25519"]);
     });
 
     it("hardens sshd: keys only, no root, no forwarding, only the deploy account (the admin comes with the configuration)", () => {

@@ -89,9 +89,9 @@ export function bootstrapConfig(input: BootstrapInput): Record<string, unknown> 
         ],
         disable_root: true,
         ssh_pwauth: false,
-        // The host key `pulumi up` pins; no other host key is made.
+        // The host key `pulumi up` pins; no other host key is made (ed25519 is given, so none is generated).
         ssh_deletekeys: true,
-        ssh_genkeytypes: [],
+        ssh_genkeytypes: ["ed25519"],
         ssh_keys: { ed25519_private: input.hostKey.privateOpenssh, ed25519_public: input.hostKey.publicOpenssh.trim() },
         // Before anything else runs: only root may read the metadata service (which serves this user data).
         bootcmd: [["sh", "-c", `if command -v nft >/dev/null 2>&1; then nft -f - <<'EOF'\n${renderNftables()}EOF\nfi`]],

@@ -44,6 +44,15 @@ MODES = {"0644": 0o644, "0640": 0o640, "0600": 0o600, "0755": 0o755, "0440": 0o4
 ALLOWED_PREFIXES = ("/etc/", "/usr/local/sbin/mailserver-")
 FORBIDDEN = ("/etc/mailserver/", "/etc/shadow", "/etc/passwd", "/etc/group", "/etc/gshadow")
 SERVICE_ORDER = ["systemd", "hostname", "nftables", "sshd", "postsrsd", "opendkim", "postfix"]
+# The first time, a service started by its package with its own defaults restarts: a reload does
+# not move OpenDKIM's socket, for one.
+RESTART = {
+    "nftables": [["systemctl", "restart", "nftables"]],
+    "sshd": [["systemctl", "reload-or-restart", "ssh"]],
+    "postsrsd": [["systemctl", "restart", "postsrsd"]],
+    "opendkim": [["systemctl", "restart", "opendkim"]],
+    "postfix": [["systemctl", "restart", "postfix"]],
+}
 RELOAD = {
     "systemd": [["systemctl", "daemon-reload"]],
     "nftables": [["systemctl", "restart", "nftables"]],
@@ -213,7 +222,9 @@ def write_release(payload, release):
                 out.write(entry["content"])
             os.chmod(target, MODES[entry["mode"]])
             if entry.get("postmap"):
-                run(["postmap", target])
+                # With the release's own main.cf (the live one may not exist yet).
+                config = os.path.join(staging, "files", "etc", "postfix")
+                run(["postmap"] + (["-c", config] if os.path.exists(os.path.join(config, "main.cf")) else []) + [target])
                 os.chmod(target + ".db", 0o644)
     finally:
         os.umask(old_umask)
@@ -453,7 +464,7 @@ def changed_services(payload, previous_payload):
     return changed, [s for s in SERVICE_ORDER if s in services]
 
 
-def activate(payload, services):
+def activate(payload, services, first=False):
     if "hostname" in services and payload.get("hostname"):
         run(["hostnamectl", "hostname", payload["hostname"]], check=False)
         with open("/etc/hostname", "w") as out:
@@ -463,7 +474,7 @@ def activate(payload, services):
     for unit in payload.get("enable", []):
         run(["systemctl", "enable", unit], check=False)
     for service in services:
-        for command in RELOAD.get(service, []):
+        for command in (RESTART if first and service in RESTART else RELOAD).get(service, []):
             run(command)
     for unit in payload.get("running", []):
         run(["systemctl", "start", unit])
@@ -529,7 +540,7 @@ def apply(payload):
     state.update(current=release, previous=previous, files=paths)
     save_state(state)
     try:
-        activate(payload, services)
+        activate(payload, services, first=previous_payload is None)
         self_check(payload)
     except Failure as failure:
         log("rolling back to %s: %s" % (previous, failure))

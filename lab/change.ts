@@ -1,0 +1,176 @@
+/**
+ * A change applied to the running server, as `pulumi up` applies it: with a message in flight,
+ * the stack planned again with the changes, the DNS published in the plan's order (records the
+ * configuration step depends on first, the rest after it, retired ones last), and the plan's new
+ * configuration step run over the same SSH channel. Then: the same boot (no reboot), the queued
+ * message delivered, and the new configuration graded all-pass against the new plan's zones.
+ * Also: a bundle that fails its checks leaves the old configuration serving mail.
+ */
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { sendForward, sendOutbound } from "./checks";
+import * as container from "./container";
+import { editedBundle, setParameter } from "./controls";
+import { applyPlan } from "./deployment";
+import { gradeMessages, type Lab, observePositive, received, serveZones, server, type ToGrade, waitReceived } from "./lab";
+import { message } from "./messages";
+import { makePlan, type Plan } from "./plan";
+import { ACME_DIR_URL } from "./services";
+import { inNamespace, log, sleep, waitFor } from "./sys";
+import { LAB } from "./topology";
+import type { Zone } from "./zones";
+
+const FROM = `lab@${LAB.server.domain}`;
+const key = (owner: string, type: string) => `${owner.replace(/\.$/, "")} ${type}`;
+
+/**
+ * The zones between the DNS steps of a change: the old records, those the configuration step
+ * depends on already in their new form, and the records that go only at the end still there.
+ */
+export function zonesBeforeApply(before: Plan, after: Plan): Zone[] {
+    const early = new Set(after.zones.flatMap((z) => z.records.filter((r) => !after.afterApply.has(key(r.owner, r.type))).map((r) => key(r.owner, r.type))));
+    const zones = before.zones.map((z) => ({ origin: z.origin, records: z.records.filter((r) => !early.has(key(r.owner, r.type))) }));
+    for (const zone of after.zones) {
+        let target = zones.find((z) => z.origin === zone.origin);
+        if (!target) {
+            target = { origin: zone.origin, records: [] };
+            zones.push(target);
+        }
+        target.records.push(...zone.records.filter((r) => early.has(key(r.owner, r.type))));
+    }
+    return zones;
+}
+
+async function queueUndeliverable(lab: Lab, id: string): Promise<void> {
+    writeFileSync(join(lab.out, "receiver.stall"), "stall\n");
+    await container.exec(server(lab), `/usr/sbin/sendmail -i -f ${FROM} ${LAB.operator}`, {
+        input: message({ caseId: id, from: FROM, to: LAB.operator, subject: `lab ${id}`, withIds: false }),
+    });
+    await waitFor("the server to be stuck delivering to the stalled MX", async () => /stalling session/.test((await inNamespace(LAB.mx.netns, "cat", [join(lab.out, "receiver.log")])).stdout), 60_000, 300);
+}
+
+export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1): Promise<void> {
+    const section = `change${n}`;
+    const prefix = `change${n}-`;
+    // One "apply" section of the report: every check of every change, named by its change.
+    const add = (name: string, pass: boolean, evidence: string) => lab.report.add("apply", `${prefix}${name}`, pass, evidence);
+    log(`change: ${Object.entries(changes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")} ...`);
+    const host = server(lab);
+    const bootBefore = await container.bootId(host);
+    const releaseBefore = (await container.exec(host, "readlink /etc/mailserver/current")).stdout.trim();
+    await queueUndeliverable(lab, `${prefix}queued`);
+
+    const before = lab.plan;
+    const caPem = (await inNamespace(LAB.client.netns, "cat", [join(lab.certs, "ca.pem")])).stdout;
+    let after: Plan;
+    try {
+        after = await makePlan(join(__dirname, "..", ".."), lab.stack, join(lab.work, "plan"), ACME_DIR_URL, caPem, changes);
+    } catch (error) {
+        rmSync(join(lab.out, "receiver.stall"), { force: true });
+        add("planned", false, (error as Error).message);
+        return;
+    }
+    rmSync(join(lab.out, "plan-after"), { recursive: true, force: true });
+    cpSync(after.dir, join(lab.out, "plan-after"), { recursive: true });
+    add("planned", true, `after-plan in ${join(lab.out, "plan-after")}; configuration step ${after.apply.bundleSha256 === before.apply.bundleSha256 ? "unchanged" : "changed"}`);
+
+    // 1. The records the configuration step depends on, in their new form; nothing removed yet.
+    lab.plan = { ...after, zones: zonesBeforeApply(before, after) };
+    await serveZones(lab, { ptrs: after.ptrs, without: new Set() });
+    // 2. The configuration step, when the plan changed it.
+    const applyRuns = after.apply.bundleSha256 !== before.apply.bundleSha256;
+    if (applyRuns && !(await applyPlan(lab, after, `apply:${section}`))) {
+        rmSync(join(lab.out, "receiver.stall"), { force: true });
+        lab.plan = after;
+        return;
+    }
+    // 3. The rest of the new zones; retired records gone.
+    lab.plan = after;
+    await serveZones(lab, { ptrs: after.ptrs, without: new Set() });
+
+    const bootAfter = await container.bootId(host);
+    add("no-reboot", bootAfter === bootBefore, `boot id ${bootBefore} before, ${bootAfter} after`);
+    const releaseAfter = (await container.exec(host, "readlink /etc/mailserver/current")).stdout.trim();
+    add("release", applyRuns ? releaseAfter !== releaseBefore : releaseAfter === releaseBefore, `${releaseBefore} → ${releaseAfter} (the configuration step ${applyRuns ? "ran" : "did not run"})`);
+    rmSync(join(lab.out, "receiver.stall"), { force: true });
+    try {
+        const queued = await waitReceived(lab, `${prefix}queued`, 240_000);
+        add("queued-message-delivered", true, `queued before the change, delivered after it from ${queued.session.ip}`);
+    } catch (error) {
+        add("queued-message-delivered", false, (error as Error).message);
+    }
+
+    // The new configuration, graded against the new zones.
+    const cases: ToGrade[] = await sendOutbound(lab, prefix);
+    const forward = await sendForward(lab, `${prefix}forward`);
+    const graded = await gradeMessages(lab, [...cases, forward]);
+    for (const [id, g] of graded) {
+        const failed = g.verdicts.filter((v) => !v.pass);
+        add(`graded-${id}`, !g.error && failed.length === 0, g.error ?? (failed.length > 0 ? failed.map((v) => `${v.property}: ${v.evidence}`).join("; ") : g.verdicts.map((v) => v.property).join(", ")));
+    }
+    observePositive(lab, graded);
+    if (changes.dkimSelector) await checkSelectorChange(lab, add, prefix, before, changes.dkimSelector);
+    if (changes.ipv6 === "false") await checkNoIpv6(lab, add, prefix);
+}
+
+/** Mail after a selector change is signed with the new selector; both selectors are published. */
+type Add = (name: string, pass: boolean, evidence: string) => void;
+
+async function checkSelectorChange(lab: Lab, add: Add, prefix: string, before: Plan, selector: string): Promise<void> {
+    const after = received(lab).get(`${prefix}sendmail-v4`)?.[0];
+    const signature = after ? /DKIM-Signature:[^]*?\bs=([^;\s]+)/i.exec(readFileSync(after.eml, "latin1"))?.[1] : undefined;
+    add("signed-with-new-selector", signature === selector, `mail sent after the change carries s=${signature ?? "(none)"}`);
+    const oldSelector = /^([^.]+)\._domainkey\./.exec([...before.zones.flatMap((z) => z.records)].find((r) => r.owner.includes("._domainkey."))?.owner ?? "")?.[1];
+    for (const name of [selector, oldSelector]) {
+        const dig = await inNamespace(LAB.client.netns, "dig", ["+short", "TXT", `${name}._domainkey.${LAB.server.domain}`], { allowFail: true });
+        add(`selector-${name}-published`, /v=DKIM1/.test(dig.stdout), dig.stdout.slice(0, 120) || "no record");
+    }
+}
+
+/** With IPv6 off, no message leaves over IPv6: over a dual-stack MX it goes over IPv4, to an IPv6-only MX not at all. */
+async function checkNoIpv6(lab: Lab, add: Add, prefix: string): Promise<void> {
+    const host = server(lab);
+    const protocols = await container.exec(host, "postconf -h inet_protocols");
+    add("postfix-ipv4-only", protocols.stdout.trim() === "ipv4", `inet_protocols = ${protocols.stdout.trim()}`);
+    await serveZones(lab, { mxFamily: 6 });
+    await sleep(2500);
+    await container.exec(host, `/usr/sbin/sendmail -i -f ${FROM} ${LAB.operator}`, {
+        input: message({ caseId: `${prefix}v6-only-mx`, from: FROM, to: LAB.operator, subject: "lab v6-only-mx", withIds: false }),
+    });
+    await sleep(20_000);
+    const leaked = received(lab).get(`${prefix}v6-only-mx`);
+    add("nothing-over-ipv6", !leaked, leaked ? `delivered from ${leaked[0].session.ip}` : "to an IPv6-only MX nothing left in 20 s (it waits in the queue)");
+    await serveZones(lab, { mxFamily: undefined });
+    await container.exec(host, "postsuper -d ALL", { allowFail: true });
+}
+
+/**
+ * A bundle that fails its checks (an unknown Postfix parameter): the applier exits non-zero,
+ * the current release stays, and mail still flows, graded all-pass.
+ */
+export async function failedApply(lab: Lab): Promise<void> {
+    const add = (name: string, pass: boolean, evidence: string) => lab.report.add("apply", `failed-bundle-${name}`, pass, evidence);
+    log("a bundle that fails its checks ...");
+    const host = server(lab);
+    const release = (await container.exec(host, "readlink /etc/mailserver/current")).stdout.trim();
+    const broken = editedBundle(lab, "/etc/postfix/main.cf", (c) => setParameter(c, "smtpd_milter", "unix:/nowhere"));
+    const ok = await applyPlan(lab, lab.plan, "apply:failed-bundle", { bundle: broken, expect: "failure" });
+    add("refused", !ok, ok ? "the broken bundle was applied" : "the applier exited non-zero (pulumi up fails loudly)");
+    const after = (await container.exec(host, "readlink /etc/mailserver/current")).stdout.trim();
+    const mainCf = (await container.exec(host, "grep -c '^smtpd_milter =' /etc/postfix/main.cf", { allowFail: true })).stdout.trim();
+    add("old-configuration-stays", after === release && mainCf === "0", `current release ${release} → ${after}; live main.cf has ${mainCf} smtpd_milter line(s)`);
+    const id = "after-failed-apply";
+    await container.exec(host, `/usr/sbin/sendmail -i -f ${FROM} ${LAB.operator}`, {
+        input: message({ caseId: id, from: FROM, to: LAB.operator, subject: `lab ${id}`, withIds: false }),
+    });
+    try {
+        await waitReceived(lab, id, 90_000);
+        const graded = (await gradeMessages(lab, [{ id, options: { addedFields: ["message-id", "date"] } }])).get(id);
+        const failed = graded?.verdicts.filter((v) => !v.pass) ?? [];
+        add("mail-still-flows", !!graded && !graded.error && failed.length === 0, graded?.error ?? (failed.map((v) => `${v.property}: ${v.evidence}`).join("; ") || "graded all-pass"));
+    } catch (error) {
+        add("mail-still-flows", false, (error as Error).message);
+    }
+}

@@ -73,6 +73,7 @@ export function resourcesJson(plan: Plan): string {
             ...(r.dependsOn && r.dependsOn.length > 0 ? { dependsOn: r.dependsOn } : {}),
             ...(r.ignoreChanges ? { ignoreChanges: r.ignoreChanges } : {}),
             ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+            ...(r.additionalSecretOutputs ? { additionalSecretOutputs: r.additionalSecretOutputs } : {}),
             inputs: withoutSerializedProvider(maskSecrets(r.inputs) as Record<string, unknown>),
         })),
         null,

@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
+import { getAllResources } from "@pulumi/pulumi/output";
 import * as tls from "@pulumi/tls";
-import { createHash } from "node:crypto";
 import { type KeyPair, KeyStore, throwawayEd25519Key, throwawayRsaKey } from "./throwawayKey";
 
 /**
@@ -43,6 +44,11 @@ export interface RecordedResource {
     dependsOn?: string[];
     ignoreChanges?: string[];
     deleteBeforeReplace?: boolean;
+    additionalSecretOutputs?: string[];
+    /** The state the mock answered (the resource's outputs), secrets still wrapped. */
+    state?: Record<string, unknown>;
+    /** Input property → names of the resources its value was computed from. */
+    propertyDependencies?: Record<string, string[]>;
 }
 
 /** A secret as the mocks see it: Pulumi's RPC signature (exported by the SDK) around the value. */
@@ -112,6 +118,7 @@ export class PlanMocks implements pulumi.runtime.Mocks {
         this.resources.push(recorded);
         const result = this.answer(args);
         recorded.id = result.id;
+        recorded.state = result.state;
         return result;
     }
 
@@ -200,7 +207,17 @@ export class PlanMocks implements pulumi.runtime.Mocks {
         pulumi.runtime.registerStackTransformation((args) => {
             const names = (resources: unknown) =>
                 (Array.isArray(resources) ? resources : resources ? [resources] : []).map((r) => pulumi.resourceName(r as pulumi.Resource));
+            const propertyDependencies: Record<string, string[]> = {};
+            for (const [key, value] of Object.entries(args.props)) {
+                // Like the SDK's serialization: outputs nested in arrays and objects count too.
+                this.pending.push(
+                    getAllResources(pulumi.output(value)).then((resources) => {
+                        propertyDependencies[key] = [...resources].map((r) => pulumi.resourceName(r));
+                    }),
+                );
+            }
             this.recordedOptions.push({
+                propertyDependencies,
                 type: args.type,
                 name: args.name,
                 // No parent option means the stack itself.
@@ -208,18 +225,28 @@ export class PlanMocks implements pulumi.runtime.Mocks {
                 dependsOn: names(args.opts.dependsOn),
                 ignoreChanges: args.opts.ignoreChanges,
                 deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
+                additionalSecretOutputs: (args.opts as pulumi.CustomResourceOptions).additionalSecretOutputs,
             });
             return undefined;
         });
     }
 
+    private readonly pending: Array<Promise<void>> = [];
+
+    /** Waits until every input's resources are known (propertyDependencies). */
+    async settled(): Promise<void> {
+        await Promise.all(this.pending);
+    }
+
     private readonly recordedOptions: Array<{
+        propertyDependencies: Record<string, string[]>;
         type: string;
         name: string;
         parent?: string;
         dependsOn: string[];
         ignoreChanges?: string[];
         deleteBeforeReplace?: boolean;
+        additionalSecretOutputs?: string[];
     }> = [];
 
     /** The recorded resources with parent, dependsOn and ignoreChanges filled in. */
@@ -233,6 +260,8 @@ export class PlanMocks implements pulumi.runtime.Mocks {
                       dependsOn: o.dependsOn,
                       ignoreChanges: o.ignoreChanges,
                       deleteBeforeReplace: o.deleteBeforeReplace,
+                      additionalSecretOutputs: o.additionalSecretOutputs,
+                      propertyDependencies: o.propertyDependencies,
                   }
                 : { ...r };
         });

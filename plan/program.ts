@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
-import { type PlanMocksOptions, PlanMocks, type RecordedResource, revealSecrets } from "./mocks";
+import * as pulumi from "@pulumi/pulumi";
+import { PlanMocks, type PlanMocksOptions, type RecordedResource, revealSecrets } from "./mocks";
 import { applyProjectConfig, loadProject, loadStackValues, toStackValue } from "./pulumiConfig";
 
 export interface PlanOptions extends PlanMocksOptions {
@@ -57,6 +57,7 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
         const exported = (await import(program)) as Record<string, unknown>;
         return Object.fromEntries(Object.entries(exported).filter(([key]) => key !== "default" && key !== "__esModule"));
     });
+    await mocks.settled();
     await pulumi.runtime.disconnect();
     return {
         stack: options.stack,

@@ -1,5 +1,5 @@
 import { TXT_STRING_MAX, unchunkTxt } from "../components/records/txt";
-import { type StackResource, type Unknown, UNKNOWN, isKnown, stringProp } from "./stackResource";
+import { isKnown, type StackResource, stringProp, UNKNOWN, type Unknown } from "./stackResource";
 
 /** Cloudflare's DNS record (provider v5+). */
 export const CLOUDFLARE_DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";

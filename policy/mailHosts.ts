@@ -1,6 +1,6 @@
 import { MAILSERVER_TYPE } from "../components/mailServer";
 import { type DnsRecordView, dnsRecords, mxTarget, normalizeName } from "./dnsRecords";
-import { type StackResource, ancestors, dependsOn, isKnown, stringProp } from "./stackResource";
+import { ancestors, dependsOn, isKnown, type StackResource, stringProp } from "./stackResource";
 
 /** DigitalOcean's droplet: `name` (its PTR name), outputs `ipv4Address`, `ipv6Address`. */
 export const DIGITALOCEAN_DROPLET = "digitalocean:index/droplet:Droplet";

@@ -1,5 +1,5 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { type StackResource, type Violation, fromPolicyResource } from "./stackResource";
+import { fromPolicyResource, type StackResource, type Violation } from "./stackResource";
 
 /** A mandatory mail policy: its name, what it requires, and its pure check over the whole stack. */
 export interface MailPolicy {

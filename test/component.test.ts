@@ -1,12 +1,12 @@
-import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
 import { createHash, createPublicKey } from "node:crypto";
 import { before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { HostProvider, MailServer, type MailServerArgs } from "../components";
 import { APPLY_PROGRAM, DEPLOY_USER } from "../components/host/bootstrap";
 import { chunkTxt } from "../components/records/txt";
 import { isSecretValue, PlanMocks, type RecordedResource, revealSecrets, TYPES } from "../plan/mocks";
-import { valueOf } from "./support/outputs";
+import { outputValue } from "./support/outputs";
 
 const mocks = new PlanMocks();
 mocks.install("mailserver", "test", true);
@@ -48,7 +48,7 @@ before(async () => {
         servers.zid = new MailServer("zid", { ...base, domain: "example.info", cloudflareZoneId: "0123456789abcdef0123456789abcdef" });
         return {};
     });
-    for (const server of Object.values(servers)) await valueOf(pulumi.all([server.dnsRecords, server.bundle, server.applied]));
+    for (const server of Object.values(servers)) await outputValue(pulumi.all([server.dnsRecords, server.bundle, server.applied]));
     await pulumi.runtime.disconnect();
     resources = mocks.withOptions();
 });
@@ -73,7 +73,7 @@ function typeCounts(parent: string): Record<string, number> {
 }
 /** The addresses the mocks gave a server's machine (in the order machines registered). */
 async function addresses(server: string): Promise<[string, string]> {
-    return [await valueOf(servers[server].ipv4), (await valueOf(servers[server].ipv6)) ?? ""];
+    return [await outputValue(servers[server].ipv4), (await outputValue(servers[server].ipv6)) ?? ""];
 }
 function record(name: string): Record<string, unknown> {
     const { comment: _comment, ...rest } = named(name).inputs;
@@ -113,6 +113,7 @@ describe("MailServer on DigitalOcean", () => {
         });
         assert.ok(isSecretValue(userData), "userData is secret");
         assert.deepEqual(droplet.ignoreChanges, ["userData"]);
+        assert.deepEqual(droplet.additionalSecretOutputs, ["userData"]);
         assert.deepEqual(droplet.dependsOn, ["do-guard"]);
     });
 
@@ -148,12 +149,18 @@ describe("MailServer on DigitalOcean", () => {
     });
 
     it("creates the Cloudflare records with full names, unproxied, TXT pre-chunked, in the zone's zoneId", async () => {
-        const dkim = await valueOf(servers.do.dkimRecord);
+        const dkim = await outputValue(servers.do.dkimRecord);
         const [v4, v6] = await addresses("do");
         const common = { zoneId, ttl: 3600, proxied: false };
         assert.deepEqual(record("do-a-mail.example.com"), { ...common, name: "mail.example.com", type: "A", content: v4 });
         assert.deepEqual(record("do-aaaa-mail.example.com"), { ...common, name: "mail.example.com", type: "AAAA", content: v6 });
-        assert.deepEqual(record("do-mx-example.com"), { ...common, name: "example.com", type: "MX", content: "mail.example.com", priority: 10 });
+        assert.deepEqual(record("do-mx-example.com"), {
+            ...common,
+            name: "example.com",
+            type: "MX",
+            content: "mail.example.com",
+            priority: 10,
+        });
         const spf = `"v=spf1 ip4:${v4} ip6:${v6} -all"`;
         assert.deepEqual(record("do-spf-example.com"), { ...common, name: "example.com", type: "TXT", content: spf });
         assert.deepEqual(record("do-spf-mail.example.com"), { ...common, name: "mail.example.com", type: "TXT", content: spf });
@@ -163,14 +170,19 @@ describe("MailServer on DigitalOcean", () => {
             type: "TXT",
             content: chunkTxt(dkim.value),
         });
-        assert.deepEqual(record("do-dmarc-example.com"), { ...common, name: "_dmarc.example.com", type: "TXT", content: '"v=DMARC1; p=quarantine; adkim=r; aspf=r"' });
+        assert.deepEqual(record("do-dmarc-example.com"), {
+            ...common,
+            name: "_dmarc.example.com",
+            type: "TXT",
+            content: '"v=DMARC1; p=quarantine; adkim=r; aspf=r"',
+        });
         for (const r of children("do").filter((c) => c.type === TYPES.dnsRecord)) assert.ok(String(r.inputs.comment).length <= 100);
     });
 
     it("derives p= from the key's public half (its SubjectPublicKeyInfo)", async () => {
         const key = mocks.keys.get("do-dkim-mailserver");
         assert.ok(key);
-        const dkim = await valueOf(servers.do.dkimRecord);
+        const dkim = await outputValue(servers.do.dkimRecord);
         assert.equal(dkim.name, "mailserver._domainkey.example.com");
         const spki = createPublicKey(key.privateKeyPem).export({ type: "spki", format: "der" }).toString("base64");
         assert.equal(dkim.value, `v=DKIM1; k=rsa; h=sha256; p=${spki}`);
@@ -198,7 +210,7 @@ describe("MailServer on DigitalOcean", () => {
         );
         assert.equal(step.inputs.create, APPLY_PROGRAM);
         assert.equal(step.inputs.logging, "stdoutAndStderr");
-        assert.equal(revealSecrets(step.inputs.stdin), await valueOf(servers.do.bundle));
+        assert.equal(revealSecrets(step.inputs.stdin), await outputValue(servers.do.bundle));
         assert.equal(await pulumi.isSecret(servers.do.bundle), true);
     });
 
@@ -220,21 +232,21 @@ describe("MailServer on DigitalOcean", () => {
 
     it("keeps the user data secret, and it is what the droplet got", async () => {
         assert.equal(await pulumi.isSecret(servers.do.userData), true);
-        assert.equal(revealSecrets(one("do", TYPES.droplet).inputs.userData), await valueOf(servers.do.userData));
+        assert.equal(revealSecrets(one("do", TYPES.droplet).inputs.userData), await outputValue(servers.do.userData));
     });
 
     it("reports its outputs", async () => {
-        assert.equal(await valueOf(servers.do.fqdn), "mail.example.com");
+        assert.equal(await outputValue(servers.do.fqdn), "mail.example.com");
         const [v4, v6] = await addresses("do");
         assert.match(v4, /^192\.0\.2\.\d+$/);
         assert.equal(v6, `2001:db8::${(Number(v4.split(".")[3]) + 6).toString(16)}`);
-        assert.equal(await valueOf(servers.do.dkimSelector), "mailserver");
-        assert.equal(await valueOf(servers.do.applied), "");
-        assert.deepEqual(await valueOf(servers.do.ptrRecords), [
+        assert.equal(await outputValue(servers.do.dkimSelector), "mailserver");
+        assert.equal(await outputValue(servers.do.applied), "");
+        assert.deepEqual(await outputValue(servers.do.ptrRecords), [
             { address: v4, name: "mail.example.com", ttl: 3600, servedBy: "DigitalOcean, from the droplet name" },
             { address: v6, name: "mail.example.com", ttl: 3600, servedBy: "DigitalOcean, from the droplet name" },
         ]);
-        const steps = await valueOf(servers.do.operatorSteps);
+        const steps = await outputValue(servers.do.operatorSteps);
         assert.equal(steps.length, 3);
         assert.match(steps[0], /^DigitalOcean blocks outbound SMTP \(port 25\) on new accounts/);
         assert.match(steps[1], /^Delete any other SPF/);
@@ -242,7 +254,11 @@ describe("MailServer on DigitalOcean", () => {
     });
 
     it("passes a given zone id through without a lookup", () => {
-        const zoneIds = new Set(children("zid").filter((r) => r.type === TYPES.dnsRecord).map((r) => r.inputs.zoneId));
+        const zoneIds = new Set(
+            children("zid")
+                .filter((r) => r.type === TYPES.dnsRecord)
+                .map((r) => r.inputs.zoneId),
+        );
         assert.deepEqual([...zoneIds], ["0123456789abcdef0123456789abcdef"]);
     });
 });
@@ -273,35 +289,45 @@ describe("MailServer on Linode", () => {
         });
         assert.ok(isSecretValue(metadatas), "metadatas are secret");
         const [metadata] = revealSecrets(metadatas) as Array<{ userData: string }>;
-        assert.equal(Buffer.from(metadata.userData, "base64").toString("utf8"), await valueOf(servers.ln.userData));
+        assert.equal(Buffer.from(metadata.userData, "base64").toString("utf8"), await outputValue(servers.ln.userData));
         assert.deepEqual(instance.ignoreChanges, ["metadatas"]);
+        // @pulumi/linode's Instance adds its own two (rootPass, stackscriptData) after ours.
+        assert.deepEqual(instance.additionalSecretOutputs, ["metadatas", "rootPass", "stackscriptData"]);
         assert.equal(instance.deleteBeforeReplace, true);
     });
 
     it("publishes the signing key and the previous one; only the signing key goes to the host", async () => {
-        const signing = await valueOf(servers.ln.dkimRecord);
+        const signing = await outputValue(servers.ln.dkimRecord);
         assert.equal(signing.name, "s2026._domainkey.example.org");
         assert.equal(record("ln-dkim-s2026._domainkey.example.org").content, chunkTxt(signing.value));
         const previous = mocks.keys.get("ln-dkim-mailserver");
         assert.ok(previous);
         const spki = createPublicKey(previous.privateKeyPem).export({ type: "spki", format: "der" }).toString("base64");
         assert.equal(record("ln-dkim-mailserver._domainkey.example.org").content, chunkTxt(`v=DKIM1; k=rsa; h=sha256; p=${spki}`));
-        const bundle = await valueOf(servers.ln.bundle);
+        const bundle = await outputValue(servers.ln.bundle);
         assert.ok(bundle.includes(JSON.stringify(mocks.keys.get("ln-dkim-s2026")?.privateKeyPem)));
         assert.ok(!bundle.includes(JSON.stringify(previous.privateKeyPem)), "the previous key stays off the host");
     });
 
     it("sets rDNS after the address record and after the host uses its name, IPv6 without /128", async () => {
         const rdns = children("ln").filter((r) => r.type === TYPES.rdns);
-        const ipv4 = await valueOf(servers.ln.ipv4);
-        const ipv6 = await valueOf(servers.ln.ipv6);
+        const ipv4 = await outputValue(servers.ln.ipv4);
+        const ipv6 = await outputValue(servers.ln.ipv6);
         assert.match(ipv4, /^192\.0\.2\.\d+$/);
         assert.match(ipv6 ?? "", /^2001:db8::[0-9a-f]+$/);
         assert.deepEqual(
             rdns.map((r) => [r.name, r.inputs, r.dependsOn]),
             [
-                ["ln-rdns-ipv4", { address: ipv4, rdns: "mail.example.org", waitForAvailable: true }, ["ln-a-mail.example.org", "ln-apply"]],
-                ["ln-rdns-ipv6", { address: ipv6, rdns: "mail.example.org", waitForAvailable: true }, ["ln-aaaa-mail.example.org", "ln-apply"]],
+                [
+                    "ln-rdns-ipv4",
+                    { address: ipv4, rdns: "mail.example.org", waitForAvailable: true },
+                    ["ln-a-mail.example.org", "ln-apply"],
+                ],
+                [
+                    "ln-rdns-ipv6",
+                    { address: ipv6, rdns: "mail.example.org", waitForAvailable: true },
+                    ["ln-aaaa-mail.example.org", "ln-apply"],
+                ],
             ],
         );
     });
@@ -330,11 +356,11 @@ describe("MailServer on Linode", () => {
     });
 
     it("strips /128 from the IPv6 output and AAAA", async () => {
-        const ipv6 = await valueOf(servers.ln.ipv6);
+        const ipv6 = await outputValue(servers.ln.ipv6);
         assert.doesNotMatch(ipv6 ?? "/", /\//);
-        const records = await valueOf(servers.ln.dnsRecords);
+        const records = await outputValue(servers.ln.dnsRecords);
         assert.equal(records.find((r) => r.type === "AAAA")?.value, ipv6);
-        assert.equal((await valueOf(servers.ln.ptrRecords))[1].servedBy, "Linode, from linode.Rdns");
+        assert.equal((await outputValue(servers.ln.ptrRecords))[1].servedBy, "Linode, from linode.Rdns");
     });
 
     it("with IPv6 off: no AAAA, one rDNS, Postfix on IPv4 only; SSH from the deploy range only", async () => {
@@ -347,8 +373,8 @@ describe("MailServer on Linode", () => {
             [TYPES.remoteCommand]: 1,
             [TYPES.rdns]: 1,
         });
-        assert.equal(await valueOf(servers.v4.ipv6), undefined);
-        assert.match(await valueOf(servers.v4.bundle), /inet_protocols = ipv4\\n/);
+        assert.equal(await outputValue(servers.v4.ipv6), undefined);
+        assert.match(await outputValue(servers.v4.bundle), /inet_protocols = ipv4\\n/);
         const ssh = (one("v4", TYPES.linodeFirewall).inputs.inbounds as Array<Record<string, unknown>>).find((r) => r.ports === "22");
         assert.deepEqual(ssh?.ipv4s, ["198.51.100.0/24", "203.0.113.0/24"]);
         assert.deepEqual(ssh?.ipv6s, ["2001:db8:ffff::/48"]);
@@ -363,7 +389,8 @@ describe("bad input", () => {
             message: 'MailServer "bad": spfAll: "+all" lets any host send as the domain; use "-all" (default) or "~all"',
         });
         assert.throws(() => new MailServer("bad", { ...base, domain: "bücher.example" }), {
-            message: 'MailServer "bad": domain: "bücher.example" contains non-ASCII characters; use its punycode form "xn--bcher-kva.example"',
+            message:
+                'MailServer "bad": domain: "bücher.example" contains non-ASCII characters; use its punycode form "xn--bcher-kva.example"',
         });
         assert.equal(mocks.resources.length, before);
     });

@@ -11,9 +11,11 @@ import {
     userDataSecretPolicy,
 } from "../policy/policies";
 import { type StackResource, UNKNOWN } from "../policy/stackResource";
-import { DKIM_VALUE, cfRecord, doStack, linodeStack, resource, runPolicy, urnOf, without, withChanged } from "./support/policyStack";
+import { cfRecord, DKIM_VALUE, doStack, linodeStack, resource, runPolicy, urnOf, withChanged, without } from "./support/policyStack";
 
 const CF = "cloudflare:index/dnsRecord:DnsRecord";
+/** A private key's PEM armour (the policy looks for the armour, not the key). */
+const FAKE_PEM = "-----BEGIN PRIVATE KEY-----\n    MIIEvQIBADANBg==\n    -----END PRIVATE KEY-----";
 const DROPLET = "digitalocean:index/droplet:Droplet";
 const LINODE = "linode:index/instance:Instance";
 
@@ -62,7 +64,7 @@ describe("mailserver-spf-record", () => {
             {
                 urn: urnOf(CF, "legacy-spf"),
                 message:
-                    `example.com has 2 SPF (v=spf1) TXT records: "mail-spf" (${CF}), "legacy-spf" (${CF}). ` +
+                    `example.com has 2 SPF (v=spf1) TXT records: "mail-spf-example.com" (${CF}), "legacy-spf" (${CF}). ` +
                     "Two SPF records are a permanent error at every receiver (RFC 7208 §3.2): merge them into one record and delete the others.",
             },
         ]);
@@ -77,38 +79,40 @@ describe("mailserver-spf-record", () => {
     it("reports 11 DNS-querying terms, counting a, mx, ptr, exists and redirect= but not ip4/ip6/all", async () => {
         const terms =
             "include:a.example include:b.example include:c.example include:d.example include:e.example a mx:example.net ptr exists:%{i}.x.example ip4:198.51.100.1 ip6:2001:db8::1";
-        const spf = withProps(doStack(), "mail-spf", { content: `"v=spf1 ${terms} redirect=_spf.example.net"` });
+        const spf = withProps(doStack(), "mail-spf-example.com", { content: `"v=spf1 ${terms} redirect=_spf.example.net"` });
         assert.deepEqual(await runPolicy(spfRecordPolicy, spf), []);
-        const eleven = withProps(doStack(), "mail-spf", { content: `"v=spf1 ${terms} include:f.example redirect=_spf.example.net"` });
+        const eleven = withProps(doStack(), "mail-spf-example.com", {
+            content: `"v=spf1 ${terms} include:f.example redirect=_spf.example.net"`,
+        });
         assert.deepEqual(await runPolicy(spfRecordPolicy, eleven), [
             {
-                urn: urnOf(CF, "mail-spf"),
-                message: `SPF record of example.com "mail-spf" (${CF}) has 11 DNS-querying terms (include, a, mx, ptr, exists, redirect=); receivers allow at most 10, counting those inside each include, and fail SPF beyond that: replace some with ip4:/ip6: terms or remove senders.`,
+                urn: urnOf(CF, "mail-spf-example.com"),
+                message: `SPF record of example.com "mail-spf-example.com" (${CF}) has 11 DNS-querying terms (include, a, mx, ptr, exists, redirect=); receivers allow at most 10, counting those inside each include, and fail SPF beyond that: replace some with ip4:/ip6: terms or remove senders.`,
             },
         ]);
     });
 
     it("reports +all (also written as a bare all) and ?all, and accepts ~all", async () => {
-        const plus = withProps(doStack(), "mail-spf", { content: '"v=spf1 ip4:192.0.2.10 all"' });
+        const plus = withProps(doStack(), "mail-spf-example.com", { content: '"v=spf1 ip4:192.0.2.10 all"' });
         assert.deepEqual(await runPolicy(spfRecordPolicy, plus), [
             {
-                urn: urnOf(CF, "mail-spf"),
-                message: `SPF record of example.com "mail-spf" (${CF}) ends with "all", which lets any host on the internet send as the domain: end it with "-all" (or "~all").`,
+                urn: urnOf(CF, "mail-spf-example.com"),
+                message: `SPF record of example.com "mail-spf-example.com" (${CF}) ends with "all", which lets any host on the internet send as the domain: end it with "-all" (or "~all").`,
             },
         ]);
-        const neutral = withProps(doStack(), "mail-helo-spf", { content: "v=spf1 ip4:192.0.2.10 ?all" });
+        const neutral = withProps(doStack(), "mail-spf-mail.example.com", { content: "v=spf1 ip4:192.0.2.10 ?all" });
         assert.deepEqual(await runPolicy(spfRecordPolicy, neutral), [
             {
-                urn: urnOf(CF, "mail-helo-spf"),
-                message: `SPF record of mail.example.com "mail-helo-spf" (${CF}) ends with "?all", which makes SPF say nothing about other hosts: end it with "-all" (or "~all").`,
+                urn: urnOf(CF, "mail-spf-mail.example.com"),
+                message: `SPF record of mail.example.com "mail-spf-mail.example.com" (${CF}) ends with "?all", which makes SPF say nothing about other hosts: end it with "-all" (or "~all").`,
             },
         ]);
-        const soft = withProps(doStack(), "mail-spf", { content: '"v=spf1 ip4:192.0.2.10 " "~all"' });
+        const soft = withProps(doStack(), "mail-spf-example.com", { content: '"v=spf1 ip4:192.0.2.10 " "~all"' });
         assert.deepEqual(await runPolicy(spfRecordPolicy, soft), []);
     });
 
     it("reads pre-chunked strings joined without a separator, and DigitalOcean and deprecated Cloudflare records", async () => {
-        const chunked = withProps(doStack(), "mail-spf", { content: '"v=spf1 ip4:192.0.2.10 +a" "ll"' });
+        const chunked = withProps(doStack(), "mail-spf-example.com", { content: '"v=spf1 ip4:192.0.2.10 +a" "ll"' });
         assert.equal((await runPolicy(spfRecordPolicy, chunked)).length, 1);
         const doRecord = resource("digitalocean:index/dnsRecord:DnsRecord", "do-spf", {
             domain: "example.com",
@@ -131,11 +135,11 @@ describe("mailserver-spf-record", () => {
     });
 
     it("reports a term that does not parse", async () => {
-        const bad = withProps(doStack(), "mail-spf", { content: '"v=spf1 ip4:192.0.2.10 incude:x.example -all"' });
+        const bad = withProps(doStack(), "mail-spf-example.com", { content: '"v=spf1 ip4:192.0.2.10 incude:x.example -all"' });
         assert.deepEqual(await runPolicy(spfRecordPolicy, bad), [
             {
-                urn: urnOf(CF, "mail-spf"),
-                message: `SPF record of example.com "mail-spf" (${CF}) does not parse: unknown term "incude:x.example". Fix the term (RFC 7208 §5).`,
+                urn: urnOf(CF, "mail-spf-example.com"),
+                message: `SPF record of example.com "mail-spf-example.com" (${CF}) does not parse: unknown term "incude:x.example". Fix the term (RFC 7208 §5).`,
             },
         ]);
     });
@@ -143,16 +147,16 @@ describe("mailserver-spf-record", () => {
 
 describe("mailserver-dmarc-record", () => {
     it("reports a domain whose MX has no DMARC record", async () => {
-        assert.deepEqual(await runPolicy(dmarcRecordPolicy, without(doStack(), "mail-dmarc")), [
+        assert.deepEqual(await runPolicy(dmarcRecordPolicy, without(doStack(), "mail-dmarc-example.com")), [
             {
-                urn: urnOf(CF, "mail-mx"),
-                message: `example.com has an MX record "mail-mx" (${CF}) but no DMARC record: add a TXT record named _dmarc.example.com with "v=DMARC1; p=quarantine" (p=none at least; Gmail, Yahoo and Outlook require one).`,
+                urn: urnOf(CF, "mail-mx-example.com"),
+                message: `example.com has an MX record "mail-mx-example.com" (${CF}) but no DMARC record: add a TXT record named _dmarc.example.com with "v=DMARC1; p=quarantine" (p=none at least; Gmail, Yahoo and Outlook require one).`,
             },
         ]);
     });
 
     it("does not take a TXT at _dmarc that is not v=DMARC1", async () => {
-        const notDmarc = withProps(doStack(), "mail-dmarc", { content: '"p=reject; v=DMARC1"' });
+        const notDmarc = withProps(doStack(), "mail-dmarc-example.com", { content: '"p=reject; v=DMARC1"' });
         assert.equal((await runPolicy(dmarcRecordPolicy, notDmarc)).length, 1);
     });
 
@@ -169,24 +173,28 @@ describe("mailserver-dmarc-record", () => {
 
 describe("mailserver-dkim-txt-strings", () => {
     it("reports a DKIM record given as one 410-character string", async () => {
-        const unsplit = withProps(doStack(), "mail-dkim", { content: DKIM_VALUE });
+        const unsplit = withProps(doStack(), "mail-dkim-mailserver._domainkey.example.com", { content: DKIM_VALUE });
         assert.equal(DKIM_VALUE.length, 420);
         assert.deepEqual(await runPolicy(dkimStringsPolicy, unsplit), [
             {
-                urn: urnOf(CF, "mail-dkim"),
-                message: `DKIM record mailserver._domainkey.example.com "mail-dkim" (${CF}) has a string of 420 characters; a TXT string holds at most 255: give the value as quoted strings of at most 255 characters, "<first 255>" "<rest>".`,
+                urn: urnOf(CF, "mail-dkim-mailserver._domainkey.example.com"),
+                message: `DKIM record mailserver._domainkey.example.com "mail-dkim-mailserver._domainkey.example.com" (${CF}) has a string of 420 characters; a TXT string holds at most 255: give the value as quoted strings of at most 255 characters, "<first 255>" "<rest>".`,
             },
         ]);
     });
 
     it("reports a quoted string of 256 characters, accepts 255, and ignores long TXT records that are not DKIM", async () => {
         const v = `v=DKIM1; k=rsa; p=${"B".repeat(300)}`;
-        const bad = withProps(doStack(), "mail-dkim", { content: `"${v.slice(0, 256)}" "${v.slice(256)}"` });
+        const bad = withProps(doStack(), "mail-dkim-mailserver._domainkey.example.com", {
+            content: `"${v.slice(0, 256)}" "${v.slice(256)}"`,
+        });
         assert.deepEqual(
             (await runPolicy(dkimStringsPolicy, bad)).map((x) => x.message.match(/a string of (\d+)/)?.[1]),
             ["256"],
         );
-        const good = withProps(doStack(), "mail-dkim", { content: `"${v.slice(0, 255)}" "${v.slice(255)}"` });
+        const good = withProps(doStack(), "mail-dkim-mailserver._domainkey.example.com", {
+            content: `"${v.slice(0, 255)}" "${v.slice(255)}"`,
+        });
         assert.deepEqual(await runPolicy(dkimStringsPolicy, good), []);
         const other = cfRecord("long", "TXT", "example.com", "x".repeat(300));
         assert.deepEqual(await runPolicy(dkimStringsPolicy, [...doStack(), other]), []);
@@ -195,11 +203,11 @@ describe("mailserver-dkim-txt-strings", () => {
 
 describe("mailserver-mail-host-not-proxied", () => {
     it("reports the mail host's proxied A record", async () => {
-        const proxied = withProps(doStack(), "mail-a", { proxied: true });
+        const proxied = withProps(doStack(), "mail-a-mail.example.com", { proxied: true });
         assert.deepEqual(await runPolicy(mailHostNotProxiedPolicy, proxied), [
             {
-                urn: urnOf(CF, "mail-a"),
-                message: `A record mail.example.com "mail-a" (${CF}) is a mail host's address but is proxied through Cloudflare, which does not carry SMTP and hides the host's address from receivers: set proxied: false.`,
+                urn: urnOf(CF, "mail-a-mail.example.com"),
+                message: `A record mail.example.com "mail-a-mail.example.com" (${CF}) is a mail host's address but is proxied through Cloudflare, which does not carry SMTP and hides the host's address from receivers: set proxied: false.`,
             },
         ]);
     });
@@ -242,7 +250,9 @@ describe("mailserver-droplet-named-fqdn", () => {
     });
 
     it("reports a MailServer droplet without A record whose name is not a FQDN", async () => {
-        const stack = withProps(without(doStack(), "mail-a", "mail-aaaa"), "mail-droplet", { name: "Mail" });
+        const stack = withProps(without(doStack(), "mail-a-mail.example.com", "mail-aaaa-mail.example.com"), "mail-droplet", {
+            name: "Mail",
+        });
         assert.deepEqual(await runPolicy(dropletFqdnNamePolicy, stack), [
             {
                 urn: urnOf(DROPLET, "mail-droplet"),
@@ -268,13 +278,14 @@ describe("mailserver-linode-rdns", () => {
             (await runPolicy(linodeRdnsPolicy, none)).map((v) => v.message.match(/for its (\S+(?: and \S+)?) address:/)?.[1]),
             ["IPv4 and IPv6"],
         );
-        assert.deepEqual(await runPolicy(linodeRdnsPolicy, without(linodeStack(), "mail-aaaa", "mail-rdns-ipv6")), []);
+        assert.deepEqual(await runPolicy(linodeRdnsPolicy, without(linodeStack(), "mail-aaaa-mail.example.com", "mail-rdns-ipv6")), []);
     });
 
     it("tells the families apart during a preview, when the addresses are not known yet", async () => {
         const preview = linodeStack().map((r) => {
             if (r.name === "mail-instance") return { ...r, props: { ...r.props, ipAddress: UNKNOWN, ipv4s: UNKNOWN, ipv6: UNKNOWN } };
-            if (r.name === "mail-a" || r.name === "mail-aaaa") return { ...r, props: { ...r.props, content: UNKNOWN } };
+            if (r.name === "mail-a-mail.example.com" || r.name === "mail-aaaa-mail.example.com")
+                return { ...r, props: { ...r.props, content: UNKNOWN } };
             if (r.name.startsWith("mail-rdns")) return { ...r, props: { ...r.props, address: UNKNOWN } };
             return r;
         });
@@ -290,7 +301,14 @@ describe("mailserver-linode-rdns", () => {
 
 describe("mailserver-user-data-secret", () => {
     it("reports droplet user data with a private key that comes from no secret source", async () => {
-        const plain = withChanged(doStack(), "mail-droplet", (r) => ({ ...r, propertyDependencies: {} }));
+        // DigitalOcean keeps only the SHA-1 of the user data in state (the provider's StateFunc), so
+        // this is a droplet whose user data the policy can read: one from a plain string with a key.
+        const plain = withChanged(doStack(), "mail-droplet", (r) => ({
+            ...r,
+            props: { ...r.props, userData: `#cloud-config\nwrite_files:\n- content: |\n    ${FAKE_PEM}\n` },
+            propertyDependencies: {},
+            additionalSecretOutputs: undefined,
+        }));
         assert.deepEqual(await runPolicy(userDataSecretPolicy, plain), [
             {
                 urn: urnOf(DROPLET, "mail-droplet"),
@@ -302,7 +320,11 @@ describe("mailserver-user-data-secret", () => {
     });
 
     it("decodes Linode's base64 metadata, and ignores user data without a key", async () => {
-        const plain = withChanged(linodeStack(), "mail-instance", (r) => ({ ...r, propertyDependencies: {} }));
+        const plain = withChanged(linodeStack(), "mail-instance", (r) => ({
+            ...r,
+            propertyDependencies: {},
+            additionalSecretOutputs: undefined,
+        }));
         assert.deepEqual(
             (await runPolicy(userDataSecretPolicy, plain)).map((v) => v.message.match(/in (\S+) that/)?.[1]),
             ["metadatas[0].userData"],

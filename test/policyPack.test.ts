@@ -10,7 +10,16 @@ import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
-import { USER_DATA_WITH_KEY, urnOf } from "./support/policyStack";
+import { renderBootstrap } from "../components/host/bootstrap";
+import { throwawayEd25519Key } from "../plan/throwawayKey";
+import { urnOf } from "./support/policyStack";
+
+const hostKey = throwawayEd25519Key("host");
+/** The component's user data: it holds the host's SSH private key. */
+const USER_DATA_WITH_KEY = renderBootstrap({
+    deployPublicKey: throwawayEd25519Key("deploy").publicKeyOpenssh ?? "",
+    hostKey: { privateOpenssh: hostKey.privateKeyOpenssh ?? "", publicOpenssh: hostKey.publicKeyOpenssh ?? "" },
+});
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as { Struct: { fromJavaScript(v: unknown): unknown } };
@@ -71,8 +80,8 @@ describe("policy pack under @pulumi/pulumi's run-policy-pack (the message is the
                 userData: { ...SECRET_SIG, value: USER_DATA_WITH_KEY },
                 ipv4Address: UNKNOWN_STRING,
             }),
-            stackResource(CF, "mail-mx", { name: "example.com", type: "MX", content: "mail.example.com", zoneId: "z" }),
-            stackResource(CF, "mail-spf", { name: "example.com", type: "TXT", content: UNKNOWN_STRING, zoneId: "z" }),
+            stackResource(CF, "mail-mx-example.com", { name: "example.com", type: "MX", content: "mail.example.com", zoneId: "z" }),
+            stackResource(CF, "mail-spf-example.com", { name: "example.com", type: "TXT", content: UNKNOWN_STRING, zoneId: "z" }),
         ]);
         const response = await new Promise<analyzer.AnalyzeResponse>((resolve, reject) =>
             client.analyzeStack(request, (e, r) => (e ? reject(e) : resolve(r))),
@@ -84,10 +93,10 @@ describe("policy pack under @pulumi/pulumi's run-policy-pack (the message is the
         assert.deepEqual(diagnostics, [
             [
                 "mailserver-dmarc-record",
-                urnOf(CF, "mail-mx"),
+                urnOf(CF, "mail-mx-example.com"),
                 mandatory,
                 "Every domain with an MX record has a DMARC record (_dmarc.<domain> TXT starting v=DMARC1).\n" +
-                    `example.com has an MX record "mail-mx" (${CF}) but no DMARC record: add a TXT record named _dmarc.example.com with "v=DMARC1; p=quarantine" (p=none at least; Gmail, Yahoo and Outlook require one).`,
+                    `example.com has an MX record "mail-mx-example.com" (${CF}) but no DMARC record: add a TXT record named _dmarc.example.com with "v=DMARC1; p=quarantine" (p=none at least; Gmail, Yahoo and Outlook require one).`,
             ],
             [
                 "mailserver-user-data-secret",

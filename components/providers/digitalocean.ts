@@ -25,7 +25,8 @@ export function digitalOceanHost(input: HostInput): Host {
         },
         // The user data is a generic bootstrap (the configuration arrives over SSH): a newer
         // bootstrap from a newer component must not replace a running mail server.
-        { parent: input.parent, dependsOn: [...input.dependsOn], ignoreChanges: ["userData"] },
+        // The user data holds the SSH host key; secret in state and previews whatever the provider says.
+        { parent: input.parent, dependsOn: [...input.dependsOn], ignoreChanges: ["userData"], additionalSecretOutputs: ["userData"] },
     );
     const everywhere = [...ANYWHERE.ipv4, ...ANYWHERE.ipv6];
     const firewall = new digitalocean.Firewall(

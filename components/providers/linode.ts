@@ -46,7 +46,14 @@ export function linodeHost(input: HostInput): Host {
         // The user data is a generic bootstrap (the configuration arrives over SSH): a newer
         // bootstrap from a newer component must not replace a running mail server. Labels are
         // unique per account: a replacement must delete the old instance first.
-        { parent: input.parent, dependsOn: [...input.dependsOn], ignoreChanges: ["metadatas"], deleteBeforeReplace: true },
+        // The user data holds the SSH host key; secret in state and previews whatever the provider says.
+        {
+            parent: input.parent,
+            dependsOn: [...input.dependsOn],
+            ignoreChanges: ["metadatas"],
+            additionalSecretOutputs: ["metadatas"],
+            deleteBeforeReplace: true,
+        },
     );
     const linodeId = instance.id.apply((id) => Number(id));
     const firewall = new linode.Firewall(

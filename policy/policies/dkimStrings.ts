@@ -1,7 +1,7 @@
 import { TXT_STRING_MAX } from "../../components/records/txt";
 import { dnsRecords, overlongStrings } from "../dnsRecords";
 import type { MailPolicy } from "../mailPolicy";
-import { type Violation, isKnown, label } from "../stackResource";
+import { isKnown, label, type Violation } from "../stackResource";
 
 /** DKIM key records (`<selector>._domainkey.<domain>` TXT) have no string longer than 255 characters. */
 export const dkimStringsPolicy: MailPolicy = {

@@ -2,7 +2,7 @@ import { getDomain } from "tldts";
 import { isDmarcRecord } from "../../components/records/dmarcTags";
 import { type DnsRecordView, dnsRecords, txtValue } from "../dnsRecords";
 import type { MailPolicy } from "../mailPolicy";
-import { type Violation, isKnown, label } from "../stackResource";
+import { isKnown, label, type Violation } from "../stackResource";
 
 /** Every domain with an MX record has a DMARC record at `_dmarc.<domain>` (or at its organizational domain). */
 export const dmarcRecordPolicy: MailPolicy = {

@@ -1,7 +1,7 @@
 import { domainProblem } from "../../components/dnsName";
 import { mailHosts } from "../mailHosts";
 import type { MailPolicy } from "../mailPolicy";
-import { type Violation, isKnown, label, stringProp } from "../stackResource";
+import { isKnown, label, stringProp, type Violation } from "../stackResource";
 
 /**
  * A droplet that is a mail host is named with its FQDN: DigitalOcean has no PTR API and derives

@@ -1,6 +1,6 @@
 import { LINODE_RDNS, type MailHost, machineAddresses, mailHosts } from "../mailHosts";
 import type { MailPolicy } from "../mailPolicy";
-import { type StackResource, type Violation, dependsOn, isKnown, label, stringProp } from "../stackResource";
+import { dependsOn, isKnown, label, type StackResource, stringProp, type Violation } from "../stackResource";
 
 type Family = "IPv4" | "IPv6";
 

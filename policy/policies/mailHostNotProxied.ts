@@ -1,7 +1,7 @@
 import { dnsRecords } from "../dnsRecords";
 import { mailHostNames } from "../mailHosts";
 import type { MailPolicy } from "../mailPolicy";
-import { type Violation, isKnown, label } from "../stackResource";
+import { isKnown, label, type Violation } from "../stackResource";
 
 /** Cloudflare A/AAAA records of mail hosts are DNS-only: Cloudflare's proxy does not carry SMTP. */
 export const mailHostNotProxiedPolicy: MailPolicy = {

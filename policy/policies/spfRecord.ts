@@ -1,8 +1,8 @@
 import { SPF_MAX_LOOKUPS } from "../../components/config";
+import { allQualifier, countLookupTerms, isSpfRecord, parseSpf } from "../../components/records/spfTerms";
 import { type DnsRecordView, dnsRecords, txtValue } from "../dnsRecords";
 import type { MailPolicy } from "../mailPolicy";
-import { allQualifier, countLookupTerms, isSpfRecord, parseSpf } from "../../components/records/spfTerms";
-import { type StackResource, type Violation, isKnown, label } from "../stackResource";
+import { isKnown, label, type StackResource, type Violation } from "../stackResource";
 
 /** SPF records of the stack, with their name and concatenated value (records with an unknown value are left out). */
 function spfRecords(resources: readonly StackResource[]): { record: DnsRecordView; name: string; value: string }[] {

@@ -1,6 +1,6 @@
 import { DIGITALOCEAN_DROPLET, LINODE_INSTANCE } from "../mailHosts";
 import type { MailPolicy } from "../mailPolicy";
-import { type StackResource, type Violation, isKnown, label, stringProp } from "../stackResource";
+import { isKnown, label, type StackResource, stringProp, type Violation } from "../stackResource";
 
 /**
  * Resource types whose key outputs their provider marks secret: a value computed from them is
@@ -41,6 +41,10 @@ function userData(resource: StackResource): { property: string; path: string; te
  * from a resource whose key output the provider marks secret (`tls.PrivateKey`). A key that came
  * from anywhere else (a file, plain or secret config) must be marked with
  * `additionalSecretOutputs: ["userData"]` (droplet) or `["metadatas"]` (Linode).
+ *
+ * DigitalOcean's provider keeps only the SHA-1 of a droplet's user data in state (`user_data` has
+ * `StateFunc: util.HashStringStateFunc()` in terraform-provider-digitalocean's droplet resource), so
+ * for a droplet this finds a key only where the value is still the input itself.
  */
 export const userDataSecretPolicy: MailPolicy = {
     name: "mailserver-user-data-secret",

@@ -1,12 +1,12 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import type { PolicyResource, StackValidationArgs } from "@pulumi/policy";
-import { MAILSERVER_TYPE } from "../../components/mailServer";
 import { type MailPolicy, stackPolicy } from "../../policy/mailPolicy";
 import type { StackResource, Violation } from "../../policy/stackResource";
 
-/** A URN as the engine writes it, in stack `test` of project `mailserver`. */
-export function urnOf(type: string, name: string): string {
-    return `urn:pulumi:test::mailserver::${type}::${name}`;
-}
+import { urnOf } from "./componentStack";
+
+export { urnOf };
 
 /** A fabricated resource. */
 export function resource(
@@ -43,84 +43,38 @@ export function cfRecord(
     );
 }
 
-const KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
-
-/** Cloud-init user data holding a (truncated) PEM private key, as MailServer renders it. */
-export const USER_DATA_WITH_KEY = `#cloud-config\nwrite_files:\n  - path: /etc/opendkim/keys/mailserver.private\n    content: |\n      ${KEY.replace(/\n/g, "\n      ")}`;
-
 /** A 2048-bit DKIM record value's length: `v=DKIM1; k=rsa; h=sha256; p=` + 392 base64 characters. */
 export const DKIM_VALUE = `v=DKIM1; k=rsa; h=sha256; p=${"A".repeat(392)}`;
 
-/** What MailServer("mail") creates for example.com on DigitalOcean, with the addresses known. */
-export function doStack(): StackResource[] {
-    const component = resource(MAILSERVER_TYPE, "mail", {});
-    const key = resource("tls:index/privateKey:PrivateKey", "mail-dkim", { algorithm: "RSA", rsaBits: 2048 }, { parent: component.urn });
-    const droplet = resource(
-        "digitalocean:index/droplet:Droplet",
-        "mail-droplet",
-        {
-            name: "mail.example.com",
-            image: "debian-12-x64",
-            userData: USER_DATA_WITH_KEY,
-            ipv4Address: "192.0.2.10",
-            ipv6Address: "2001:db8::10",
-        },
-        { parent: component.urn, propertyDependencies: { userData: [key.urn] } },
-    );
-    const fromDroplet = { parent: component.urn, propertyDependencies: { content: [droplet.urn] } };
-    return [
-        component,
-        key,
-        droplet,
-        cfRecord("mail-a", "A", "mail.example.com", "192.0.2.10", fromDroplet),
-        cfRecord("mail-aaaa", "AAAA", "mail.example.com", "2001:db8::10", fromDroplet),
-        cfRecord("mail-spf", "TXT", "example.com", '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"', fromDroplet),
-        cfRecord("mail-helo-spf", "TXT", "mail.example.com", '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"', fromDroplet),
-        cfRecord("mail-dkim", "TXT", "mailserver._domainkey.example.com", `"${DKIM_VALUE.slice(0, 255)}" "${DKIM_VALUE.slice(255)}"`, {
-            parent: component.urn,
-        }),
-        cfRecord("mail-dmarc", "TXT", "_dmarc.example.com", '"v=DMARC1; p=quarantine; adkim=r; aspf=r"', { parent: component.urn }),
-        cfRecord("mail-mx", "MX", "example.com", "mail.example.com", { parent: component.urn, priority: 10 }),
-    ];
+const stacks = new Map<string, StackResource[]>();
+
+/**
+ * What MailServer("mail") creates for an example stack, as the policy pack sees it: the program
+ * run under the plan's mocks in a process of its own (test/support/componentStack.ts), its
+ * outputs as plain values, each input's source resources.
+ */
+export function componentStack(stack: string): StackResource[] {
+    let resources = stacks.get(stack);
+    if (!resources) {
+        const result = spawnSync(process.execPath, [join(__dirname, "componentStack.js"), stack], {
+            encoding: "utf8",
+            maxBuffer: 64 << 20,
+        });
+        if (result.status !== 0) throw new Error(`componentStack ${stack}: ${result.stderr}`);
+        resources = JSON.parse(result.stdout) as StackResource[];
+        stacks.set(stack, resources);
+    }
+    return structuredClone(resources);
 }
 
-/** What MailServer("mail") creates for example.com on Linode, with the addresses known. */
+/** The do-example stack (DigitalOcean). */
+export function doStack(): StackResource[] {
+    return componentStack("do-example");
+}
+
+/** The linode-example stack (Linode). */
 export function linodeStack(): StackResource[] {
-    const component = resource(MAILSERVER_TYPE, "mail", {});
-    const key = resource("tls:index/privateKey:PrivateKey", "mail-dkim", { algorithm: "RSA", rsaBits: 2048 }, { parent: component.urn });
-    const instance = resource(
-        "linode:index/instance:Instance",
-        "mail-instance",
-        {
-            label: "mail.example.com",
-            metadatas: [{ userData: Buffer.from(USER_DATA_WITH_KEY).toString("base64") }],
-            ipAddress: "192.0.2.20",
-            ipv4s: ["192.0.2.20"],
-            ipv6: "2001:db8::20/128",
-        },
-        { parent: component.urn, propertyDependencies: { metadatas: [key.urn] } },
-    );
-    const fromInstance = { parent: component.urn, propertyDependencies: { content: [instance.urn] } };
-    const a = cfRecord("mail-a", "A", "mail.example.com", "192.0.2.20", fromInstance);
-    const aaaa = cfRecord("mail-aaaa", "AAAA", "mail.example.com", "2001:db8::20", fromInstance);
-    const rdns = (suffix: string, address: string, after: StackResource) =>
-        resource(
-            "linode:index/rdns:Rdns",
-            `mail-rdns-${suffix}`,
-            { address, rdns: "mail.example.com", waitForAvailable: true },
-            { parent: component.urn, dependencies: [after.urn, instance.urn], propertyDependencies: { address: [instance.urn] } },
-        );
-    return [
-        component,
-        key,
-        instance,
-        a,
-        aaaa,
-        rdns("ipv4", "192.0.2.20", a),
-        rdns("ipv6", "2001:db8::20", aaaa),
-        cfRecord("mail-mx", "MX", "example.com", "mail.example.com", { parent: component.urn, priority: 10 }),
-        cfRecord("mail-dmarc", "TXT", "_dmarc.example.com", '"v=DMARC1; p=reject"', { parent: component.urn }),
-    ];
+    return componentStack("linode-example");
 }
 
 /** `resources` with the one named `name` replaced by `change(it)`. */

@@ -14,6 +14,9 @@
 #                                      cloud-init told to keep those sources
 #   REPO=<CACHE_DIR>/repo-<key>       flat apt repository (Packages.gz), bind-mount it read-only
 #                                      at /srv/repo inside the container
+#   TOOLS=<CACHE_DIR>/tools-<key>     the same root with the packages installed: the tests run
+#                                      Debian 13's postconf, opendkim, sshd, visudo, nft and
+#                                      cloud-init there (chroot) on the files the component renders
 # The key hashes this script, the package lists and the mirror; a complete cache entry is reused,
 # an incomplete one is rebuilt. Timing of each step goes to stderr.
 set -euo pipefail
@@ -43,13 +46,19 @@ ROOTFS=$CACHE_DIR/rootfs-$KEY
 REPO=$CACHE_DIR/repo-$KEY
 mkdir -p "$CACHE_DIR"
 
-if [[ -f $ROOTFS/.lab-complete && -f $REPO/Packages.gz ]]; then
+TOOLS=$CACHE_DIR/tools-$KEY
+complete() { [[ -f $ROOTFS/.lab-complete && -f $REPO/Packages.gz && -f $TOOLS/.lab-complete ]]; }
+if complete; then
   log "cache hit: $ROOTFS"
-  echo "ROOTFS=$ROOTFS"; echo "REPO=$REPO"; exit 0
+  echo "ROOTFS=$ROOTFS"; echo "REPO=$REPO"; echo "TOOLS=$TOOLS"; exit 0
 fi
 
-# one builder at a time per cache dir
+# one builder at a time per cache dir; another may have finished while this one waited
 exec 9>"$CACHE_DIR/.lock"; flock 9
+if complete; then
+  log "cache hit after waiting: $ROOTFS"
+  echo "ROOTFS=$ROOTFS"; echo "REPO=$REPO"; echo "TOOLS=$TOOLS"; exit 0
+fi
 TMP_ROOT=$ROOTFS.tmp
 # unmount anything left mounted under a directory (an interrupted build's /proc, /dev) before
 # deleting it: rm -rf through a bind mount of /dev would delete the host's device nodes
@@ -59,7 +68,7 @@ unmount_under() {
   for m in $(awk '{print $2}' /proc/mounts | grep -E "^$d(/|$)" | sort -r); do umount -l "$m" || true; done
 }
 safe_rm() { for d in "$@"; do unmount_under "$d"; rm -rf --one-file-system "$d"; done; }
-safe_rm "$ROOTFS" "$REPO" "$TMP_ROOT" "$REPO.tmp"
+safe_rm "$ROOTFS" "$REPO" "$TOOLS" "$TMP_ROOT" "$REPO.tmp" "$TOOLS.tmp"
 
 in_root() { chroot "$TMP_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 cleanup() { unmount_under "$TMP_ROOT"; }
@@ -155,8 +164,29 @@ trap - EXIT
 mv "$REPO.tmp" "$REPO"
 touch "$TMP_ROOT/.lab-complete"
 mv "$TMP_ROOT" "$ROOTFS"
+
+step "tools root (the packages installed, offline, from the local repository)"
+cp -a "$ROOTFS" "$TOOLS.tmp"
+rm -f "$TOOLS.tmp/.lab-complete"
+mount --bind "$REPO" "$TOOLS.tmp/srv/repo"
+mount -t proc proc "$TOOLS.tmp/proc"
+tools_cleanup() { unmount_under "$TOOLS.tmp"; }
+trap tools_cleanup EXIT
+in_tools() { chroot "$TOOLS.tmp" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
+echo "postfix postfix/main_mailer_type select No configuration" | in_tools debconf-set-selections
+in_tools apt-get update -qq
+# policy-rc.d: install without starting services in the chroot
+printf '#!/bin/sh\nexit 101\n' >"$TOOLS.tmp/usr/sbin/policy-rc.d"; chmod 755 "$TOOLS.tmp/usr/sbin/policy-rc.d"
+in_tools apt-get -y -qq install $USERDATA_PACKAGES >/dev/null
+rm -rf "$TOOLS.tmp"/var/lib/apt/lists/*
+tools_cleanup
+trap - EXIT
+touch "$TOOLS.tmp/.lab-complete"
+mv "$TOOLS.tmp" "$TOOLS"
+done_step
+
 # drop older cache entries
-for d in "$CACHE_DIR"/rootfs-* "$CACHE_DIR"/repo-*; do
-  case $d in "$ROOTFS"|"$REPO") ;; *) safe_rm "$d" ;; esac
+for d in "$CACHE_DIR"/rootfs-* "$CACHE_DIR"/repo-* "$CACHE_DIR"/tools-*; do
+  case $d in "$ROOTFS"|"$REPO"|"$TOOLS") ;; *) safe_rm "$d" ;; esac
 done
-echo "ROOTFS=$ROOTFS"; echo "REPO=$REPO"
+echo "ROOTFS=$ROOTFS"; echo "REPO=$REPO"; echo "TOOLS=$TOOLS"

@@ -12,7 +12,7 @@ import { sendForward, sendOutbound } from "./checks";
 import * as container from "./container";
 import { editedBundle, setParameter } from "./controls";
 import { applyPlan } from "./deployment";
-import { gradeMessages, type Lab, observePositive, received, serveZones, server, type ToGrade, waitReceived } from "./lab";
+import { gradeMessages, type Lab, observePositive, received, server, serveZones, type ToGrade, waitReceived } from "./lab";
 import { message } from "./messages";
 import { makePlan, type Plan } from "./plan";
 import { ACME_DIR_URL } from "./services";
@@ -28,7 +28,9 @@ const key = (owner: string, type: string) => `${owner.replace(/\.$/, "")} ${type
  * depends on already in their new form, and the records that go only at the end still there.
  */
 export function zonesBeforeApply(before: Plan, after: Plan): Zone[] {
-    const early = new Set(after.zones.flatMap((z) => z.records.filter((r) => !after.afterApply.has(key(r.owner, r.type))).map((r) => key(r.owner, r.type))));
+    const early = new Set(
+        after.zones.flatMap((z) => z.records.filter((r) => !after.afterApply.has(key(r.owner, r.type))).map((r) => key(r.owner, r.type))),
+    );
     const zones = before.zones.map((z) => ({ origin: z.origin, records: z.records.filter((r) => !early.has(key(r.owner, r.type))) }));
     for (const zone of after.zones) {
         let target = zones.find((z) => z.origin === zone.origin);
@@ -46,7 +48,12 @@ async function queueUndeliverable(lab: Lab, id: string): Promise<void> {
     await container.exec(server(lab), `/usr/sbin/sendmail -i -f ${FROM} ${LAB.operator}`, {
         input: message({ caseId: id, from: FROM, to: LAB.operator, subject: `lab ${id}`, withIds: false }),
     });
-    await waitFor("the server to be stuck delivering to the stalled MX", async () => /stalling session/.test((await inNamespace(LAB.mx.netns, "cat", [join(lab.out, "receiver.log")])).stdout), 60_000, 300);
+    await waitFor(
+        "the server to be stuck delivering to the stalled MX",
+        async () => /stalling session/.test((await inNamespace(LAB.mx.netns, "cat", [join(lab.out, "receiver.log")])).stdout),
+        60_000,
+        300,
+    );
 }
 
 export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1): Promise<void> {
@@ -54,9 +61,11 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     const prefix = `change${n}-`;
     // One "apply" section of the report: every check of every change, named by its change.
     const add = (name: string, pass: boolean, evidence: string) => lab.report.add("apply", `${prefix}${name}`, pass, evidence);
-    log(`change: ${Object.entries(changes)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(" ")} ...`);
+    log(
+        `change: ${Object.entries(changes)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")} ...`,
+    );
     const host = server(lab);
     const bootBefore = await container.bootId(host);
     const releaseBefore = (await container.exec(host, "readlink /etc/mailserver/current")).stdout.trim();
@@ -74,7 +83,11 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     }
     rmSync(join(lab.out, "plan-after"), { recursive: true, force: true });
     cpSync(after.dir, join(lab.out, "plan-after"), { recursive: true });
-    add("planned", true, `after-plan in ${join(lab.out, "plan-after")}; configuration step ${after.apply.bundleSha256 === before.apply.bundleSha256 ? "unchanged" : "changed"}`);
+    add(
+        "planned",
+        true,
+        `after-plan in ${join(lab.out, "plan-after")}; configuration step ${after.apply.bundleSha256 === before.apply.bundleSha256 ? "unchanged" : "changed"}`,
+    );
 
     // 1. The records the configuration step depends on, in their new form; nothing removed yet.
     lab.plan = { ...after, zones: zonesBeforeApply(before, after) };
@@ -93,7 +106,11 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     const bootAfter = await container.bootId(host);
     add("no-reboot", bootAfter === bootBefore, `boot id ${bootBefore} before, ${bootAfter} after`);
     const releaseAfter = (await container.exec(host, "readlink /etc/mailserver/current")).stdout.trim();
-    add("release", applyRuns ? releaseAfter !== releaseBefore : releaseAfter === releaseBefore, `${releaseBefore} → ${releaseAfter} (the configuration step ${applyRuns ? "ran" : "did not run"})`);
+    add(
+        "release",
+        applyRuns ? releaseAfter !== releaseBefore : releaseAfter === releaseBefore,
+        `${releaseBefore} → ${releaseAfter} (the configuration step ${applyRuns ? "ran" : "did not run"})`,
+    );
     rmSync(join(lab.out, "receiver.stall"), { force: true });
     try {
         const queued = await waitReceived(lab, `${prefix}queued`, 240_000);
@@ -108,7 +125,14 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     const graded = await gradeMessages(lab, [...cases, forward]);
     for (const [id, g] of graded) {
         const failed = g.verdicts.filter((v) => !v.pass);
-        add(`graded-${id}`, !g.error && failed.length === 0, g.error ?? (failed.length > 0 ? failed.map((v) => `${v.property}: ${v.evidence}`).join("; ") : g.verdicts.map((v) => v.property).join(", ")));
+        add(
+            `graded-${id}`,
+            !g.error && failed.length === 0,
+            g.error ??
+                (failed.length > 0
+                    ? failed.map((v) => `${v.property}: ${v.evidence}`).join("; ")
+                    : g.verdicts.map((v) => v.property).join(", ")),
+        );
     }
     observePositive(lab, graded);
     if (changes.dkimSelector) await checkSelectorChange(lab, add, prefix, before, changes.dkimSelector);
@@ -120,11 +144,15 @@ type Add = (name: string, pass: boolean, evidence: string) => void;
 
 async function checkSelectorChange(lab: Lab, add: Add, prefix: string, before: Plan, selector: string): Promise<void> {
     const after = received(lab).get(`${prefix}sendmail-v4`)?.[0];
-    const signature = after ? /DKIM-Signature:[^]*?\bs=([^;\s]+)/i.exec(readFileSync(after.eml, "latin1"))?.[1] : undefined;
+    const signature = after ? /DKIM-Signature:[\s\S]*?\bs=([^;\s]+)/i.exec(readFileSync(after.eml, "latin1"))?.[1] : undefined;
     add("signed-with-new-selector", signature === selector, `mail sent after the change carries s=${signature ?? "(none)"}`);
-    const oldSelector = /^([^.]+)\._domainkey\./.exec([...before.zones.flatMap((z) => z.records)].find((r) => r.owner.includes("._domainkey."))?.owner ?? "")?.[1];
+    const oldSelector = /^([^.]+)\._domainkey\./.exec(
+        [...before.zones.flatMap((z) => z.records)].find((r) => r.owner.includes("._domainkey."))?.owner ?? "",
+    )?.[1];
     for (const name of [selector, oldSelector]) {
-        const dig = await inNamespace(LAB.client.netns, "dig", ["+short", "TXT", `${name}._domainkey.${LAB.server.domain}`], { allowFail: true });
+        const dig = await inNamespace(LAB.client.netns, "dig", ["+short", "TXT", `${name}._domainkey.${LAB.server.domain}`], {
+            allowFail: true,
+        });
         add(`selector-${name}-published`, /v=DKIM1/.test(dig.stdout), dig.stdout.slice(0, 120) || "no record");
     }
 }
@@ -141,7 +169,11 @@ async function checkNoIpv6(lab: Lab, add: Add, prefix: string): Promise<void> {
     });
     await sleep(20_000);
     const leaked = received(lab).get(`${prefix}v6-only-mx`);
-    add("nothing-over-ipv6", !leaked, leaked ? `delivered from ${leaked[0].session.ip}` : "to an IPv6-only MX nothing left in 20 s (it waits in the queue)");
+    add(
+        "nothing-over-ipv6",
+        !leaked,
+        leaked ? `delivered from ${leaked[0].session.ip}` : "to an IPv6-only MX nothing left in 20 s (it waits in the queue)",
+    );
     await serveZones(lab, { mxFamily: undefined });
     await container.exec(host, "postsuper -d ALL", { allowFail: true });
 }
@@ -160,7 +192,11 @@ export async function failedApply(lab: Lab): Promise<void> {
     add("refused", !ok, ok ? "the broken bundle was applied" : "the applier exited non-zero (pulumi up fails loudly)");
     const after = (await container.exec(host, "readlink /etc/mailserver/current")).stdout.trim();
     const mainCf = (await container.exec(host, "grep -c '^smtpd_milter =' /etc/postfix/main.cf", { allowFail: true })).stdout.trim();
-    add("old-configuration-stays", after === release && mainCf === "0", `current release ${release} → ${after}; live main.cf has ${mainCf} smtpd_milter line(s)`);
+    add(
+        "old-configuration-stays",
+        after === release && mainCf === "0",
+        `current release ${release} → ${after}; live main.cf has ${mainCf} smtpd_milter line(s)`,
+    );
     const id = "after-failed-apply";
     await container.exec(host, `/usr/sbin/sendmail -i -f ${FROM} ${LAB.operator}`, {
         input: message({ caseId: id, from: FROM, to: LAB.operator, subject: `lab ${id}`, withIds: false }),
@@ -169,7 +205,11 @@ export async function failedApply(lab: Lab): Promise<void> {
         await waitReceived(lab, id, 90_000);
         const graded = (await gradeMessages(lab, [{ id, options: { addedFields: ["message-id", "date"] } }])).get(id);
         const failed = graded?.verdicts.filter((v) => !v.pass) ?? [];
-        add("mail-still-flows", !!graded && !graded.error && failed.length === 0, graded?.error ?? (failed.map((v) => `${v.property}: ${v.evidence}`).join("; ") || "graded all-pass"));
+        add(
+            "mail-still-flows",
+            !!graded && !graded.error && failed.length === 0,
+            graded?.error ?? (failed.map((v) => `${v.property}: ${v.evidence}`).join("; ") || "graded all-pass"),
+        );
     } catch (error) {
         add("mail-still-flows", false, (error as Error).message);
     }

@@ -26,9 +26,24 @@ export async function checkInbound(lab: Lab): Promise<void> {
     }
     lab.report.time("certificate-after-apply", now() - started);
     const fqdn = LAB.server.name;
-    lab.report.add("smtp-in", "banner-fqdn", t.banner?.code === 220 && new RegExp(`^220[ -]${fqdn}\\b`).test(t.banner.lines[0]), t.banner?.lines.join(" ") ?? t.error ?? "no banner");
-    lab.report.add("smtp-in", "ehlo-fqdn", !!t.ehlo && new RegExp(`^250[ -]${fqdn}\\b`).test(t.ehlo.lines[0]), t.ehlo?.lines[0] ?? "no EHLO reply");
-    lab.report.add("smtp-in", "starttls-offered", !!t.ehlo?.lines.some((l) => /^250[ -]STARTTLS/i.test(l)), t.ehlo?.lines.join(" | ") ?? "");
+    lab.report.add(
+        "smtp-in",
+        "banner-fqdn",
+        t.banner?.code === 220 && new RegExp(`^220[ -]${fqdn}\\b`).test(t.banner.lines[0]),
+        t.banner?.lines.join(" ") ?? t.error ?? "no banner",
+    );
+    lab.report.add(
+        "smtp-in",
+        "ehlo-fqdn",
+        !!t.ehlo && new RegExp(`^250[ -]${fqdn}\\b`).test(t.ehlo.lines[0]),
+        t.ehlo?.lines[0] ?? "no EHLO reply",
+    );
+    lab.report.add(
+        "smtp-in",
+        "starttls-offered",
+        !!t.ehlo?.lines.some((l) => /^250[ -]STARTTLS/i.test(l)),
+        t.ehlo?.lines.join(" | ") ?? "",
+    );
     const c = t.cert;
     lab.report.observe(
         "certificate",
@@ -66,14 +81,26 @@ export async function checkRelay(lab: Lab, kind: "positive" | "negative", source
 }
 
 async function openssl(args: string[]): Promise<{ connected: boolean; output: string }> {
-    const r = await inNamespace(LAB.client.netns, "openssl", ["s_client", "-connect", `${LAB.server.v4}:25`, "-starttls", "smtp", "-servername", LAB.server.name, ...args], {
-        input: "QUIT\r\n",
-        allowFail: true,
-        timeoutMs: 30_000,
-    });
+    const r = await inNamespace(
+        LAB.client.netns,
+        "openssl",
+        ["s_client", "-connect", `${LAB.server.v4}:25`, "-starttls", "smtp", "-servername", LAB.server.name, ...args],
+        {
+            input: "QUIT\r\n",
+            allowFail: true,
+            timeoutMs: 30_000,
+        },
+    );
     const output = `${r.stdout}\n${r.stderr}`;
     const cipher = /Cipher is (\S+)/.exec(output)?.[1];
-    return { connected: r.code === 0 && !!cipher && cipher !== "(NONE)", output: `${cipher ? `Cipher is ${cipher}; ` : ""}${output.split("\n").filter((l) => /error|alert|Cipher is|Protocol/.test(l)).slice(0, 3).join(" | ")}` };
+    return {
+        connected: r.code === 0 && !!cipher && cipher !== "(NONE)",
+        output: `${cipher ? `Cipher is ${cipher}; ` : ""}${output
+            .split("\n")
+            .filter((l) => /error|alert|Cipher is|Protocol/.test(l))
+            .slice(0, 3)
+            .join(" | ")}`,
+    };
 }
 
 /** TLS below 1.2, and TLS 1.2 with ciphers the configuration excludes, get no session. */
@@ -97,18 +124,48 @@ async function checkRecipients(lab: Lab): Promise<void> {
     for (const account of ["nobody", "daemon", "postfix", "mailadmin", "root", "opendkim"]) {
         const t = await outside("alice@example.org", `${account}@${LAB.server.name}`);
         const reply = t.rcpt?.[0];
-        lab.report.add("recipients", `${account}@host-refused`, !!reply && reply.code >= 500, reply?.lines.join(" ") ?? t.error ?? "no reply");
+        lab.report.add(
+            "recipients",
+            `${account}@host-refused`,
+            !!reply && reply.code >= 500,
+            reply?.lines.join(" ") ?? t.error ?? "no reply",
+        );
     }
     const local = await outside("alice@example.org", "root@localhost");
-    lab.report.add("recipients", "localhost-refused", (local.rcpt?.[0]?.code ?? 0) >= 500, local.rcpt?.[0]?.lines.join(" ") ?? local.error ?? "");
+    lab.report.add(
+        "recipients",
+        "localhost-refused",
+        (local.rcpt?.[0]?.code ?? 0) >= 500,
+        local.rcpt?.[0]?.lines.join(" ") ?? local.error ?? "",
+    );
     const postmaster = await outside("alice@example.org", `postmaster@${LAB.server.domain}`);
-    lab.report.add("recipients", "postmaster-accepted", postmaster.rcpt?.[0]?.code === 250, postmaster.rcpt?.[0]?.lines.join(" ") ?? postmaster.error ?? "");
+    lab.report.add(
+        "recipients",
+        "postmaster-accepted",
+        postmaster.rcpt?.[0]?.code === 250,
+        postmaster.rcpt?.[0]?.lines.join(" ") ?? postmaster.error ?? "",
+    );
     const badHelo = await outside("alice@example.org", `postmaster@${LAB.server.domain}`, "bad_helo!name");
-    lab.report.add("recipients", "invalid-helo-refused", (badHelo.rcpt?.[0]?.code ?? 0) >= 500, badHelo.rcpt?.[0]?.lines.join(" ") ?? badHelo.error ?? "");
+    lab.report.add(
+        "recipients",
+        "invalid-helo-refused",
+        (badHelo.rcpt?.[0]?.code ?? 0) >= 500,
+        badHelo.rcpt?.[0]?.lines.join(" ") ?? badHelo.error ?? "",
+    );
     const bareSender = await outside("alice", `postmaster@${LAB.server.domain}`);
-    lab.report.add("recipients", "non-fqdn-sender-refused", (bareSender.rcpt?.[0]?.code ?? 0) >= 500, bareSender.rcpt?.[0]?.lines.join(" ") ?? bareSender.error ?? "");
+    lab.report.add(
+        "recipients",
+        "non-fqdn-sender-refused",
+        (bareSender.rcpt?.[0]?.code ?? 0) >= 500,
+        bareSender.rcpt?.[0]?.lines.join(" ") ?? bareSender.error ?? "",
+    );
     const unknown = await outside("alice@no-such-domain.example.org", `postmaster@${LAB.server.domain}`);
-    lab.report.add("recipients", "unknown-sender-domain-refused", (unknown.rcpt?.[0]?.code ?? 0) >= 400, unknown.rcpt?.[0]?.lines.join(" ") ?? unknown.error ?? "");
+    lab.report.add(
+        "recipients",
+        "unknown-sender-domain-refused",
+        (unknown.rcpt?.[0]?.code ?? 0) >= 400,
+        unknown.rcpt?.[0]?.lines.join(" ") ?? unknown.error ?? "",
+    );
 }
 
 /** SSH as a stranger, as root, with a password, and the deploy key asking for a shell or a tunnel. */
@@ -119,9 +176,32 @@ export async function checkHostHardening(lab: Lab): Promise<void> {
     const target = `${step.user}@${step.host}`;
     const withUser = (user: string) => base.map((a) => (a === target ? `${user}@${step.host}` : a));
     const root = await ssh(withUser("root"));
-    lab.report.add("ssh", "root-refused", root.code === 255 && /Permission denied/.test(root.stderr), root.stderr.trim().split("\n").pop() ?? "");
-    const password = await ssh(["-F", "/dev/null", "-o", `UserKnownHostsFile=${join(lab.work, "known_hosts")}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "PreferredAuthentications=password,keyboard-interactive", target, "id"]);
-    lab.report.add("ssh", "password-refused", password.code === 255 && /Permission denied \(publickey\)/.test(password.stderr), password.stderr.trim().split("\n").pop() ?? "");
+    lab.report.add(
+        "ssh",
+        "root-refused",
+        root.code === 255 && /Permission denied/.test(root.stderr),
+        root.stderr.trim().split("\n").pop() ?? "",
+    );
+    const password = await ssh([
+        "-F",
+        "/dev/null",
+        "-o",
+        `UserKnownHostsFile=${join(lab.work, "known_hosts")}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "PreferredAuthentications=password,keyboard-interactive",
+        target,
+        "id",
+    ]);
+    lab.report.add(
+        "ssh",
+        "password-refused",
+        password.code === 255 && /Permission denied \(publickey\)/.test(password.stderr),
+        password.stderr.trim().split("\n").pop() ?? "",
+    );
     const shell = await ssh(base);
     lab.report.add(
         "ssh",
@@ -138,17 +218,30 @@ export async function checkHostHardening(lab: Lab): Promise<void> {
         `ssh -W 127.0.0.1:25: exit ${tunnel.code}; ${tunnel.stderr.trim().split("\n").pop() ?? ""}`,
     );
     const host = server(lab);
-    const effective = await container.exec(host, "sshd -T | grep -Ei '^(passwordauthentication|permitrootlogin|allowusers|kbdinteractiveauthentication) '", { allowFail: true });
+    const effective = await container.exec(
+        host,
+        "sshd -T | grep -Ei '^(passwordauthentication|permitrootlogin|allowusers|kbdinteractiveauthentication) '",
+        { allowFail: true },
+    );
     lab.report.add(
         "ssh",
         "sshd-effective-config",
-        /^passwordauthentication no$/m.test(effective.stdout) && /^permitrootlogin no$/m.test(effective.stdout) && /^allowusers mailserver-deploy$/m.test(effective.stdout),
+        /^passwordauthentication no$/m.test(effective.stdout) &&
+            /^permitrootlogin no$/m.test(effective.stdout) &&
+            /^allowusers mailserver-deploy$/m.test(effective.stdout),
         effective.stdout.replace(/\n/g, "; "),
     );
     // The live key path is a link into the current release; the key itself and its directory there.
-    const key = await container.exec(host, "k=$(readlink -f /etc/opendkim/keys/*.private); stat -c '%a %U %n' \"$(dirname \"$k\")\" \"$k\"", { allowFail: true });
+    const key = await container.exec(host, 'k=$(readlink -f /etc/opendkim/keys/*.private); stat -c \'%a %U %n\' "$(dirname "$k")" "$k"', {
+        allowFail: true,
+    });
     const [dir, file] = key.stdout.trim().split("\n");
-    lab.report.add("host", "dkim-key-opendkim-only", /^700 opendkim \//.test(dir ?? "") && /^600 opendkim \/\S+\.private$/.test(file ?? ""), key.stdout.replace(/\n/g, "; "));
+    lab.report.add(
+        "host",
+        "dkim-key-opendkim-only",
+        /^700 opendkim \//.test(dir ?? "") && /^600 opendkim \/\S+\.private$/.test(file ?? ""),
+        key.stdout.replace(/\n/g, "; "),
+    );
     const updates = await container.exec(
         host,
         "apt-config dump APT::Periodic::Unattended-Upgrade; systemctl is-enabled apt-daily-upgrade.timer; unattended-upgrade --dry-run >/dev/null 2>&1; echo dry-run=$?",
@@ -157,7 +250,9 @@ export async function checkHostHardening(lab: Lab): Promise<void> {
     lab.report.add(
         "host",
         "security-updates-unattended",
-        /APT::Periodic::Unattended-Upgrade "1";/.test(updates.stdout) && /^enabled$/m.test(updates.stdout) && /dry-run=0/.test(updates.stdout),
+        /APT::Periodic::Unattended-Upgrade "1";/.test(updates.stdout) &&
+            /^enabled$/m.test(updates.stdout) &&
+            /dry-run=0/.test(updates.stdout),
         updates.stdout.replace(/\n/g, "; "),
     );
     // The lab has no metadata service: a route to its address, so that a connection gets as far as the firewall.
@@ -206,7 +301,12 @@ export async function sendOutbound(lab: Lab, prefix = ""): Promise<ToGrade[]> {
             try {
                 const m = await waitReceived(lab, id, 90_000);
                 const want = family === 4 ? LAB.server.v4 : LAB.server.v6;
-                lab.report.add("send", `${id}-over-ipv${family}`, m.session.ip === want, `from ${m.session.ip} helo=${m.session.helo} <${m.session.mailFrom}>`);
+                lab.report.add(
+                    "send",
+                    `${id}-over-ipv${family}`,
+                    m.session.ip === want,
+                    `from ${m.session.ip} helo=${m.session.helo} <${m.session.mailFrom}>`,
+                );
             } catch (error) {
                 const queue = await container.exec(host, "postqueue -p", { allowFail: true });
                 lab.report.add("send", id, false, `${(error as Error).message}; queue: ${queue.stdout.slice(-1200)}`);
@@ -220,8 +320,20 @@ export async function sendOutbound(lab: Lab, prefix = ""): Promise<ToGrade[]> {
 
 /** From outside to postmaster@: forwarded to the operator with an SRS envelope sender, the author's signature intact. */
 export async function sendForward(lab: Lab, id = "forward-postmaster"): Promise<ToGrade> {
-    const raw = message({ caseId: id, from: "alice@example.org", to: `postmaster@${LAB.server.domain}`, subject: "lab forward to postmaster", withIds: true, crlf: true });
-    const signature = await dkimSignature(raw, { signingDomain: "example.org", selector: "lab", privateKey: lab.clientKey, canonicalization: "relaxed/relaxed" });
+    const raw = message({
+        caseId: id,
+        from: "alice@example.org",
+        to: `postmaster@${LAB.server.domain}`,
+        subject: "lab forward to postmaster",
+        withIds: true,
+        crlf: true,
+    });
+    const signature = await dkimSignature(raw, {
+        signingDomain: "example.org",
+        selector: "lab",
+        privateKey: lab.clientKey,
+        canonicalization: "relaxed/relaxed",
+    });
     const file = join(lab.work, `${id}.eml`);
     writeFileSync(file, signature + raw);
     const t = await smtp(LAB.client.netns, {
@@ -233,10 +345,20 @@ export async function sendForward(lab: Lab, id = "forward-postmaster"): Promise<
         to: [`postmaster@${LAB.server.domain}`],
         dataFile: file,
     });
-    lab.report.add("send", `${id}-accepted`, t.dataEnd?.code === 250, t.dataEnd?.lines.join(" ") ?? t.rcpt?.map((r) => r.lines.join(" ")).join("; ") ?? t.error ?? "");
+    lab.report.add(
+        "send",
+        `${id}-accepted`,
+        t.dataEnd?.code === 250,
+        t.dataEnd?.lines.join(" ") ?? t.rcpt?.map((r) => r.lines.join(" ")).join("; ") ?? t.error ?? "",
+    );
     try {
         const m = await waitReceived(lab, id, 90_000);
-        lab.report.add("send", `${id}-to-operator`, m.session.rcptTo.includes(lab.plan.operator), `<${m.session.mailFrom}> → ${m.session.rcptTo.join(",")} from ${m.session.ip} (the plan's operator: ${lab.plan.operator})`);
+        lab.report.add(
+            "send",
+            `${id}-to-operator`,
+            m.session.rcptTo.includes(lab.plan.operator),
+            `<${m.session.mailFrom}> → ${m.session.rcptTo.join(",")} from ${m.session.ip} (the plan's operator: ${lab.plan.operator})`,
+        );
     } catch (error) {
         lab.report.add("send", `${id}-to-operator`, false, (error as Error).message);
     }

@@ -2,7 +2,19 @@
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { forgetMount, log, onCleanup, recordMount, recordPid, run, type RunOptions, sleep, startBackground, stopBackground, waitFor } from "./sys";
+import {
+    forgetMount,
+    log,
+    onCleanup,
+    type RunOptions,
+    recordMount,
+    recordPid,
+    run,
+    sleep,
+    startBackground,
+    stopBackground,
+    waitFor,
+} from "./sys";
 import { LAB } from "./topology";
 
 export interface Container {
@@ -24,9 +36,13 @@ export async function prepare(name: string, rootfs: string, runDir: string, user
     if ((await run("mountpoint", ["-q", root], { allowFail: true })).code === 0) throw new Error(`${root} is still mounted`);
     rmSync(runDir, { recursive: true, force: true });
     for (const d of ["upper", "work", "root"]) mkdirSync(join(runDir, d), { recursive: true });
-    const overlay = await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${rootfs},upperdir=${runDir}/upper,workdir=${runDir}/work`, root], {
-        allowFail: true,
-    });
+    const overlay = await run(
+        "mount",
+        ["-t", "overlay", "overlay", "-o", `lowerdir=${rootfs},upperdir=${runDir}/upper,workdir=${runDir}/work`, root],
+        {
+            allowFail: true,
+        },
+    );
     if (overlay.code === 0) recordMount(root);
     else {
         // No overlayfs here (the cache itself on overlayfs, say): a private copy instead.
@@ -123,7 +139,18 @@ export async function exec(container: Container, command: string, options: RunOp
     const pid = await initPid(container);
     return run(
         "nsenter",
-        ["-t", String(pid), "-a", "/usr/bin/env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "/bin/sh", "-c", command],
+        [
+            "-t",
+            String(pid),
+            "-a",
+            "/usr/bin/env",
+            "-i",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG=C.UTF-8",
+            "/bin/sh",
+            "-c",
+            command,
+        ],
         options,
     );
 }
@@ -141,7 +168,8 @@ export async function waitCloudInit(container: Container, timeoutMs: number): Pr
     await waitFor(
         "cloud-init boot-finished",
         () => {
-            if (container.process && container.process.exitCode !== null) throw new Error(`the container exited (${container.process.exitCode}) before cloud-init finished`);
+            if (container.process && container.process.exitCode !== null)
+                throw new Error(`the container exited (${container.process.exitCode}) before cloud-init finished`);
             return existsSync(finished) && existsSync(result);
         },
         timeoutMs,
@@ -163,7 +191,8 @@ export async function waitCloudInit(container: Container, timeoutMs: number): Pr
         for (const [stage, value] of Object.entries(status.v1 ?? {})) {
             if (typeof value !== "object" || value === null) continue;
             for (const error of value.errors ?? []) errors.push(`${stage}: ${String(error)}`);
-            for (const [level, list] of Object.entries(value.recoverable_errors ?? {})) for (const error of list) errors.push(`${stage} ${level}: ${String(error)}`);
+            for (const [level, list] of Object.entries(value.recoverable_errors ?? {}))
+                for (const error of list) errors.push(`${stage} ${level}: ${String(error)}`);
         }
     } catch {
         // an older format
@@ -207,7 +236,9 @@ export async function copyLogs(container: Container, outDir: string, suffix: str
         if (existsSync(path)) writeFileSync(join(outDir, file.replace(".log", `${suffix}.log`)), readFileSync(path));
     }
     if (container.process && container.process.exitCode === null) {
-        const journal = await exec(container, "journalctl -b --no-pager -o short-iso", { allowFail: true, timeoutMs: 30_000 }).catch(() => undefined);
+        const journal = await exec(container, "journalctl -b --no-pager -o short-iso", { allowFail: true, timeoutMs: 30_000 }).catch(
+            () => undefined,
+        );
         if (journal) writeFileSync(join(outDir, `journal${suffix}.log`), journal.stdout);
     }
 }

@@ -12,7 +12,7 @@ import { checkRelay, sendForward } from "./checks";
 import * as container from "./container";
 import { applyPlan } from "./deployment";
 import type { GradeOptions } from "./grade";
-import { gradeMessages, type Lab, observeNegative, probeTls, serveZones, server, waitReceived } from "./lab";
+import { gradeMessages, type Lab, observeNegative, probeTls, server, serveZones, waitReceived } from "./lab";
 import { dkimSignature, GTUBE, message, pySmtpSubmit } from "./messages";
 import { log } from "./sys";
 import { LAB } from "./topology";
@@ -48,7 +48,14 @@ function signingKey(lab: Lab): { selector: string; pem: string } {
     return { selector: (/([^/]+)\.private$/.exec(key.path) as RegExpExecArray)[1], pem: key.content };
 }
 
-async function sendAndGrade(lab: Lab, property: string, id: string, send: () => Promise<void>, options: Partial<GradeOptions> = {}, grading: { withoutPtr?: boolean } = {}) {
+async function sendAndGrade(
+    lab: Lab,
+    property: string,
+    id: string,
+    send: () => Promise<void>,
+    options: Partial<GradeOptions> = {},
+    grading: { withoutPtr?: boolean } = {},
+) {
     await send();
     try {
         await waitReceived(lab, id, 90_000);
@@ -60,11 +67,13 @@ async function sendAndGrade(lab: Lab, property: string, id: string, send: () => 
     observeNegative(lab, property, id, graded.get(id));
 }
 
-const viaSmtp = (lab: Lab, id: string, withIds = true, body?: string) => async () => {
-    await container.exec(server(lab), pySmtpSubmit(FROM, LAB.operator), {
-        input: message({ caseId: id, from: FROM, to: LAB.operator, subject: `lab ${id}`, withIds, crlf: true, body }),
-    });
-};
+const viaSmtp =
+    (lab: Lab, id: string, withIds = true, body?: string) =>
+    async () => {
+        await container.exec(server(lab), pySmtpSubmit(FROM, LAB.operator), {
+            input: message({ caseId: id, from: FROM, to: LAB.operator, subject: `lab ${id}`, withIds, crlf: true, body }),
+        });
+    };
 
 /** Runs `control` with the server configured by `bundle`, then applies the plan's own bundle again. */
 async function withBundle(lab: Lab, name: string, bundle: Buffer, control: () => Promise<void>): Promise<void> {
@@ -94,27 +103,44 @@ export async function runControls(lab: Lab): Promise<void> {
     await serveZones(lab, { withoutServerPtr: false });
 
     // The server itself, through the configuration channel.
-    await withBundle(lab, "helo", mainCf("smtp_helo_name", "elsewhere.example.com"), () => sendAndGrade(lab, "helo", "neg-helo", viaSmtp(lab, "neg-helo")));
-    await withBundle(lab, "tls", mainCf("smtp_tls_security_level", "none"), () => sendAndGrade(lab, "tls", "neg-tls", viaSmtp(lab, "neg-tls")));
+    await withBundle(lab, "helo", mainCf("smtp_helo_name", "elsewhere.example.com"), () =>
+        sendAndGrade(lab, "helo", "neg-helo", viaSmtp(lab, "neg-helo")),
+    );
+    await withBundle(lab, "tls", mainCf("smtp_tls_security_level", "none"), () =>
+        sendAndGrade(lab, "tls", "neg-tls", viaSmtp(lab, "neg-tls")),
+    );
     await withBundle(
         lab,
         "added-fields",
-        editedBundle(lab, "/etc/postfix/main.cf", (c) => setParameter(setParameter(c, "local_header_rewrite_clients", ""), "always_add_missing_headers", "no")),
-        () => sendAndGrade(lab, "added-fields", "neg-added-fields", viaSmtp(lab, "neg-added-fields", false), { addedFields: ["message-id", "date"] }),
+        editedBundle(lab, "/etc/postfix/main.cf", (c) =>
+            setParameter(setParameter(c, "local_header_rewrite_clients", ""), "always_add_missing_headers", "no"),
+        ),
+        () =>
+            sendAndGrade(lab, "added-fields", "neg-added-fields", viaSmtp(lab, "neg-added-fields", false), {
+                addedFields: ["message-id", "date"],
+            }),
     );
     await withBundle(
         lab,
         "srs",
-        editedBundle(lab, "/etc/postfix/main.cf", (c) => setParameter(setParameter(c, "sender_canonical_maps", null), "recipient_canonical_maps", null)),
+        editedBundle(lab, "/etc/postfix/main.cf", (c) =>
+            setParameter(setParameter(c, "sender_canonical_maps", null), "recipient_canonical_maps", null),
+        ),
         async () => {
             const forward = await sendForward(lab, "neg-srs");
             const graded = await gradeMessages(lab, [forward]);
             observeNegative(lab, "srs", "neg-srs", graded.get("neg-srs"));
         },
     );
-    await withBundle(lab, "relay", mainCf("mynetworks", `127.0.0.0/8 [::1]/128 ${LAB.client.v4}/32`), () => checkRelay(lab, "negative", "a server with the client in mynetworks"));
+    await withBundle(lab, "relay", mainCf("mynetworks", `127.0.0.0/8 [::1]/128 ${LAB.client.v4}/32`), () =>
+        checkRelay(lab, "negative", "a server with the client in mynetworks"),
+    );
     const snakeoil = editedBundle(lab, "/etc/postfix/main.cf", (c) =>
-        setParameter(setParameter(c, "smtpd_tls_cert_file", "/etc/ssl/certs/ssl-cert-snakeoil.pem"), "smtpd_tls_key_file", "/etc/ssl/private/ssl-cert-snakeoil.key"),
+        setParameter(
+            setParameter(c, "smtpd_tls_cert_file", "/etc/ssl/certs/ssl-cert-snakeoil.pem"),
+            "smtpd_tls_key_file",
+            "/etc/ssl/private/ssl-cert-snakeoil.key",
+        ),
     );
     await withBundle(lab, "certificate", snakeoil, async () => {
         const t = await probeTls(lab);
@@ -123,13 +149,27 @@ export async function runControls(lab: Lab): Promise<void> {
             "negative",
             "a server offering the snakeoil certificate",
             !!t.cert && !t.cert.authorized,
-            t.cert ? `subject=${t.cert.subject} issuer=${t.cert.issuer} verified=${t.cert.authorized} (${t.cert.authorizationError ?? ""})` : (t.error ?? "no TLS"),
+            t.cert
+                ? `subject=${t.cert.subject} issuer=${t.cert.issuer} verified=${t.cert.authorized} (${t.cert.authorizationError ?? ""})`
+                : (t.error ?? "no TLS"),
         );
     });
 
     // A message already signed for the domain, submitted again: the server signs it a second time.
-    const presigned = message({ caseId: "neg-one-signature", from: FROM, to: LAB.operator, subject: "lab neg-one-signature", withIds: true, crlf: true });
-    const signature = await dkimSignature(presigned, { signingDomain: LAB.server.domain, selector, privateKey: pem, canonicalization: "relaxed/simple" });
+    const presigned = message({
+        caseId: "neg-one-signature",
+        from: FROM,
+        to: LAB.operator,
+        subject: "lab neg-one-signature",
+        withIds: true,
+        crlf: true,
+    });
+    const signature = await dkimSignature(presigned, {
+        signingDomain: LAB.server.domain,
+        selector,
+        privateKey: pem,
+        canonicalization: "relaxed/simple",
+    });
     const file = join(lab.work, "neg-one-signature.eml");
     writeFileSync(file, signature + presigned);
     await sendAndGrade(lab, "one-signature", "neg-one-signature", async () => {

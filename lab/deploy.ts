@@ -49,14 +49,22 @@ export function sshArgs(step: ApplyStep, workDir: string, command: string = step
  * Runs the step; like the Command provider (dialErrorLimit), retries while SSH cannot connect or
  * log in yet (exit 255: the host is still booting), not when the applier itself fails.
  */
-export async function runApplyStep(step: ApplyStep, workDir: string, options: { bundle?: Buffer; attempts?: number } = {}): Promise<ApplyResult> {
+export async function runApplyStep(
+    step: ApplyStep,
+    workDir: string,
+    options: { bundle?: Buffer; attempts?: number } = {},
+): Promise<ApplyResult> {
     const bundle = options.bundle ?? readFileSync(step.bundleFile);
     const started = performance.now();
     const limit = options.attempts ?? 60;
     let result: RunResult = { code: 255, stdout: "", stderr: "" };
     let attempt = 0;
     for (attempt = 1; attempt <= limit; attempt++) {
-        result = await inNamespace(LAB.client.netns, "ssh", sshArgs(step, workDir), { input: bundle, allowFail: true, timeoutMs: 1_800_000 });
+        result = await inNamespace(LAB.client.netns, "ssh", sshArgs(step, workDir), {
+            input: bundle,
+            allowFail: true,
+            timeoutMs: 1_800_000,
+        });
         if (result.code !== 255) break;
         if (attempt === 1 || attempt % 10 === 0) log(`ssh to ${step.host}: ${result.stderr.trim().split("\n").pop()}; retrying`);
         await sleep(5000);

@@ -5,20 +5,31 @@
 import { join } from "node:path";
 import * as container from "./container";
 import { runApplyStep } from "./deploy";
-import { type Lab, serveZones, server } from "./lab";
+import { type Lab, server, serveZones } from "./lab";
 import type { Plan } from "./plan";
 import { log, now } from "./sys";
 
 /** Boots a fresh container (new overlay, new instance id) with the plan's user data. */
 export async function freshBoot(lab: Lab, tag: string): Promise<container.CloudInitResult> {
     if (lab.container) await container.dispose(lab.container);
-    lab.container = await container.prepare(`mlab-${lab.stack}`, lab.rootfs, join(lab.work, `container-${tag}`), lab.plan.userData, `lab-${lab.stack}-${tag}-${Date.now()}`);
+    lab.container = await container.prepare(
+        `mlab-${lab.stack}`,
+        lab.rootfs,
+        join(lab.work, `container-${tag}`),
+        lab.plan.userData,
+        `lab-${lab.stack}-${tag}-${Date.now()}`,
+    );
     await container.boot(lab.container, lab.repoDir, join(lab.out, tag === "main" ? "console.log" : `console-${tag}.log`));
     return container.waitCloudInit(lab.container, 600_000);
 }
 
 /** Runs `plan`'s configuration step; reports it under `section`; true when the applier succeeded. */
-export async function applyPlan(lab: Lab, plan: Plan, section: string, options: { bundle?: Buffer; expect?: "success" | "failure" } = {}): Promise<boolean> {
+export async function applyPlan(
+    lab: Lab,
+    plan: Plan,
+    section: string,
+    options: { bundle?: Buffer; expect?: "success" | "failure" } = {},
+): Promise<boolean> {
     const started = now();
     const result = await runApplyStep(plan.apply, lab.work, options);
     lab.report.time(`${section}-apply`, now() - started);
@@ -47,7 +58,12 @@ export async function deploy(lab: Lab, tag: string): Promise<boolean> {
     await serveZones(lab, { without: lab.plan.afterApply });
     const booted = await freshBoot(lab, tag);
     lab.report.time(`${tag}-boot-to-cloud-init-done`, booted.seconds);
-    lab.report.add("boot", "cloud-init", booted.ok, booted.ok ? `all stages done in ${booted.seconds.toFixed(1)} s` : booted.errors.join(" | "));
+    lab.report.add(
+        "boot",
+        "cloud-init",
+        booted.ok,
+        booted.ok ? `all stages done in ${booted.seconds.toFixed(1)} s` : booted.errors.join(" | "),
+    );
     if (!booted.ok) return false;
     const os = await container.exec(server(lab), ". /etc/os-release; echo $ID $VERSION_ID $VERSION_CODENAME", { allowFail: true });
     lab.report.info.os = os.stdout.trim();
@@ -55,7 +71,9 @@ export async function deploy(lab: Lab, tag: string): Promise<boolean> {
     log("the configuration step, over SSH, as pulumi up runs it ...");
     if (!(await applyPlan(lab, lab.plan, "apply"))) return false;
     await serveZones(lab, { without: new Set() });
-    const units = await container.exec(server(lab), "systemctl is-system-running; systemctl --failed --no-legend --plain", { allowFail: true });
+    const units = await container.exec(server(lab), "systemctl is-system-running; systemctl --failed --no-legend --plain", {
+        allowFail: true,
+    });
     lab.report.add("boot", "no-failed-units", !/\.(service|timer|socket)/.test(units.stdout), units.stdout.replace(/\n/g, " ").trim());
     return true;
 }

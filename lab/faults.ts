@@ -5,8 +5,9 @@
  * - dns-late: the host's A/AAAA appear a minute after boot. The applier and the certificate script
  *   wait for them on the authoritative servers; Pebble must see no failed validation (each would
  *   count against Let's Encrypt's failed-validation limit). Control: both waits removed.
- * - acme-down: the ACME server is down while the host is configured. Postfix serves the temporary
- *   certificate; the real one arrives by the timer's retry. Control: the retry timer removed.
+ * - acme-down: the ACME server is down while the host is configured and at the timer's first run.
+ *   Postfix serves the temporary certificate; the real one arrives by the timer's retry. Control:
+ *   the retry pushed out of reach.
  * - opendkim-down: the milter stopped. Mail waits; it never leaves unsigned. Control:
  *   milter_default_action = accept, which lets it leave unsigned.
  * - reboot: a message in flight while the host reboots. Services return; it is delivered.
@@ -16,13 +17,15 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RETRY_INTERVAL } from "../components/host/certificate";
+import { PATHS } from "../components/host/paths";
 import * as container from "./container";
 import { editedBundle, setParameter } from "./controls";
 import { applyPlan, deploy, freshBoot } from "./deployment";
-import { type Lab, probeTls, received, serveZones, server, waitForRealCert, waitReceived } from "./lab";
+import { type Lab, probeTls, received, server, serveZones, waitForRealCert, waitReceived } from "./lab";
 import { message, pySmtpSubmit } from "./messages";
 import { failedValidations, startPebble } from "./services";
-import { log, now, sleep, stopBackground, waitFor } from "./sys";
+import { log, now, sleep, stopBackground, systemdSeconds, waitFor } from "./sys";
 import { LAB } from "./topology";
 
 export const FAULTS = ["opendkim-down", "reboot", "renewal", "dns-late", "acme-down"] as const;
@@ -34,12 +37,26 @@ const sendmail = (lab: Lab, id: string) =>
         input: message({ caseId: id, from: FROM, to: LAB.operator, subject: `lab ${id}`, withIds: false }),
         allowFail: true,
     });
+/** How many times the certificate service has failed on the server since it booted. */
+const failedCertAttempts = async (lab: Lab) =>
+    Number(
+        (
+            await container.exec(server(lab), `journalctl -b -o cat -u ${PATHS.certUnit}.service | grep -c "Failed with result" || true`, {
+                allowFail: true,
+            })
+        ).stdout.trim() || 0,
+    );
+
 const queued = async (lab: Lab) =>
     Number(
         (
-            await container.exec(server(lab), "find /var/spool/postfix/maildrop /var/spool/postfix/incoming /var/spool/postfix/active /var/spool/postfix/deferred -type f | wc -l", {
-                allowFail: true,
-            })
+            await container.exec(
+                server(lab),
+                "find /var/spool/postfix/maildrop /var/spool/postfix/incoming /var/spool/postfix/active /var/spool/postfix/deferred -type f | wc -l",
+                {
+                    allowFail: true,
+                },
+            )
         ).stdout.trim() || 0,
     );
 
@@ -72,7 +89,13 @@ async function milterDown(lab: Lab, section: string, id: string, kind: "positive
     const unsigned = early.filter((m) => !/^DKIM-Signature:/im.test(readFileSync(m.eml, "latin1")));
     const held = early.length === 0 && (await queued(lab)) >= 1;
     const evidence = `while OpenDKIM was down: ${early.length} message(s) left (${unsigned.length} unsigned); SMTP submission ${submitted.code === 0 ? "accepted" : `refused (${submitted.stderr.trim().split("\n").pop()})`}`;
-    lab.report.observe("fault:opendkim-down", kind, section, kind === "positive" ? held && unsigned.length === 0 : unsigned.length > 0, evidence);
+    lab.report.observe(
+        "fault:opendkim-down",
+        kind,
+        section,
+        kind === "positive" ? held && unsigned.length === 0 : unsigned.length > 0,
+        evidence,
+    );
     await container.exec(host, "systemctl start opendkim");
 }
 
@@ -82,7 +105,12 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
         try {
             const started = now();
             await waitReceived(lab, "milter-down", 240_000);
-            lab.report.add(section, "delivered-signed-after-restart", /^DKIM-Signature:/im.test(readFileSync((received(lab).get("milter-down") ?? [])[0].eml, "latin1")), `delivered ${(now() - started).toFixed(0)} s after OpenDKIM came back, signed`);
+            lab.report.add(
+                section,
+                "delivered-signed-after-restart",
+                /^DKIM-Signature:/im.test(readFileSync((received(lab).get("milter-down") ?? [])[0].eml, "latin1")),
+                `delivered ${(now() - started).toFixed(0)} s after OpenDKIM came back, signed`,
+            );
         } catch (error) {
             lab.report.add(section, "delivered-signed-after-restart", false, (error as Error).message);
         }
@@ -94,24 +122,35 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
     },
 
     async reboot(lab, section) {
-        const attempt = async (id: string) => {
+        const attempt = async (id: string, deliveryMs: number) => {
             const stall = join(lab.out, "receiver.stall");
             writeFileSync(stall, "stall\n");
             try {
                 await sendmail(lab, id);
-                await waitFor("the server to connect to the stalled MX", () => /stalling session/.test(readFileSync(join(lab.out, "receiver.log"), "utf8")), 60_000, 300);
+                await waitFor(
+                    "the server to connect to the stalled MX",
+                    () => /stalling session/.test(readFileSync(join(lab.out, "receiver.log"), "utf8")),
+                    60_000,
+                    300,
+                );
                 const inQueue = await queued(lab);
                 const code = await container.reboot(server(lab), lab.repoDir, join(lab.out, `console-${id}.log`));
                 rmSync(stall, { force: true });
                 let state = "";
                 for (let i = 0; i < 60 && !["running", "degraded"].includes(state); i++) {
-                    state = (await container.exec(server(lab), "systemctl is-system-running --wait", { allowFail: true, timeoutMs: 180_000 })).stdout.trim();
+                    state = (
+                        await container.exec(server(lab), "systemctl is-system-running --wait", { allowFail: true, timeoutMs: 180_000 })
+                    ).stdout.trim();
                     if (!state) await sleep(1000);
                 }
-                const units = await container.exec(server(lab), "for u in postfix opendkim postsrsd; do printf '%s=%s ' $u $(systemctl is-active $u); done", { allowFail: true });
+                const units = await container.exec(
+                    server(lab),
+                    "for u in postfix opendkim postsrsd; do printf '%s=%s ' $u $(systemctl is-active $u); done",
+                    { allowFail: true },
+                );
                 let delivered = false;
                 try {
-                    await waitReceived(lab, id, 180_000);
+                    await waitReceived(lab, id, deliveryMs);
                     delivered = true;
                 } catch {
                     delivered = false;
@@ -122,20 +161,35 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
             }
         };
         const started = now();
-        const r = await attempt("reboot-queued");
+        const r = await attempt("reboot-queued", 180_000);
         lab.report.time("reboot-to-delivered", now() - started);
         lab.report.observe(
             "fault:reboot",
             "positive",
             section,
-            r.inQueue >= 1 && r.code === 133 && r.state === "running" && /postfix=active opendkim=active postsrsd=active/.test(r.units) && r.delivered,
+            r.inQueue >= 1 &&
+                r.code === 133 &&
+                r.state === "running" &&
+                /postfix=active opendkim=active postsrsd=active/.test(r.units) &&
+                r.delivered,
             `${r.inQueue} queued; systemd-nspawn exited ${r.code} (133 = reboot); system ${r.state}; ${r.units}; delivered after the reboot: ${r.delivered}`,
         );
         const t = await probeTls(lab);
-        lab.report.add(section, "certificate-after-reboot", !!t.cert?.authorized, t.cert ? `issuer=${t.cert.issuer} verified=${t.cert.authorized}` : (t.error ?? ""));
+        lab.report.add(
+            section,
+            "certificate-after-reboot",
+            !!t.cert?.authorized,
+            t.cert ? `issuer=${t.cert.issuer} verified=${t.cert.authorized}` : (t.error ?? ""),
+        );
         await container.exec(server(lab), "systemctl disable postfix");
-        const control = await attempt("reboot-without-postfix");
-        lab.report.observe("fault:reboot", "negative", "Postfix disabled before the reboot", !control.delivered && !/postfix=active/.test(control.units), `${control.units}; delivered: ${control.delivered}`);
+        const control = await attempt("reboot-without-postfix", 60_000);
+        lab.report.observe(
+            "fault:reboot",
+            "negative",
+            "Postfix disabled before the reboot",
+            !control.delivered && !/postfix=active/.test(control.units),
+            `${control.units}; delivered: ${control.delivered}`,
+        );
         await container.exec(server(lab), "systemctl enable --now postfix");
         await waitReceived(lab, "reboot-without-postfix", 120_000).catch(() => undefined);
     },
@@ -144,15 +198,38 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
         const host = server(lab);
         const before = (await probeTls(lab)).cert;
         // Lab-only: certbot's own timer, run every 30 s instead of twice a day (its unit is unchanged).
+        // The certificates certbot has issued for the host (cert1.pem, cert2.pem…): a renewal adds one.
+        const issued = async () =>
+            Number(
+                (
+                    await container.exec(host, `ls /etc/letsencrypt/archive/${LAB.server.name}/ | grep -c '^cert'`, { allowFail: true })
+                ).stdout.trim() || 0,
+            );
         const renewNow = async () => {
-            await container.exec(host, "mkdir -p /run/systemd/system/certbot.timer.d && printf '[Timer]\\nOnCalendar=\\nOnCalendar=*:*:0/30\\nRandomizedDelaySec=0\\n' > /run/systemd/system/certbot.timer.d/lab.conf && systemctl daemon-reload && systemctl restart certbot.timer");
+            const count = await issued();
+            await container.exec(
+                host,
+                "mkdir -p /run/systemd/system/certbot.timer.d && printf '[Timer]\\nOnCalendar=\\nOnCalendar=*:*:0/30\\nRandomizedDelaySec=0\\n' > /run/systemd/system/certbot.timer.d/lab.conf && systemctl daemon-reload && systemctl restart certbot.timer",
+            );
             const t0 = now();
-            await waitFor("certbot's timer to run a renewal", async () => /renewed/i.test((await container.exec(host, "journalctl -u certbot.service --no-pager -o cat", { allowFail: true })).stdout), 180_000, 3000);
-            await container.exec(host, "rm -rf /run/systemd/system/certbot.timer.d && systemctl daemon-reload && systemctl restart certbot.timer");
+            await waitFor("certbot's timer to renew the certificate", async () => (await issued()) > count, 180_000, 3000);
+            await container.exec(
+                host,
+                "rm -rf /run/systemd/system/certbot.timer.d && systemctl daemon-reload && systemctl restart certbot.timer",
+            );
             return now() - t0;
         };
         const seconds = await renewNow();
-        const afterCert = (await probeTls(lab)).cert;
+        // The deploy hook reloads Postfix right after certbot writes the new certificate.
+        const afterCert = await waitFor(
+            "Postfix to serve the renewed certificate",
+            async () => {
+                const cert = (await probeTls(lab)).cert;
+                return cert && cert.fingerprint256 !== before?.fingerprint256 ? cert : undefined;
+            },
+            30_000,
+            1000,
+        ).catch(() => undefined);
         lab.report.observe(
             "fault:renewal",
             "positive",
@@ -160,13 +237,23 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
             !!before && !!afterCert && afterCert.authorized && afterCert.fingerprint256 !== before.fingerprint256,
             `renewed by certbot.timer ${seconds.toFixed(0)} s after it was set to run; served certificate ${before?.fingerprint256.slice(0, 17)}… → ${afterCert?.fingerprint256.slice(0, 17)}… (valid until ${afterCert?.validTo}), verified=${afterCert?.authorized}`,
         );
-        const withoutHook = editedBundle(lab, "/etc/letsencrypt/renewal-hooks/deploy/mailserver-postfix", () => "#!/bin/sh\n# the lab's control: no reload\n");
+        const withoutHook = editedBundle(
+            lab,
+            "/etc/letsencrypt/renewal-hooks/deploy/mailserver-postfix",
+            () => "#!/bin/sh\n# the lab's control: no reload\n",
+        );
         if (await applyPlan(lab, lab.plan, `${section}:control`, { bundle: withoutHook })) {
             const served = (await probeTls(lab)).cert;
-            await container.exec(host, "journalctl --rotate >/dev/null 2>&1; journalctl --vacuum-time=1s >/dev/null 2>&1", { allowFail: true });
             await renewNow();
+            await sleep(10_000);
             const still = (await probeTls(lab)).cert;
-            lab.report.observe("fault:renewal", "negative", "no deploy hook", !!served && !!still && still.fingerprint256 === served.fingerprint256, `after a renewal without the hook Postfix still serves ${still?.fingerprint256.slice(0, 17)}…`);
+            lab.report.observe(
+                "fault:renewal",
+                "negative",
+                "no deploy hook",
+                !!served && !!still && still.fingerprint256 === served.fingerprint256,
+                `after a renewal without the hook Postfix still serves ${still?.fingerprint256.slice(0, 17)}…`,
+            );
             await applyPlan(lab, lab.plan, `${section}:restore`);
         }
     },
@@ -201,39 +288,76 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
         );
         // The control: no wait for the host's addresses, neither in the applier nor in the certificate script.
         const impatient = JSON.parse(
-            editedBundle(lab, "/usr/local/sbin/mailserver-cert", (script) => script.replace(/until points_here; do/, "until true; do")).toString(),
+            editedBundle(lab, "/usr/local/sbin/mailserver-cert", (script) =>
+                script.replace(/until points_here; do/, "until true; do"),
+            ).toString(),
         ) as { payload: { waitFor: Array<{ type: string }> } };
         impatient.payload.waitFor = impatient.payload.waitFor.filter((w) => w.type === "TXT");
         const c = await run("dns-late-control", Buffer.from(JSON.stringify(impatient)));
-        lab.report.observe("fault:dns-late", "negative", "both waits removed", c.failures.length > 0, `failed ACME validations: ${c.failures.length}: ${c.failures.slice(0, 2).join(" | ")}`);
+        lab.report.observe(
+            "fault:dns-late",
+            "negative",
+            "both waits removed",
+            c.failures.length > 0,
+            `failed ACME validations: ${c.failures.length}: ${c.failures.slice(0, 2).join(" | ")}`,
+        );
         await deploy(lab, "after-dns-late");
     },
 
     async "acme-down"(lab, section) {
+        // Pebble stays down through the configuration step's own attempt and the timer's first
+        // (OnBootSec) one; it comes back only after both failed, so the certificate can only come
+        // by the timer's retry (OnUnitInactiveSec, every RETRY_INTERVAL).
+        const retrySeconds = systemdSeconds(RETRY_INTERVAL);
         const run = async (tag: string, bundle?: Buffer) => {
             await stopBackground(lab.pebble.process);
             const booted = await freshBoot(lab, tag);
             const applied = await applyPlan(lab, lab.plan, `${section}:${tag}`, { bundle });
             await serveZones(lab, { without: new Set() });
             const temporary = await probeTls(lab);
+            const failedBefore = await waitFor(
+                "two failed certificate attempts (the configuration step's and the timer's first)",
+                async () => ((await failedCertAttempts(lab)) >= 2 ? failedCertAttempts(lab) : undefined),
+                180_000,
+                2000,
+            ).catch(() => failedCertAttempts(lab));
             lab.pebble = await startPebble(join(lab.work, "pebble"), lab.certs, lab.pebble.logFile);
             const started = now();
-            let certified = false;
-            try {
-                await waitForRealCert(lab, tag === "acme-down" ? 420_000 : 300_000);
-                certified = true;
-            } catch {
-                certified = false;
-            }
-            return { booted: booted.ok, applied, temporary, certified, seconds: now() - started };
+            const certified = await waitForRealCert(lab, (2 * retrySeconds + 60) * 1000).then(
+                () => true,
+                () => false,
+            );
+            return { booted: booted.ok, applied, temporary, failedBefore, certified, seconds: now() - started };
         };
         const r = await run("acme-down");
         const temp = r.temporary;
-        lab.report.add(section, "postfix-up-with-temporary-certificate", temp.banner?.code === 220 && !!temp.cert && !temp.cert.authorized, temp.cert ? `banner ${temp.banner?.lines[0]}; certificate ${temp.cert.subject} from ${temp.cert.issuer}` : (temp.error ?? "no TLS"));
-        lab.report.observe("fault:acme-down", "positive", section, r.booted && r.applied && r.certified, `Pebble back; the certificate came by the timer's retry ${r.seconds.toFixed(0)} s later: ${r.certified}`);
-        const noRetry = editedBundle(lab, "/etc/systemd/system/mailserver-cert.timer", (timer) => timer.replace(/^On(?:Boot|UnitInactive)Sec=.*\n/gm, ""));
+        lab.report.add(
+            section,
+            "postfix-up-with-temporary-certificate",
+            temp.banner?.code === 220 && !!temp.cert && !temp.cert.authorized,
+            temp.cert
+                ? `banner ${temp.banner?.lines[0]}; certificate ${temp.cert.subject} from ${temp.cert.issuer}`
+                : (temp.error ?? "no TLS"),
+        );
+        lab.report.observe(
+            "fault:acme-down",
+            "positive",
+            section,
+            r.booted && r.applied && r.failedBefore >= 2 && r.certified,
+            `${r.failedBefore} attempts failed while Pebble was down; Pebble back; certificate by the timer's retry: ${r.certified} (${r.seconds.toFixed(0)} s later; retry interval ${retrySeconds} s)`,
+        );
+        // The control: the timer keeps its first run but its retry is pushed out of reach.
+        const noRetry = editedBundle(lab, `/etc/systemd/system/${PATHS.certUnit}.timer`, (timer) =>
+            timer.replace(/^OnUnitInactiveSec=.*$/m, "OnUnitInactiveSec=30d"),
+        );
         const c = await run("acme-down-control", noRetry);
-        lab.report.observe("fault:acme-down", "negative", "the retry timer removed", !c.certified, `certificate within 5 minutes without the retry: ${c.certified}`);
+        lab.report.observe(
+            "fault:acme-down",
+            "negative",
+            "the timer's retry removed (OnUnitInactiveSec=30d)",
+            c.booted && c.applied && c.failedBefore >= 2 && !c.certified,
+            `configured: ${c.applied}; ${c.failedBefore} attempts failed while Pebble was down; certificate within ${2 * retrySeconds + 60} s of Pebble's return: ${c.certified}`,
+        );
         await deploy(lab, "after-acme-down");
     },
 };

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { type GradeOptions, grade, labResolver, type Session, tamper, type Verdict } from "./grade";
-import { SA_LAB_SCORES, SPAM_SCORE_LIMIT, scoreMessage, type SpamScore } from "./spamassassin";
+import { SA_LAB_SCORES, SPAM_SCORE_LIMIT, type SpamScore, scoreMessage } from "./spamassassin";
 
 export interface GradeItem {
     readonly id: string;
@@ -40,7 +40,9 @@ async function gradeItem(item: GradeItem): Promise<Graded> {
     verdicts.push({
         property: "spam-score",
         pass: score < SPAM_SCORE_LIMIT,
-        evidence: `score ${score} (< ${SPAM_SCORE_LIMIT} wanted)${notes.length ? `; ${notes.join("; ")}` : ""}; tests=${Object.entries(sa.tests)
+        evidence: `score ${score} (< ${SPAM_SCORE_LIMIT} wanted)${notes.length ? `; ${notes.join("; ")}` : ""}; tests=${Object.entries(
+            sa.tests,
+        )
             .map(([rule, points]) => `${rule}(${points})`)
             .join(",")}`,
     });

@@ -64,7 +64,8 @@ export function labResolver(servers: readonly string[]): LabResolver {
         try {
             return await query(name, rrtype);
         } catch (error) {
-            if ((error as { code?: string }).code === "EREFUSED") throw Object.assign(new Error(`${name}: not found`), { code: "ENOTFOUND" });
+            if ((error as { code?: string }).code === "EREFUSED")
+                throw Object.assign(new Error(`${name}: not found`), { code: "ENOTFOUND" });
             throw error;
         }
     };
@@ -112,7 +113,8 @@ export async function fcrdns(ip: string, resolve: LabResolver): Promise<{ pass: 
     }
     for (const name of names) {
         const addresses = await addressesOf(name, isIP(ip), resolve);
-        if (addresses.some((a) => sameAddress(a, ip))) return { pass: true, names, evidence: `PTR ${ip} → ${name} → ${addresses.join(",")}` };
+        if (addresses.some((a) => sameAddress(a, ip)))
+            return { pass: true, names, evidence: `PTR ${ip} → ${name} → ${addresses.join(",")}` };
     }
     return { pass: false, names, evidence: `PTR ${ip} → ${names.join(",") || "(none)"}; no name resolves back to ${ip}` };
 }
@@ -142,7 +144,12 @@ interface AuthResult {
 }
 
 /** Every property's verdict for one message, and mailauth's answer. */
-export async function grade(raw: Buffer, session: Session, resolve: LabResolver, options: GradeOptions): Promise<{ verdicts: Verdict[]; auth: AuthResult }> {
+export async function grade(
+    raw: Buffer,
+    session: Session,
+    resolve: LabResolver,
+    options: GradeOptions,
+): Promise<{ verdicts: Verdict[]; auth: AuthResult }> {
     const verdicts: Verdict[] = [];
     const add = (property: Property, pass: boolean, evidence: string) => verdicts.push({ property, pass, evidence });
     const auth = (await authenticate(raw, {
@@ -159,14 +166,21 @@ export async function grade(raw: Buffer, session: Session, resolve: LabResolver,
     const spfEvidence = `spf=${spf} smtp.mailfrom=${session.mailFrom} ip=${session.ip}${auth.spf?.status?.comment ? ` (${auth.spf.status.comment})` : ""}`;
     const signatures = auth.dkim?.results ?? [];
     const described = signatures
-        .map((r) => `d=${r.signingDomain} s=${r.selector} a=${r.algo} ${r.status?.result}${r.modulusLength ? ` ${r.modulusLength}-bit` : ""}`)
+        .map(
+            (r) =>
+                `d=${r.signingDomain} s=${r.selector} a=${r.algo} ${r.status?.result}${r.modulusLength ? ` ${r.modulusLength}-bit` : ""}`,
+        )
         .join("; ");
     const header = headerFields(raw);
     const count = (key: string) => header.filter((f) => f.key === key).length;
     if (options.forwarded) {
         const rewritten = /^SRS[01][=+-]/i.test(session.mailFrom) && bare(session.mailFrom.split("@")[1] ?? "") === bare(options.domain);
         add("srs", rewritten && spf === "pass", `envelope sender ${session.mailFrom}; ${spfEvidence}`);
-        add("dkim", signatures.length > 0 && signatures.every((r) => r.status?.result === "pass"), `the author's signature intact: ${described || "no signature"}`);
+        add(
+            "dkim",
+            signatures.length > 0 && signatures.every((r) => r.status?.result === "pass"),
+            `the author's signature intact: ${described || "no signature"}`,
+        );
     } else {
         add("spf", spf === "pass", spfEvidence);
         const ours = signatures.find((r) => bare(r.signingDomain ?? "") === bare(options.domain) && r.status?.result === "pass");
@@ -174,8 +188,14 @@ export async function grade(raw: Buffer, session: Session, resolve: LabResolver,
         add("dkim", strong, described || "no signature");
         const dmarc = auth.dmarc?.status?.result;
         add("dmarc", dmarc === "pass", `dmarc=${dmarc} header.from=${auth.dmarc?.domain ?? "?"} policy=${auth.dmarc?.policy ?? "?"}`);
-        const ourSignatures = header.filter((f) => f.key === "dkim-signature" && new RegExp(`\\bd=${options.domain.replace(/\./g, "\\.")};`).test(f.value)).length;
-        add("one-signature", ourSignatures === 1, `${ourSignatures} DKIM-Signature header(s) with d=${options.domain}, ${count("dkim-signature")} in all`);
+        const ourSignatures = header.filter(
+            (f) => f.key === "dkim-signature" && new RegExp(`\\bd=${options.domain.replace(/\./g, "\\.")};`).test(f.value),
+        ).length;
+        add(
+            "one-signature",
+            ourSignatures === 1,
+            `${ourSignatures} DKIM-Signature header(s) with d=${options.domain}, ${count("dkim-signature")} in all`,
+        );
     }
     const reverse = await fcrdns(session.ip, resolve);
     add("fcrdns", reverse.pass, reverse.evidence);
@@ -184,16 +204,25 @@ export async function grade(raw: Buffer, session: Session, resolve: LabResolver,
     // The HELO name resolves to the connecting address and, where the address has a PTR, is that
     // name (Gmail's guideline); a missing PTR is the reverse-DNS property's failure, not this one's.
     const matchesPtr = reverse.names.length === 0 || reverse.names.includes(bare(session.helo));
-    add("helo", heloConfirmed && matchesPtr, `HELO ${session.helo} → ${heloAddresses.join(",") || "(no address)"}; PTR ${reverse.names.join(",") || "(none)"}`);
+    add(
+        "helo",
+        heloConfirmed && matchesPtr,
+        `HELO ${session.helo} → ${heloAddresses.join(",") || "(no address)"}; PTR ${reverse.names.join(",") || "(none)"}`,
+    );
     add("tls", session.tls, session.tls ? `${session.tlsProtocol ?? ""} ${session.tlsCipher ?? ""}`.trim() : "plaintext session");
     if (options.addedFields.length > 0) {
         const problems: string[] = [];
         for (const field of options.addedFields) {
             const values = header.filter((f) => f.key === field).map((f) => f.value);
             const valid = field === "message-id" ? /^<[^<>@\s]+@[^<>@\s]+>$/ : field === "date" ? /\d{4} \d\d:\d\d:\d\d [+-]\d{4}/ : /./;
-            if (values.length !== 1 || !valid.test(values[0])) problems.push(`${field}: ${values.length} (${values.join(" | ") || "none"})`);
+            if (values.length !== 1 || !valid.test(values[0]))
+                problems.push(`${field}: ${values.length} (${values.join(" | ") || "none"})`);
         }
-        add("added-fields", problems.length === 0, problems.length > 0 ? problems.join("; ") : `the server added ${options.addedFields.join(", ")}, once each, well formed`);
+        add(
+            "added-fields",
+            problems.length === 0,
+            problems.length > 0 ? problems.join("; ") : `the server added ${options.addedFields.join(", ")}, once each, well formed`,
+        );
     }
     return { verdicts, auth };
 }

@@ -8,7 +8,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
-const skip = process.platform !== "linux" || process.getuid?.() !== 0 ? "the mail lab needs Linux and root" : process.env.LAB === "0" ? "LAB=0" : false;
+const skip =
+    process.platform !== "linux" || process.getuid?.() !== 0
+        ? "the mail lab needs Linux and root"
+        : process.env.LAB === "0"
+          ? "LAB=0"
+          : false;
 
 /**
  * What each stack's run covers: every property with its negative control on both; all faults on
@@ -21,20 +26,36 @@ export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
         args: [
             "--faults",
             "all",
-            ...["dkimSelector=s2026", 'dkimPreviousSelectors=["mailserver"]', "then", "dmarcPolicy=reject", "then", "operatorEmail=postmaster@example.net"].flatMap((c) => ["--change", c]),
+            ...[
+                "dkimSelector=s2026",
+                'dkimPreviousSelectors=["mailserver"]',
+                "then",
+                "dmarcPolicy=reject",
+                "then",
+                "operatorEmail=postmaster@example.net",
+            ].flatMap((c) => ["--change", c]),
         ],
     },
     { stack: "linode-example", args: ["--faults", "none", "--change", "ipv6=false"] },
 ];
 
 for (const run of LAB_RUNS) {
-    test(`mail lab: ${run.stack} (boot, configure over SSH, grade, negative controls, changes${run.args.includes("all") ? ", faults" : ""})`, { skip, timeout: 60 * 60 * 1000 }, () => {
-        const result = spawnSync(process.execPath, [join(__dirname, "run.js"), "--stack", run.stack, ...run.args], { stdio: ["ignore", "pipe", 2], encoding: "utf8" });
+    test(`mail lab: ${run.stack} (boot, configure over SSH, grade, negative controls, changes${run.args.includes("all") ? ", faults" : ""})`, {
+        skip,
+        timeout: 60 * 60 * 1000,
+    }, () => {
+        const result = spawnSync(process.execPath, [join(__dirname, "run.js"), "--stack", run.stack, ...run.args], {
+            stdio: ["ignore", "pipe", 2],
+            encoding: "utf8",
+        });
         process.stderr.write(result.stdout);
         const reportFile = join(__dirname, "..", "..", "out", "lab", run.stack, "report.json");
         let failures = "";
         try {
-            const report = JSON.parse(readFileSync(reportFile, "utf8")) as { results: Array<{ section: string; name: string; pass: boolean; evidence: string }>; summary: { failedProperties: string[] } };
+            const report = JSON.parse(readFileSync(reportFile, "utf8")) as {
+                results: Array<{ section: string; name: string; pass: boolean; evidence: string }>;
+                summary: { failedProperties: string[] };
+            };
             failures = [
                 ...report.results.filter((r) => !r.pass).map((r) => `${r.section} ${r.name}: ${r.evidence.slice(0, 300)}`),
                 ...report.summary.failedProperties.map((p) => `property ${p}`),

@@ -2,8 +2,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Container } from "./container";
-import type { GradeItem, Graded } from "./grade-cli";
 import type { GradeOptions, Property, Session } from "./grade";
+import type { Graded, GradeItem } from "./grade-cli";
 import type { Plan } from "./plan";
 import type { Report } from "./report";
 import { type Dns, type Pebble, startNsd } from "./services";
@@ -41,7 +41,10 @@ export function server(lab: Lab): Container {
 
 /** Runs the lab's SMTP client in a namespace. */
 export async function smtp(netns: string, job: Job): Promise<Transcript> {
-    const r = await inNamespace(netns, process.execPath, [join(DIST_LAB, "smtp-client.js"), JSON.stringify(job)], { allowFail: true, timeoutMs: 90_000 });
+    const r = await inNamespace(netns, process.execPath, [join(DIST_LAB, "smtp-client.js"), JSON.stringify(job)], {
+        allowFail: true,
+        timeoutMs: 90_000,
+    });
     try {
         return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as Transcript;
     } catch {
@@ -65,7 +68,11 @@ export function received(lab: Lab): Map<string, Received[]> {
         const head = readFileSync(eml, "latin1").split(/\r?\n\r?\n/)[0];
         const id = /^X-Lab-Case:\s*(\S+)/im.exec(head)?.[1] ?? "unknown";
         const list = byCase.get(id) ?? [];
-        list.push({ eml, meta: join(lab.mailDir, file), session: JSON.parse(readFileSync(join(lab.mailDir, file), "utf8")) as Received["session"] });
+        list.push({
+            eml,
+            meta: join(lab.mailDir, file),
+            session: JSON.parse(readFileSync(join(lab.mailDir, file), "utf8")) as Received["session"],
+        });
         byCase.set(id, list);
     }
     return byCase;
@@ -138,7 +145,10 @@ export async function gradeMessages(lab: Lab, cases: readonly ToGrade[]): Promis
     const out = join(lab.work, "grade-out.json");
     writeFileSync(job, JSON.stringify({ items }));
     const started = now();
-    const r = await inNamespace(LAB.mx.netns, process.execPath, [join(DIST_LAB, "grade-cli.js"), job, out], { allowFail: true, timeoutMs: 600_000 });
+    const r = await inNamespace(LAB.mx.netns, process.execPath, [join(DIST_LAB, "grade-cli.js"), job, out], {
+        allowFail: true,
+        timeoutMs: 600_000,
+    });
     lab.report.time("grading", (lab.report.timings.grading ?? 0) + now() - started);
     const results = new Map<string, Graded>();
     if (r.code !== 0) {
@@ -175,7 +185,9 @@ export function observeNegative(lab: Lab, property: Property | string, source: s
     const others = graded.verdicts.filter((v) => v.property !== property && !v.pass);
     const pass = target !== undefined && !target.pass && others.length === 0;
     const evidence = `${property} ${target ? (target.pass ? "passed (it should have failed)" : "failed") : "was not graded"}: ${target?.evidence ?? ""}${
-        others.length > 0 ? `; also failed: ${others.map((o) => `${o.property} (${o.evidence})`).join("; ")}` : "; every other property passed"
+        others.length > 0
+            ? `; also failed: ${others.map((o) => `${o.property} (${o.evidence})`).join("; ")}`
+            : "; every other property passed"
     }`;
     lab.report.observe(property, "negative", source, pass, evidence);
 }

@@ -1,6 +1,7 @@
 /** The messages the lab sends. Each carries X-Lab-Case, so that the received copy can be matched. */
-import { dkimSign } from "mailauth";
+
 import { randomBytes } from "node:crypto";
+import { dkimSign } from "mailauth";
 
 export interface MessageOptions {
     readonly caseId: string;

@@ -4,8 +4,8 @@
  * machine. `/etc/netns/<ns>/resolv.conf` points every namespace at the lab's DNS.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { LAB, namespaces } from "./topology";
 import { run } from "./sys";
+import { LAB, namespaces } from "./topology";
 
 const ip = (args: readonly string[]) => run("ip", args);
 

@@ -63,10 +63,27 @@ export interface Plan {
  * Plans `stack` with the CLI into `outRoot` (`--config` and `--change` pairs as given), with the
  * lab's ACME directory and CA.
  */
-export async function makePlan(repo: string, stack: string, outRoot: string, acmeUrl: string, acmeCaPem: string, changes: Record<string, string> = {}): Promise<Plan> {
+export async function makePlan(
+    repo: string,
+    stack: string,
+    outRoot: string,
+    acmeUrl: string,
+    acmeCaPem: string,
+    changes: Record<string, string> = {},
+): Promise<Plan> {
     const cli = join(repo, "dist", "plan", "cli.js");
     if (!existsSync(cli)) throw new Error(`${cli} missing: build first (npm run build)`);
-    const args = [cli, "--stack", stack, "--out", outRoot, "--config", `acmeDirectoryUrl=${acmeUrl}`, "--config", `acmeCaBundle=${acmeCaPem}`];
+    const args = [
+        cli,
+        "--stack",
+        stack,
+        "--out",
+        outRoot,
+        "--config",
+        `acmeDirectoryUrl=${acmeUrl}`,
+        "--config",
+        `acmeCaBundle=${acmeCaPem}`,
+    ];
     for (const [key, value] of Object.entries(changes)) args.push("--change", `${key}=${value}`);
     await run(process.execPath, args, { timeoutMs: 180_000 });
     return readPlan(join(outRoot, stack, Object.keys(changes).length > 0 ? "after" : ""));
@@ -83,7 +100,9 @@ export function readPlan(dir: string): Plan {
     const bundleSha = createHash("sha256").update(readFileSync(apply.bundleFile)).digest("hex");
     if (bundleSha !== apply.bundleSha256) throw new Error(`${apply.bundleFile}: sha256 ${bundleSha}, step.json says ${apply.bundleSha256}`);
     const afterApply = new Set(
-        resources.filter((r) => r.type === TYPES.dnsRecord && (r.dependsOn ?? []).includes(apply.resource)).map((r) => `${String(r.inputs.name)} ${String(r.inputs.type)}`),
+        resources
+            .filter((r) => r.type === TYPES.dnsRecord && (r.dependsOn ?? []).includes(apply.resource))
+            .map((r) => `${String(r.inputs.name)} ${String(r.inputs.type)}`),
     );
     const outputs = plannedAddresses(resources);
     return {
@@ -128,7 +147,11 @@ export function providerPtrs(resources: readonly PlannedResource[], addresses: {
     if (droplet) {
         const name = String(droplet.inputs.name);
         const withV6 = droplet.inputs.ipv6 === true && addresses.ipv6 !== undefined;
-        return [addresses.ipv4, ...(withV6 ? [addresses.ipv6 as string] : [])].map((address) => ({ address, name, from: `${droplet.name}.name` }));
+        return [addresses.ipv4, ...(withV6 ? [addresses.ipv6 as string] : [])].map((address) => ({
+            address,
+            name,
+            from: `${droplet.name}.name`,
+        }));
     }
     return resources
         .filter((r) => r.type === TYPES.rdns)
@@ -142,5 +165,10 @@ function headerSha256(file: Buffer): { stated: string; actual: string; headerLin
     if (!match) throw new Error("cloud-init.yaml has no sha256 header");
     const lines = text.split("\n");
     const exact = [lines[0], ...lines.slice(1 + Number(match[1]))].join("\n");
-    return { stated: match[2], actual: createHash("sha256").update(exact).digest("hex"), headerLines: Number(match[1]), exact: Buffer.from(exact) };
+    return {
+        stated: match[2],
+        actual: createHash("sha256").update(exact).digest("hex"),
+        headerLines: Number(match[1]),
+        exact: Buffer.from(exact),
+    };
 }

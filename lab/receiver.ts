@@ -21,7 +21,8 @@ const { values } = parseArgs({
         listen: { type: "string", multiple: true },
     },
 });
-if (!values.dir || !values.key || !values.cert) throw new Error("usage: receiver.js --dir OUT --key KEY.pem --cert CERT.pem [--listen ip …]");
+if (!values.dir || !values.key || !values.cert)
+    throw new Error("usage: receiver.js --dir OUT --key KEY.pem --cert CERT.pem [--listen ip …]");
 const dir = values.dir;
 const listen = values.listen ?? [LAB.mx.v4, LAB.mx.v6];
 /** While this file exists, new sessions get no greeting: a sender's delivery hangs in flight (the reboot fault). */
@@ -45,7 +46,10 @@ async function receivedHeader(session: TlsSession, ip: string, id: string, recip
         // no PTR
     }
     const literal = isIP(ip) === 6 ? `IPv6:${ip}` : ip;
-    const tls = session.secure && session.tlsOptions ? ` (using ${session.tlsOptions.version ?? ""} with cipher ${session.tlsOptions.name ?? ""})` : "";
+    const tls =
+        session.secure && session.tlsOptions
+            ? ` (using ${session.tlsOptions.version ?? ""} with cipher ${session.tlsOptions.name ?? ""})`
+            : "";
     return (
         `Received: from ${session.hostNameAppearsAs} (${reverse} [${literal}])\r\n` +
         `\tby ${LAB.mx.name} (lab-receiver) with ${session.secure ? "ESMTPS" : "ESMTP"} id ${id}${tls}\r\n` +

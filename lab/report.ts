@@ -44,7 +44,8 @@ export class Report {
 
     /** Evidence for a property; `negative` for a control run that broke it on purpose. */
     observe(property: string, kind: "positive" | "negative", source: string, pass: boolean, evidence: string): void {
-        const entry = (this.properties[property] ??= { positive: [], negative: [] });
+        this.properties[property] ??= { positive: [], negative: [] };
+        const entry = this.properties[property];
         entry[kind].push({ source, pass, evidence: evidence.slice(0, 2000) });
     }
 
@@ -55,11 +56,17 @@ export class Report {
     /** A property holds when it was observed, every observation passes, and a negative control failed it. */
     propertyPasses(property: string): boolean {
         const entry = this.properties[property];
-        return !!entry && entry.positive.length > 0 && entry.negative.length > 0 && [...entry.positive, ...entry.negative].every((o) => o.pass);
+        return (
+            !!entry && entry.positive.length > 0 && entry.negative.length > 0 && [...entry.positive, ...entry.negative].every((o) => o.pass)
+        );
     }
 
     get ok(): boolean {
-        return this.results.length > 0 && this.results.every((r) => r.pass) && Object.keys(this.properties).every((p) => this.propertyPasses(p));
+        return (
+            this.results.length > 0 &&
+            this.results.every((r) => r.pass) &&
+            Object.keys(this.properties).every((p) => this.propertyPasses(p))
+        );
     }
 
     failures(): string[] {
@@ -89,7 +96,9 @@ export class Report {
                         properties: Object.keys(this.properties).length,
                         failedProperties: Object.keys(this.properties).filter((p) => !this.propertyPasses(p)),
                     },
-                    properties: Object.fromEntries(Object.entries(this.properties).map(([p, e]) => [p, { pass: this.propertyPasses(p), ...e }])),
+                    properties: Object.fromEntries(
+                        Object.entries(this.properties).map(([p, e]) => [p, { pass: this.propertyPasses(p), ...e }]),
+                    ),
                     timingsSeconds: this.timings,
                     info: this.info,
                     results: this.results,
@@ -110,13 +119,20 @@ export class Report {
                 this.propertyPasses(p) ? "PASS" : "FAIL",
                 "property",
                 p,
-                oneLine(`${e.positive.length} positive (${e.positive.map((o) => o.source).join(", ")}); ${e.negative.length} negative (${e.negative.map((o) => o.source).join(", ")})`, 90),
+                oneLine(
+                    `${e.positive.length} positive (${e.positive.map((o) => o.source).join(", ")}); ${e.negative.length} negative (${e.negative.map((o) => o.source).join(", ")})`,
+                    90,
+                ),
             ]),
             ...this.results.map((r) => [r.pass ? "PASS" : "FAIL", r.section, r.name, oneLine(r.evidence, 90)]),
         ];
         const head = ["", "section", "check", "evidence"];
         const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-        const format = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd();
+        const format = (row: string[]) =>
+            row
+                .map((cell, i) => cell.padEnd(widths[i]))
+                .join("  ")
+                .trimEnd();
         const passed = rows.filter((r) => r[0] === "PASS").length;
         return [
             format(head),

@@ -7,14 +7,15 @@
  *
  * Linux and root only. Writes out/lab/<stack>/report.json; exits 1 when any check fails.
  */
-import { parseArgs } from "node:util";
+
 import { join } from "node:path";
-import { sendForward, sendOutbound, checkHostHardening, checkInbound } from "./checks";
+import { parseArgs } from "node:util";
+import { changeRun, failedApply } from "./change";
+import { checkHostHardening, checkInbound, sendForward, sendOutbound } from "./checks";
 import * as container from "./container";
 import { runControls } from "./controls";
 import { deploy } from "./deployment";
 import { FAULTS, type Fault, runFaults } from "./faults";
-import { changeRun, failedApply } from "./change";
 import { gradeMessages, type Lab, observePositive } from "./lab";
 import { Report } from "./report";
 import { cleanupLeftovers, REPO, setup } from "./setup";
@@ -32,7 +33,8 @@ function options() {
         },
     });
     const faults = values.faults === "all" ? [...FAULTS] : values.faults === "none" ? [] : values.faults.split(",").filter(Boolean);
-    for (const fault of faults) if (!FAULTS.includes(fault as Fault)) throw new Error(`--faults: unknown fault ${fault}; known: ${FAULTS.join(",")}`);
+    for (const fault of faults)
+        if (!FAULTS.includes(fault as Fault)) throw new Error(`--faults: unknown fault ${fault}; known: ${FAULTS.join(",")}`);
     if (!["all", "none"].includes(values.controls)) throw new Error("--controls: all or none");
     // `--change a=1 --change b=2 --change then --change c=3`: a change of a and b, then one of c.
     const changes: Array<Record<string, string>> = [{}];

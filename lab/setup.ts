@@ -42,19 +42,56 @@ async function certificates(dir: string): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const openssl = (args: string[]) => run("openssl", args);
     const ca = ["-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.pem")];
-    await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mail lab CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", ...ca]);
+    await openssl([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=mail lab CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        ...ca,
+    ]);
     const leaf = async (file: string, name: string, sans: string) => {
-        await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`, "-keyout", join(dir, `${file}.key`), "-out", join(dir, `${file}.csr`)]);
+        await openssl([
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            `/CN=${name}`,
+            "-keyout",
+            join(dir, `${file}.key`),
+            "-out",
+            join(dir, `${file}.csr`),
+        ]);
         writeFileSync(join(dir, `${file}.ext`), `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
         const signing = ["-CA", join(dir, "ca.pem"), "-CAkey", join(dir, "ca.key"), "-CAcreateserial", "-days", "2"];
-        await openssl(["x509", "-req", "-in", join(dir, `${file}.csr`), ...signing, "-extfile", join(dir, `${file}.ext`), "-out", join(dir, `${file}.pem`)]);
+        await openssl([
+            "x509",
+            "-req",
+            "-in",
+            join(dir, `${file}.csr`),
+            ...signing,
+            "-extfile",
+            join(dir, `${file}.ext`),
+            "-out",
+            join(dir, `${file}.pem`),
+        ]);
     };
     await leaf("acme", LAB.acme.name, `DNS:${LAB.acme.name},IP:${LAB.acme.v4},IP:${LAB.acme.v6}`);
     await leaf("mx", LAB.mx.name, `DNS:${LAB.mx.name}`);
 }
 
 export async function setup(stack: string, out: string, report: Report): Promise<Lab> {
-    if (process.platform !== "linux" || process.getuid?.() !== 0) throw new Error("the lab needs Linux and root (namespaces, mounts, systemd-nspawn)");
+    if (process.platform !== "linux" || process.getuid?.() !== 0)
+        throw new Error("the lab needs Linux and root (namespaces, mounts, systemd-nspawn)");
     const work = join(CACHE, "run", stack);
     await cleanupLeftovers();
     rmSync(out, { recursive: true, force: true });
@@ -94,7 +131,9 @@ export async function setup(stack: string, out: string, report: Report): Promise
     const client = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const zoneOptions: ZoneOptions = {
         ptrs: plan.ptrs,
-        extraTxt: { "lab._domainkey.example.org": `v=DKIM1; k=rsa; p=${client.publicKey.export({ type: "spki", format: "der" }).toString("base64")}` },
+        extraTxt: {
+            "lab._domainkey.example.org": `v=DKIM1; k=rsa; p=${client.publicKey.export({ type: "spki", format: "der" }).toString("base64")}`,
+        },
         // Before the configuration step only what it depends on is published (as `pulumi up` orders it).
         without: plan.afterApply,
     };

@@ -106,7 +106,9 @@ export function installSignalHandlers(beforeCleanup?: (signal: string) => void):
 /** A process's start time (field 22 of /proc/PID/stat), so a recorded id never names a later process. */
 function startTime(pid: number): string | undefined {
     try {
-        return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[19];
+        return readFileSync(`/proc/${pid}/stat`, "utf8")
+            .replace(/^.*\) /s, "")
+            .split(" ")[19];
     } catch {
         return undefined;
     }
@@ -161,7 +163,13 @@ export async function killLeftovers(): Promise<void> {
 }
 
 /** Starts a long-running process in its own process group, output to `logFile`; ended at cleanup. */
-export function startBackground(name: string, command: string, args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv): ChildProcess {
+export function startBackground(
+    name: string,
+    command: string,
+    args: readonly string[],
+    logFile: string,
+    env?: NodeJS.ProcessEnv,
+): ChildProcess {
     mkdirSync(dirname(logFile), { recursive: true });
     const fd = openSync(logFile, "a");
     const child = spawn(command, [...args], { stdio: ["ignore", fd, fd], detached: true, env: env ?? process.env });
@@ -196,7 +204,12 @@ export async function stopBackground(child: ChildProcess, graceMs = 5000): Promi
 }
 
 /** Polls `probe` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, everyMs = 500): Promise<T> {
+export async function waitFor<T>(
+    what: string,
+    probe: () => Promise<T | undefined | false> | T | undefined | false,
+    timeoutMs: number,
+    everyMs = 500,
+): Promise<T> {
     const end = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
@@ -207,7 +220,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
             last = error;
         }
         if (Date.now() > end) {
-            throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+            throw new Error(
+                `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`,
+            );
         }
         await sleep(everyMs);
     }
@@ -222,9 +237,12 @@ export function recordMount(path: string): void {
 
 export function forgetMount(path: string): void {
     if (!existsSync(MOUNTS)) return;
-    writeFileSync(MOUNTS, `${recordedMounts()
-        .filter((m) => m !== path)
-        .join("\n")}\n`);
+    writeFileSync(
+        MOUNTS,
+        `${recordedMounts()
+            .filter((m) => m !== path)
+            .join("\n")}\n`,
+    );
 }
 
 /** Unmounts everything recorded (latest first), lazily when busy. */
@@ -236,4 +254,11 @@ export async function unmountLeftovers(): Promise<void> {
         }
         forgetMount(mount);
     }
+}
+
+/** Seconds in a systemd time span of one unit ("2min", "90s"). */
+export function systemdSeconds(span: string): number {
+    const match = /^(\d+)(s|min|h)$/.exec(span);
+    if (!match) throw new Error(`unsupported time span ${JSON.stringify(span)}`);
+    return Number(match[1]) * { s: 1, min: 60, h: 3600 }[match[2] as "s" | "min" | "h"];
 }

@@ -1,12 +1,17 @@
 /** Unit tests of the lab's pure parts (no root, no network). */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setParameter } from "./controls";
 import { expand6, grade, headerFields, type LabResolver, tamper } from "./grade";
 import { dkimSignature, message } from "./messages";
 import { providerPtrs } from "./plan";
 import { Report } from "./report";
+import { failedValidations } from "./services";
+import { systemdSeconds } from "./sys";
 import { buildZones, parsePlanZones, ptrName } from "./zones";
 
 const ZONE = `; zone example.com.
@@ -38,7 +43,12 @@ describe("the lab's zones", () => {
     });
 
     it("serve the provider's PTRs, never the plan's own reverse section, with SOA/NS and the lab's zones", () => {
-        const zones = Object.fromEntries(buildZones(parsePlanZones(ZONE), { ptrs: [{ address: "192.0.2.10", name: "elsewhere.example.com" }], serial: 1 }).map((z) => [z.origin, z.text]));
+        const zones = Object.fromEntries(
+            buildZones(parsePlanZones(ZONE), { ptrs: [{ address: "192.0.2.10", name: "elsewhere.example.com" }], serial: 1 }).map((z) => [
+                z.origin,
+                z.text,
+            ]),
+        );
         assert.match(zones["example.com."], /IN SOA ns\.lab\.test\. /);
         assert.match(zones["example.com."], /IN NS ns\.lab\.test\./);
         assert.match(zones["example.net."], /example\.net\. 300 IN MX 10 mx\.example\.net\./);
@@ -49,13 +59,15 @@ describe("the lab's zones", () => {
 
     it("drop, hide and replace records for the lab's variants", () => {
         const plan = parsePlanZones(ZONE);
-        const zone = (options: Parameters<typeof buildZones>[1]) => buildZones(plan, { serial: 1, ...options }).find((z) => z.origin === "example.com.")?.text ?? "";
+        const zone = (options: Parameters<typeof buildZones>[1]) =>
+            buildZones(plan, { serial: 1, ...options }).find((z) => z.origin === "example.com.")?.text ?? "";
         assert.doesNotMatch(zone({ ptrs, without: new Set(["example.com MX", "example.com TXT"]) }), /IN (MX|TXT)\s+(10|"v=spf1)/);
         assert.match(zone({ ptrs, without: new Set(["example.com MX"]) }), /^mail\.example\.com\.\s+3600 IN A /m);
         assert.doesNotMatch(zone({ ptrs, withoutAddressesOf: ["mail.example.com"] }), /^mail\.example\.com\.\s+3600 IN A /m);
         assert.match(zone({ ptrs, replaceTxt: { "example.com": "v=spf1 -all" } }), /^example\.com\. 300 IN TXT "v=spf1 -all" ; lab$/m);
         assert.doesNotMatch(zone({ ptrs, replaceTxt: { "example.com": "v=spf1 -all" } }), /ip4:192\.0\.2\.10/);
-        const withoutPtr = buildZones(plan, { ptrs, withoutServerPtr: true, serial: 1 }).find((z) => z.origin === "2.0.192.in-addr.arpa.")?.text ?? "";
+        const withoutPtr =
+            buildZones(plan, { ptrs, withoutServerPtr: true, serial: 1 }).find((z) => z.origin === "2.0.192.in-addr.arpa.")?.text ?? "";
         assert.doesNotMatch(withoutPtr, /^10\.2\.0\.192/m);
         const v4 = buildZones(plan, { ptrs, mxFamily: 4, serial: 1 }).find((z) => z.origin === "example.net.")?.text ?? "";
         assert.doesNotMatch(v4, /mx\.example\.net\. 300 IN AAAA/);
@@ -69,16 +81,29 @@ describe("the lab's zones", () => {
 
 describe("the PTRs a provider serves, from what the plan asks of it", () => {
     it("DigitalOcean: the droplet's name for both addresses; without IPv6 only the IPv4 one", () => {
-        const droplet = { type: "digitalocean:index/droplet:Droplet", name: "mail-droplet", inputs: { name: "mail.example.com", ipv6: true } };
+        const droplet = {
+            type: "digitalocean:index/droplet:Droplet",
+            name: "mail-droplet",
+            inputs: { name: "mail.example.com", ipv6: true },
+        };
         assert.deepEqual(providerPtrs([droplet], { ipv4: "192.0.2.10", ipv6: "2001:db8::10" }), [
             { address: "192.0.2.10", name: "mail.example.com", from: "mail-droplet.name" },
             { address: "2001:db8::10", name: "mail.example.com", from: "mail-droplet.name" },
         ]);
-        assert.equal(providerPtrs([{ ...droplet, inputs: { ...droplet.inputs, ipv6: false } }], { ipv4: "192.0.2.10", ipv6: undefined }).length, 1);
+        assert.equal(
+            providerPtrs([{ ...droplet, inputs: { ...droplet.inputs, ipv6: false } }], { ipv4: "192.0.2.10", ipv6: undefined }).length,
+            1,
+        );
     });
     it("Linode: exactly the Rdns resources", () => {
-        const rdns = { type: "linode:index/rdns:Rdns", name: "mail-rdns-ipv4", inputs: { address: "192.0.2.10", rdns: "mail.example.com" } };
-        assert.deepEqual(providerPtrs([rdns], { ipv4: "192.0.2.10", ipv6: "2001:db8::10" }), [{ address: "192.0.2.10", name: "mail.example.com", from: "mail-rdns-ipv4.rdns" }]);
+        const rdns = {
+            type: "linode:index/rdns:Rdns",
+            name: "mail-rdns-ipv4",
+            inputs: { address: "192.0.2.10", rdns: "mail.example.com" },
+        };
+        assert.deepEqual(providerPtrs([rdns], { ipv4: "192.0.2.10", ipv6: "2001:db8::10" }), [
+            { address: "192.0.2.10", name: "mail.example.com", from: "mail-rdns-ipv4.rdns" },
+        ]);
     });
 });
 
@@ -107,12 +132,24 @@ describe("grading", () => {
             if (!value) throw Object.assign(new Error("not found"), { code: "ENOTFOUND" });
             return value;
         };
-        const body = message({ caseId: "unit", from: "lab@example.com", to: "ops@example.net", subject: "unit", withIds: true, crlf: true });
-        const signature = await dkimSignature(body, { signingDomain: "example.com", selector: "s", privateKey: keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString() });
+        const body = message({
+            caseId: "unit",
+            from: "lab@example.com",
+            to: "ops@example.net",
+            subject: "unit",
+            withIds: true,
+            crlf: true,
+        });
+        const signature = await dkimSignature(body, {
+            signingDomain: "example.com",
+            selector: "s",
+            privateKey: keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        });
         const raw = Buffer.from(signature + body);
         const session = { ip: "192.0.2.10", helo: "mail.example.com", mailFrom: "lab@example.com", rcptTo: ["ops@example.net"], tls: true };
         const options = { domain: "example.com", minKeyBits: 2048, forwarded: false, addedFields: ["message-id", "date"] };
-        const failing = async (r: Buffer, s = session) => (await grade(r, s, resolve, options)).verdicts.filter((v) => !v.pass).map((v) => v.property);
+        const failing = async (r: Buffer, s = session) =>
+            (await grade(r, s, resolve, options)).verdicts.filter((v) => !v.pass).map((v) => v.property);
         assert.deepEqual(await failing(raw), []);
         assert.deepEqual(await failing(tamper(raw)), ["dkim"]);
         assert.deepEqual(await failing(raw, { ...session, tls: false }), ["tls"]);
@@ -143,5 +180,31 @@ describe("negative controls' edits", () => {
         assert.equal(setParameter(mainCf, "b", "3"), "# x\na = 1\nb = 3\n");
         assert.equal(setParameter(mainCf, "c", "4"), "# x\na = 1\nb = 2\nc = 4\n");
         assert.equal(setParameter(mainCf, "a", null), "# x\nb = 2\n");
+    });
+});
+
+describe("reading the services' logs and units", () => {
+    it("counts each validation Pebble refused once (the authz, not its order)", () => {
+        const dir = mkdtempSync(join(tmpdir(), "pebble-log-"));
+        const log = join(dir, "pebble.log");
+        writeFileSync(
+            log,
+            [
+                "Pebble 2026/11/23 13:00:50 POST /chalZ/abc -> calling handler()",
+                "Pebble 2026/11/23 13:00:55 authz 60Jg0w set INVALID by completed challenge brlEh7",
+                "Pebble 2026/11/23 13:00:55 order CJHFy8 set INVALID by invalid authz 60Jg0w",
+                "Pebble 2026/11/23 13:01:55 authz 7Hq2k set VALID by completed challenge 9aBc",
+                "",
+            ].join("\n"),
+        );
+        assert.deepEqual(failedValidations(log), ["Pebble 2026/11/23 13:00:55 authz 60Jg0w set INVALID by completed challenge brlEh7"]);
+        rmSync(dir, { recursive: true });
+    });
+
+    it("reads systemd time spans of one unit", () => {
+        assert.equal(systemdSeconds("2min"), 120);
+        assert.equal(systemdSeconds("90s"), 90);
+        assert.equal(systemdSeconds("1h"), 3600);
+        assert.throws(() => systemdSeconds("1min 30s"), /unsupported time span "1min 30s"/);
     });
 });

@@ -124,7 +124,10 @@ function labRecords(extraTxt: Readonly<Record<string, string>>): LabRecord[] {
     const host = (zone: string, node: Node) => {
         const name = fq(node.name);
         records.push({ zone, owner: name, type: "A", rdata: node.v4 }, { zone, owner: name, type: "AAAA", rdata: node.v6 });
-        records.push({ zone: "", owner: ptrName(node.v4), type: "PTR", rdata: name }, { zone: "", owner: ptrName(node.v6), type: "PTR", rdata: name });
+        records.push(
+            { zone: "", owner: ptrName(node.v4), type: "PTR", rdata: name },
+            { zone: "", owner: ptrName(node.v6), type: "PTR", rdata: name },
+        );
     };
     host("lab.test.", LAB.dns);
     host("lab.test.", LAB.acme);
@@ -132,7 +135,12 @@ function labRecords(extraTxt: Readonly<Record<string, string>>): LabRecord[] {
     records.push({ zone: "example.net.", owner: "example.net.", type: "TXT", rdata: '"v=spf1 -all"' });
     host("example.net.", LAB.mx);
     records.push({ zone: "example.org.", owner: "example.org.", type: "MX", rdata: `10 ${fq(LAB.client.name)}` });
-    records.push({ zone: "example.org.", owner: "example.org.", type: "TXT", rdata: `"v=spf1 ip4:${LAB.client.v4} ip6:${LAB.client.v6} -all"` });
+    records.push({
+        zone: "example.org.",
+        owner: "example.org.",
+        type: "TXT",
+        rdata: `"v=spf1 ip4:${LAB.client.v4} ip6:${LAB.client.v6} -all"`,
+    });
     records.push({ zone: "example.org.", owner: "_dmarc.example.org.", type: "TXT", rdata: '"v=DMARC1; p=none"' });
     host("example.org.", LAB.client);
     for (const [owner, value] of Object.entries(extraTxt)) {
@@ -180,7 +188,8 @@ export function buildZones(plan: readonly Zone[], options: ZoneOptions): Array<{
         if (value !== null) add("", owner, "TXT", (value.match(/.{1,250}/g) ?? [""]).map((part) => `"${part}"`).join(" "), true);
     }
     for (const r of labRecords(options.extraTxt ?? {})) {
-        if (r.owner === fq(LAB.mx.name) && ((options.mxFamily === 4 && r.type === "AAAA") || (options.mxFamily === 6 && r.type === "A"))) continue;
+        if (r.owner === fq(LAB.mx.name) && ((options.mxFamily === 4 && r.type === "AAAA") || (options.mxFamily === 6 && r.type === "A")))
+            continue;
         add(r.zone, r.owner, r.type, r.rdata, true);
     }
     const serial = options.serial ?? Math.floor(Date.now() / 1000);

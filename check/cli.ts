@@ -35,25 +35,30 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
     return n;
 }
 
+/** The command line, parsed; throws on an unknown or malformed option. */
+function parseCommandLine(args: string[]) {
+    return parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+            json: { type: "boolean" },
+            selector: { type: "string" },
+            resolver: { type: "string" },
+            "smtp-port": { type: "string" },
+            "https-port": { type: "string" },
+            timeout: { type: "string" },
+            "ca-file": { type: "string" },
+            blocklist: { type: "string", multiple: true },
+            help: { type: "boolean", short: "h" },
+        },
+    });
+}
+
 export async function main(argv: string[]): Promise<number> {
     const args = argv[0] === "check" ? argv.slice(1) : argv;
-    let parsed;
+    let parsed: ReturnType<typeof parseCommandLine>;
     try {
-        parsed = parseArgs({
-            args,
-            allowPositionals: true,
-            options: {
-                json: { type: "boolean" },
-                selector: { type: "string" },
-                resolver: { type: "string" },
-                "smtp-port": { type: "string" },
-                "https-port": { type: "string" },
-                timeout: { type: "string" },
-                "ca-file": { type: "string" },
-                blocklist: { type: "string", multiple: true },
-                help: { type: "boolean", short: "h" },
-            },
-        });
+        parsed = parseCommandLine(args);
     } catch (error) {
         return usage((error as Error).message);
     }

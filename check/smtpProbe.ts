@@ -1,5 +1,5 @@
 import { connect as netConnect, type Socket } from "node:net";
-import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type TLSSocket } from "node:tls";
+import { checkServerIdentity, type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
 
 /** One SMTP reply: code and text lines. */
 export interface Reply {
@@ -51,8 +51,7 @@ class ReplyReader {
 
     private push(chunk: string): void {
         this.buffer += chunk;
-        let end: number;
-        while ((end = this.buffer.indexOf("\n")) >= 0) {
+        for (let end = this.buffer.indexOf("\n"); end >= 0; end = this.buffer.indexOf("\n")) {
             const line = this.buffer.slice(0, end).replace(/\r$/, "");
             this.buffer = this.buffer.slice(end + 1);
             this.lines.push(line.slice(4));

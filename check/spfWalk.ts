@@ -1,5 +1,5 @@
-import { type Answer, type Dns, DnsFailure, isVoid } from "./dns";
 import { allQualifier, isSpfRecord, parseSpf, type SpfTerm } from "../components/records/spfTerms";
+import { type Answer, type Dns, DnsFailure, isVoid } from "./dns";
 
 /** What walking an SPF record and everything it includes found. */
 export interface SpfWalk {

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { Dns } from "../check/dns";
 import { Status } from "../check/finding";
 import { type Report, runChecks } from "../check/run";
+import { heloSpf } from "../components/records/spf";
 import { type Pem, TestCa } from "./support/certificates";
 import {
     DKIM_P_2048,
@@ -135,6 +136,7 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
         ],
         ["IPv6 PTR missing while IPv4 is fine", (w) => delete w.ptr6.ptr, [[Status.Fail, "ptr.ipv6", "::1"]]],
         ["no MX", (w) => delete w.forward.mx, [[Status.Fail, "mx", "example.com"]]],
+        ["no SPF for the HELO name", (w) => delete w.forward.heloSpf, [[Status.Warn, "spf.helo", "mail.example.com"]]],
         [
             "two SPF records",
             (w) => (w.forward.spf2 = 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 -all"'),
@@ -238,6 +240,14 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
             if (expectedDetail) assert.equal(report.findings.find((f) => f.status !== Status.Pass)?.detail, expectedDetail);
         });
     }
+
+    it("advises for the HELO name exactly the SPF record the component publishes", async () => {
+        const world = goodWorld();
+        delete world.forward.heloSpf;
+        const finding = (await check(world)).findings.find((f) => f.check === "spf.helo");
+        assert.equal(finding?.fix, `publish "mail.example.com TXT \\"${heloSpf("127.0.0.1", "::1")}\\""`);
+        assert.equal(heloSpf("127.0.0.1", "::1"), "v=spf1 ip4:127.0.0.1 ip6:::1 -all");
+    });
 
     it("an unsplit 300-character string cannot be served at all (NSD refuses the zone)", async () => {
         const world = goodWorld();

@@ -1,6 +1,6 @@
 import type { CheckContext } from "../context";
-import { describeFailure, DnsFailure } from "../dns";
-import { fail, type Finding, pass } from "../finding";
+import { DnsFailure, describeFailure } from "../dns";
+import { type Finding, fail, pass } from "../finding";
 
 /** The MX hosts' addresses: A required, AAAA optional (but then its PTR is required too). */
 export async function checkAddresses(

@@ -1,7 +1,7 @@
+import { reverseName } from "../../components/records/reverse";
 import type { CheckContext } from "../context";
 import { DnsFailure } from "../dns";
-import { fail, type Finding, pass, warn } from "../finding";
-import { reverseName } from "../../components/records/reverse";
+import { type Finding, fail, pass, warn } from "../finding";
 
 /** DNS blocklist lookups (RFC 5782), only for the zones the user asked for. */
 export async function checkBlocklists(ctx: CheckContext, addresses: readonly string[]): Promise<Finding[]> {

@@ -1,7 +1,7 @@
 import type { CheckContext } from "../context";
-import { describeFailure } from "../dns";
 import { parseDkimKey } from "../dkimKey";
-import { fail, type Finding, pass, warn } from "../finding";
+import { describeFailure } from "../dns";
+import { type Finding, fail, pass, warn } from "../finding";
 
 /** RFC 1035 §3.3: at most 255 octets per TXT string. */
 const TXT_STRING_MAX = 255;

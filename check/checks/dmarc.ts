@@ -1,9 +1,9 @@
 import { getDomain } from "tldts";
-import type { CheckContext } from "../context";
-import { describeFailure, DnsFailure } from "../dns";
 import { reportAuthorizationName } from "../../components/records/dmarc";
 import { dmarcReportAddresses, isDmarcRecord, parseDmarcTags } from "../../components/records/dmarcTags";
-import { fail, type Finding, pass, warn } from "../finding";
+import type { CheckContext } from "../context";
+import { DnsFailure, describeFailure } from "../dns";
+import { type Finding, fail, pass, warn } from "../finding";
 
 async function dmarcRecords(ctx: CheckContext, domain: string) {
     const answer = await ctx.dns.txt(`_dmarc.${domain}`);

@@ -1,7 +1,7 @@
 import { request } from "node:https";
 import type { LookupFunction } from "node:net";
 import type { CheckContext } from "../context";
-import { fail, type Finding, pass } from "../finding";
+import { type Finding, fail, pass } from "../finding";
 import { mxMatches, parseMtaStsPolicy } from "../mtaStsPolicy";
 import { parseTags } from "../tagList";
 
@@ -89,7 +89,7 @@ export async function checkMtaSts(ctx: CheckContext, mxHosts: readonly string[])
     }
     const findings: Finding[] = [pass("mta-sts", name, records[0])];
     const url = `https://mta-sts.${ctx.domain}/.well-known/mta-sts.txt`;
-    let fetched;
+    let fetched: Awaited<ReturnType<typeof fetchPolicy>>;
     try {
         fetched = await fetchPolicy(ctx);
     } catch (error) {
@@ -130,7 +130,7 @@ export async function checkTlsRpt(ctx: CheckContext): Promise<Finding[]> {
     const records = [found.record];
     const tags = parseTags(records[0]);
     const rua = "tags" in tags ? tags.tags.get("rua") : undefined;
-    const valid = rua !== undefined && rua.split(",").every((u) => /^(mailto:[^@\s]+@[^@\s]+|https:\/\/\S+)$/.test(u.trim()));
+    const valid = rua?.split(",").every((u) => /^(mailto:[^@\s]+@[^@\s]+|https:\/\/\S+)$/.test(u.trim())) ?? false;
     return [
         valid
             ? pass("tls-rpt", name, records[0])

@@ -1,6 +1,6 @@
 import type { CheckContext } from "../context";
 import { describeFailure } from "../dns";
-import { fail, type Finding, pass } from "../finding";
+import { type Finding, fail, pass } from "../finding";
 
 /** The domain's MX: which hosts receive its mail. */
 export async function checkMx(ctx: CheckContext): Promise<{ findings: Finding[]; hosts: string[] }> {

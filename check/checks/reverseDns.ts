@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { CheckContext } from "../context";
 import { describeFailure } from "../dns";
-import { fail, type Finding, pass } from "../finding";
+import { type Finding, fail, pass } from "../finding";
 
 /**
  * Forward-confirmed reverse DNS for one address: PTR → name, and the name's A/AAAA contains the

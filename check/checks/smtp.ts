@@ -1,6 +1,6 @@
 import type { CheckContext } from "../context";
-import { fail, type Finding, pass, warn } from "../finding";
-import { announcedName, probeSmtp } from "../smtpProbe";
+import { type Finding, fail, pass, warn } from "../finding";
+import { announcedName, probeSmtp, type SmtpProbe } from "../smtpProbe";
 
 /** Days before expiry below which the certificate is a warning. */
 export const EXPIRY_WARN_DAYS = 14;
@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000;
  */
 export async function checkSmtp(ctx: CheckContext, address: string, expectedName: string): Promise<Finding[]> {
     const subject = address.includes(":") ? `[${address}]:${ctx.smtpPort}` : `${address}:${ctx.smtpPort}`;
-    let probe;
+    let probe: SmtpProbe;
     try {
         probe = await probeSmtp({
             host: address,

@@ -1,9 +1,10 @@
 import { spf as evaluateSpf } from "mailauth/lib/spf";
 import { SPF_MAX_LOOKUPS } from "../../components/config";
+import { heloSpf } from "../../components/records/spf";
+import { allQualifier, parseSpf } from "../../components/records/spfTerms";
 import type { CheckContext } from "../context";
 import { describeFailure } from "../dns";
-import { fail, type Finding, pass, warn } from "../finding";
-import { allQualifier, parseSpf } from "../../components/records/spfTerms";
+import { type Finding, fail, pass, warn } from "../finding";
 import { spfRecordAt, walkSpf } from "../spfWalk";
 
 export const SPF_MAX_VOIDS = 2;
@@ -111,9 +112,14 @@ export async function checkSpf(ctx: CheckContext, hostAddresses: ReadonlyArray<{
     }
 
     for (const host of new Set(hostAddresses.map((h) => h.host))) {
+        // The record the component publishes for its host name: exactly the host's addresses, no lookup.
+        const advice = heloSpf(
+            hostAddresses.find((h) => h.host === host && !h.address.includes(":"))?.address ?? "",
+            hostAddresses.find((h) => h.host === host && h.address.includes(":"))?.address,
+        );
         const heloRecord = await spfRecordAt(ctx.dns, host);
         if (!("record" in heloRecord)) {
-            findings.push(warn("spf.helo", host, "no SPF record for the HELO name", `publish "${host} TXT \\"v=spf1 a -all\\""`));
+            findings.push(warn("spf.helo", host, "no SPF record for the HELO name", `publish "${host} TXT \\"${advice}\\""`));
             continue;
         }
         for (const { address } of hostAddresses.filter((h) => h.host === host)) {
@@ -121,12 +127,7 @@ export async function checkSpf(ctx: CheckContext, hostAddresses: ReadonlyArray<{
             findings.push(
                 result === "pass"
                     ? pass("spf.helo", `${host} ${address}`, `SPF of the HELO name passes for ${address}`)
-                    : fail(
-                          "spf.helo",
-                          `${host} ${address}`,
-                          `SPF of the HELO name gives ${result} for ${address}`,
-                          `make it "v=spf1 a -all"`,
-                      ),
+                    : fail("spf.helo", `${host} ${address}`, `SPF of the HELO name gives ${result} for ${address}`, `make it "${advice}"`),
             );
         }
     }

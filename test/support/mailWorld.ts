@@ -1,8 +1,8 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { SMTPServer } from "smtp-server";
-import { chunkTxt } from "../../components/records/txt";
 import { dkimRecord } from "../../components/records/dkim";
 import { reverseName, reverseZone } from "../../components/records/reverse";
+import { chunkTxt } from "../../components/records/txt";
 import { throwawayRsaKey } from "../../plan/throwawayKey";
 import type { Pem } from "./certificates";
 
@@ -37,7 +37,8 @@ export function goodWorld(): World {
             a: "mail.example.com. IN A 127.0.0.1",
             aaaa: "mail.example.com. IN AAAA ::1",
             spf: 'example.com. IN TXT "v=spf1 ip4:127.0.0.1 ip6:::1 -all"',
-            heloSpf: 'mail.example.com. IN TXT "v=spf1 a -all"',
+            // What the component publishes for its host name: its addresses, no lookup.
+            heloSpf: 'mail.example.com. IN TXT "v=spf1 ip4:127.0.0.1 ip6:::1 -all"',
             dkim: `s1._domainkey.example.com. IN TXT ${dkimTxt(2048)}`,
             dmarc: '_dmarc.example.com. IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"',
             mtaStsRecord: '_mta-sts.example.com. IN TXT "v=STSv1; id=20261123"',

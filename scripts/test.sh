@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: the unit and integration suites (files in parallel), then the mail lab on its own
+# `npm test`: the formatter and linter, the unit and integration suites (files in parallel), then the mail lab on its own
 # (root on Linux; LAB=0 leaves it out), so nothing competes with it for the CPU or for ports.
 #
 # REQUIRE_ALL=1 (CI): a skipped test fails the run, so CI can never be green by skipping.
@@ -25,6 +25,8 @@ suite() { # name, test files…
 }
 
 status=0
+echo "biome: format and lint"
+"${node[@]}" node_modules/@biomejs/biome/bin/biome check . || status=$?
 suite unit 'dist/test/**/*.test.js' 'dist/lab/unit.test.js' || status=$?
 if [ "${LAB:-1}" = 0 ]; then
     echo "LAB=0: the mail lab is left out"

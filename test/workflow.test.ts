@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -23,9 +23,15 @@ function workflow(file: string): Workflow {
 
 const INSTALL = [
     { uses: "actions/checkout@v4" },
-    { uses: "actions/setup-node@v4", with: { "node-version": 20, cache: "npm" } },
+    { uses: "actions/setup-node@v4", with: { "node-version": 22, cache: "npm" } },
     { run: "npm ci" },
 ];
+/** CI's own run, as root: what `bash .ci/run` runs, lab included, where a skipped test fails. */
+const TEST_JOB = {
+    "runs-on": "ubuntu-latest",
+    "timeout-minutes": 90,
+    steps: [{ uses: "actions/checkout@v4" }, { run: "sudo -E bash .ci/run" }],
+};
 
 function stacksScript(cwd: string, mode: string): { status: number | null; stdout: string; stderr: string } {
     const r = spawnSync("bash", [join(ROOT, ".github", "scripts", "stacks.sh"), mode], { cwd, encoding: "utf8" });
@@ -37,18 +43,19 @@ describe("workflows", () => {
         assert.deepEqual(readdirSync(join(ROOT, ".github", "workflows")).sort(), ["deploy.yml", "pull-request.yml"]);
     });
 
-    it("pull-request: tests, then previews every stack with the policy pack and comments on the pull request", () => {
+    it("pull-request: CI's run as root, the offline plan of every stack, then a preview of each deployable stack, commented", () => {
         const wf = workflow("pull-request.yml");
         assert.deepEqual(wf.on, { pull_request: null });
         assert.deepEqual(wf.permissions, { contents: "read", "pull-requests": "write" });
-        assert.deepEqual(Object.keys(wf.jobs), ["test", "stacks", "preview"]);
-        assert.deepEqual(wf.jobs.test, { "runs-on": "ubuntu-latest", steps: [...INSTALL, { run: "npm test" }] });
+        assert.deepEqual(Object.keys(wf.jobs), ["test", "plan", "stacks", "preview"]);
+        assert.deepEqual(wf.jobs.test, TEST_JOB);
+        assert.deepEqual(wf.jobs.plan, { "runs-on": "ubuntu-latest", steps: [...INSTALL, { run: "npm start" }] });
         assert.deepEqual(wf.jobs.stacks, {
             "runs-on": "ubuntu-latest",
             outputs: { stacks: "${{ steps.list.outputs.stacks }}" },
             steps: [
                 { uses: "actions/checkout@v4" },
-                { id: "list", run: 'echo "stacks=$(bash .github/scripts/stacks.sh all)" >> "$GITHUB_OUTPUT"' },
+                { id: "list", run: 'echo "stacks=$(bash .github/scripts/stacks.sh deployable)" >> "$GITHUB_OUTPUT"' },
             ],
         });
         assert.deepEqual(wf.jobs.preview, {
@@ -65,7 +72,6 @@ describe("workflows", () => {
                     with: {
                         command: "preview",
                         "stack-name": "${{ matrix.stack }}",
-                        upsert: true,
                         policyPacks: "policy",
                         "comment-on-pr": true,
                         "github-token": "${{ secrets.GITHUB_TOKEN }}",
@@ -75,13 +81,13 @@ describe("workflows", () => {
         });
     });
 
-    it("deploy: on push to main, tests, then `pulumi up` with the policy pack for each deployable stack, one at a time", () => {
+    it("deploy: on push to main, CI's run as root, then `pulumi up` with the policy pack for each deployable stack, one at a time", () => {
         const wf = workflow("deploy.yml");
         assert.deepEqual(wf.on, { push: { branches: ["main"] } });
         assert.deepEqual(wf.permissions, { contents: "read" });
         assert.deepEqual(wf.concurrency, { group: "deploy", "cancel-in-progress": false });
         assert.deepEqual(Object.keys(wf.jobs), ["test", "stacks", "up"]);
-        assert.deepEqual(wf.jobs.test, { "runs-on": "ubuntu-latest", steps: [...INSTALL, { run: "npm test" }] });
+        assert.deepEqual(wf.jobs.test, TEST_JOB);
         assert.deepEqual(wf.jobs.stacks.steps[1], {
             id: "list",
             run: 'echo "stacks=$(bash .github/scripts/stacks.sh deployable)" >> "$GITHUB_OUTPUT"',

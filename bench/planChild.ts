@@ -2,8 +2,9 @@
  * One benchmark run in a fresh process: plan N MailServers in one program under the offline
  * plan's mocks (N = 0 is a bare Pulumi program with no resources). Prints one JSON line.
  */
-import * as pulumi from "@pulumi/pulumi";
+
 import { performance } from "node:perf_hooks";
+import * as pulumi from "@pulumi/pulumi";
 import { HostProvider, MailServer } from "../components";
 import { PlanMocks } from "../plan/mocks";
 

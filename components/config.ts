@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { getDomain } from "tldts";
-import { DmarcAlignment, DmarcPolicy, HostProvider, MailServerArgs, SpfAll } from "./args";
+import { DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "./args";
 import { labelProblem, MAX_NAME_LENGTH } from "./dnsName";
 import { MailServerArgumentError } from "./errors";
 import { DEFAULT_SIZES, defaultImage, IMAGES, imageFamily } from "./images";

@@ -26,6 +26,7 @@ export function labelProblem(label: string, allowUnderscore = false): string | u
 
 /** Why `name` contains characters outside ASCII, with its punycode form; or undefined. */
 export function nonAsciiProblem(name: string): string | undefined {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "every ASCII character", on purpose
     if (/^[\x00-\x7f]*$/.test(name)) return undefined;
     const ascii = domainToASCII(name);
     return ascii
@@ -63,6 +64,7 @@ export function domainProblem(name: string, allowUnderscore = false): string | u
 export function punycodeProblem(label: string): string | undefined {
     if (!label.startsWith("xn--")) return undefined;
     const unicode = domainToUnicode(label);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "every ASCII character", on purpose
     if (unicode === "" || /^[\x00-\x7f]*$/.test(unicode) || domainToASCII(unicode) !== label) {
         return `label ${JSON.stringify(label)} is not valid punycode`;
     }

@@ -64,20 +64,19 @@ export class MailServer extends pulumi.ComponentResource {
         // Validate before anything is registered, so a bad argument creates nothing.
         const config = validated(name, args);
         super(MAILSERVER_TYPE, name, {}, opts);
-        const parent = this;
 
         // One RSA key per published selector; a new selector is a new key.
         const selectors = [config.host.dkimSelector, ...config.dkimPreviousSelectors];
         const dkimKeys = new Map(
             selectors.map((selector) => [
                 selector,
-                new tls.PrivateKey(`${name}-dkim-${selector}`, { algorithm: "RSA", rsaBits: DKIM_RSA_BITS }, { parent }),
+                new tls.PrivateKey(`${name}-dkim-${selector}`, { algorithm: "RSA", rsaBits: DKIM_RSA_BITS }, { parent: this }),
             ]),
         );
         const signingKey = dkimKeys.get(config.host.dkimSelector) as tls.PrivateKey;
         // The configuration channel: the key `pulumi up` logs in with, and the host key it pins.
-        const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, { parent });
-        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent });
+        const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, { parent: this });
+        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent: this });
 
         const guard = new ChangeGuard(
             `${name}-guard`,
@@ -91,7 +90,7 @@ export class MailServer extends pulumi.ComponentResource {
                 dkimSelector: config.host.dkimSelector,
                 dkimPreviousSelectors: config.dkimPreviousSelectors,
             },
-            { parent },
+            { parent: this },
         );
 
         // Secret: it holds the host key's private half.
@@ -107,7 +106,7 @@ export class MailServer extends pulumi.ComponentResource {
             config,
             userData,
             firewall: inboundRules(config),
-            parent,
+            parent: this,
             dependsOn: [guard],
         });
 
@@ -115,8 +114,8 @@ export class MailServer extends pulumi.ComponentResource {
             .all([host.ipv4, host.ipv6, pulumi.all(selectors.map((s) => (dkimKeys.get(s) as tls.PrivateKey).publicKeyPem))])
             .apply(([ipv4, ipv6, pems]) => ({ ipv4, ipv6, dkimPublicKeyPems: Object.fromEntries(selectors.map((s, i) => [s, pems[i]])) }));
         const specs = mailRecordSpecs(config.host, config.dns, selectors);
-        const zoneId = cloudflareZoneId(config.zone, parent);
-        const before = cloudflareRecords({ name, zoneId, specs: specs.filter((s) => s.phase === Phase.BeforeApply), live, parent });
+        const zoneId = cloudflareZoneId(config.zone, this);
+        const before = cloudflareRecords({ name, zoneId, specs: specs.filter((s) => s.phase === Phase.BeforeApply), live, parent: this });
 
         // Secret: it holds the DKIM private key.
         this.bundle = pulumi.secret(
@@ -145,14 +144,14 @@ export class MailServer extends pulumi.ComponentResource {
                 logging: "stdoutAndStderr",
                 addPreviousOutputInEnv: false,
             },
-            { parent, dependsOn: [host.machine, host.firewall, ...before.values()] },
+            { parent: this, dependsOn: [host.machine, host.firewall, ...before.values()] },
         );
         const after = cloudflareRecords({
             name,
             zoneId,
             specs: specs.filter((s) => s.phase === Phase.AfterApply),
             live,
-            parent,
+            parent: this,
             dependsOn: [apply],
         });
         const records = new Map([...before, ...after]);

@@ -24,7 +24,8 @@ export function operatorSteps(config: MailServerConfig, providerSteps: readonly 
         steps.push(`Ask the owner of that domain to publish TXT "v=DMARC1" at ${name}, or receivers will not send DMARC reports there.`);
     }
     if (config.sshAllowed.ipv4.length + config.sshAllowed.ipv6.length === 0) {
-        if (host.sshPublicKeys.length > 0) steps.push("sshPublicKeys are given but sshAllowedCidrs is empty, so the admin cannot log in: add your ranges.");
+        if (host.sshPublicKeys.length > 0)
+            steps.push("sshPublicKeys are given but sshAllowedCidrs is empty, so the admin cannot log in: add your ranges.");
     } else if (host.sshPublicKeys.length === 0) {
         steps.push("sshAllowedCidrs lets the admin in, but no sshPublicKeys were given, so nobody can log in: add a key.");
     }

@@ -5,7 +5,7 @@
  * certbot's command line, a URL into a shell script, ranges into SPF and the firewall, keys into
  * authorized_keys, certificates into certbot's trust store.
  */
-import { X509Certificate, createPublicKey } from "node:crypto";
+import { createPublicKey, X509Certificate } from "node:crypto";
 import * as ipaddr from "ipaddr.js";
 import { getDomain } from "tldts";
 import { domainProblem } from "./dnsName";
@@ -198,6 +198,7 @@ function sshStrings(blob: Buffer): Buffer[] | undefined {
 export function sshPublicKeyProblem(line: string): string | undefined {
     const shown = quoted(line.length > 40 ? `${line.slice(0, 40)}…` : line);
     const notKey = `${shown} is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)`;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
     if (/[\x00-\x1f\x7f]/.test(line)) return `${shown} contains a line break or control character`;
     const [type, data] = line.split(" ");
     if (type === "ssh-dss") return `${shown}: DSA keys are refused by OpenSSH since 7.0; use ssh-ed25519`;
@@ -254,6 +255,7 @@ export function certificateBundle(pem: string): { pem: string; count: number } |
  */
 export function httpsUrlProblem(value: string): string | undefined {
     const shown = quoted(value);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
     if (/[\s"'`\\$<>{}|^\x00-\x1f\x7f]/.test(value)) return `${shown} contains white space, quotes or other characters a URL does not`;
     if (!URL.canParse(value)) return `${shown} is not a URL`;
     const url = new URL(value);

@@ -4,8 +4,8 @@
  * table, whether the host's configuration step runs, and what the change guard says.
  */
 import { createHash } from "node:crypto";
-import { type GuardState, changeProblems } from "../components/changeGuard";
-import { CONFIG_KEYS, type ChangeKind } from "../components/programConfig";
+import { changeProblems, type GuardState } from "../components/changeGuard";
+import { type ChangeKind, CONFIG_KEYS } from "../components/programConfig";
 import { isSecretValue, type RecordedResource, TYPES } from "./mocks";
 import { replaces } from "./replaceKeys";
 
@@ -18,7 +18,12 @@ export interface ResourceDigest {
 }
 
 function digestValue(value: unknown): unknown {
-    if (isSecretValue(value)) return { secretSha256: createHash("sha256").update(JSON.stringify(digestValue(value.value))).digest("hex") };
+    if (isSecretValue(value))
+        return {
+            secretSha256: createHash("sha256")
+                .update(JSON.stringify(digestValue(value.value)))
+                .digest("hex"),
+        };
     if (Array.isArray(value)) return value.map(digestValue);
     if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, digestValue(v)]));
     return value;
@@ -72,7 +77,11 @@ export function guardState(resources: readonly ResourceDigest[]): GuardState {
 }
 
 /** The report for `changes` (config key → new value text), from the plans before and after. */
-export function changeReport(changes: Readonly<Record<string, string>>, before: readonly ResourceDigest[], after: readonly ResourceDigest[]): ChangeReport {
+export function changeReport(
+    changes: Readonly<Record<string, string>>,
+    before: readonly ResourceDigest[],
+    after: readonly ResourceDigest[],
+): ChangeReport {
     const key = (r: ResourceDigest) => `${r.type} ${r.name}`;
     const olds = new Map(before.map((r) => [key(r), r]));
     const news = new Map(after.map((r) => [key(r), r]));
@@ -93,7 +102,8 @@ export function changeReport(changes: Readonly<Record<string, string>>, before: 
         for (const r of resources) {
             const inputs = news.get(`${r.type} ${r.name}`)?.inputs ?? {};
             const fromAddresses = [TYPES.remoteCommand, TYPES.rdns, TYPES.doFirewall, TYPES.linodeFirewall].includes(r.type as never);
-            const record = r.type === TYPES.dnsRecord && (["A", "AAAA"].includes(String(inputs.type)) || String(inputs.content).startsWith('"v=spf1'));
+            const record =
+                r.type === TYPES.dnsRecord && (["A", "AAAA"].includes(String(inputs.type)) || String(inputs.content).startsWith('"v=spf1'));
             if ((fromAddresses || record) && r.op === "same") r.op = "update";
         }
     }

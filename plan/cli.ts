@@ -64,9 +64,17 @@ function child(args: string[]): number {
     return result.status ?? 1;
 }
 
-async function main(): Promise<number> {
-    const { values } = parseArgs({
+const USAGE = `usage: npm start [-- --stack <name>] [--config key=value …] [--change key=value …] [--out <dir>]
+  --stack <name>         plan one stack (stacks/Pulumi.<name>.yaml); default: every stack
+  --config key=value     a config value, as \`pulumi config set\` would set it (repeatable)
+  --change key=value     plan the stack before and after this change and say what it does (repeatable)
+  --out <dir>            where to write (default out/plan)`;
+
+/** The command line, parsed; throws on an unknown or malformed option. */
+function parseCommandLine() {
+    return parseArgs({
         options: {
+            help: { type: "boolean", short: "h" },
             stack: { type: "string" },
             config: { type: "string", multiple: true, short: "c" },
             change: { type: "string", multiple: true },
@@ -77,13 +85,23 @@ async function main(): Promise<number> {
             into: { type: "string" },
         },
     });
+}
+
+async function main(): Promise<number> {
+    let parsed: ReturnType<typeof parseCommandLine>;
+    try {
+        parsed = parseCommandLine();
+    } catch (error) {
+        throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+    }
+    const { values } = parsed;
+    if (values.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+    }
     const projectDir = resolve(values.project ?? join(__dirname, "..", ".."));
     const outRoot = resolve(values.out ?? join(projectDir, "out", "plan"));
-    const passOn = [
-        "--project",
-        projectDir,
-        ...(values.config ?? []).flatMap((c) => ["--config", c]),
-    ];
+    const passOn = ["--project", projectDir, ...(values.config ?? []).flatMap((c) => ["--config", c])];
     if (values.stack === undefined) {
         if (values.change) throw new UsageError("--change: name the stack to change with --stack");
         for (const stack of stacks(projectDir)) {
@@ -132,7 +150,7 @@ async function main(): Promise<number> {
                 .map(([k, v]) => `${k}=${v}`)
                 .join(", ")}`,
             `  kind        ${report.kind}`,
-            `  apply step  ${report.applyRuns ? "runs: the running host is reconfigured" : "does not run"}`,
+            `  apply step  ${!report.applyRuns ? "does not run" : report.kind === "new-host" ? "runs: the new host is configured" : "runs: the running host is reconfigured"}`,
             "  resources",
             ...(changed.length > 0 ? changed.map((r) => `    ${r.op.padEnd(8)} ${r.name}  (${r.type})`) : ["    none change"]),
             `  files       ${relative(process.cwd(), join(dir, "change.json"))}, ${relative(process.cwd(), join(dir, "after"))}/`,

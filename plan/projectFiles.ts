@@ -35,14 +35,28 @@ function defaultCell(key: keyof typeof CONFIG_KEYS): string {
     return `\`${String(spec.default)}\``;
 }
 
-/** The README's table of keys: key, type, default, meaning. */
+/** What changing a key on a running stack does, as the README says it. */
+function changeCell(key: keyof typeof CONFIG_KEYS): string {
+    const spec = CONFIG_KEYS[key];
+    const kind =
+        spec.change === "dns-only"
+            ? "DNS only"
+            : spec.change === "new-host"
+              ? "new host: refused unless `hostGeneration` is raised"
+              : spec.onHost
+                ? "in place: the host is reconfigured"
+                : "in place";
+    return spec.changeNote ? `${kind} (${spec.changeNote})` : kind;
+}
+
+/** The README's table of keys: key, type, default, meaning, what a change does. */
 export function renderConfigTable(): string {
     const rows = (Object.keys(CONFIG_KEYS) as Array<keyof typeof CONFIG_KEYS>).map((key) => {
         const spec = CONFIG_KEYS[key];
         const type = spec.type === "array" ? "list of strings" : spec.type;
-        return `| \`${key}\` | ${type} | ${markdownCell(defaultCell(key))} | ${markdownCell(spec.description)} |`;
+        return `| \`${key}\` | ${type} | ${markdownCell(defaultCell(key))} | ${markdownCell(spec.description)} | ${markdownCell(changeCell(key))} |`;
     });
-    return ["| key | type | default | meaning |", "|---|---|---|---|", ...rows].join("\n");
+    return ["| key | type | default | meaning | changing it later |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
 /** The README with the text between the markers replaced by the rendered table. */

@@ -105,7 +105,9 @@ describe("bootstrap user data", () => {
     });
 
     it("closes the metadata service to every user but root before anything else runs", () => {
-        assert.deepEqual(doc.bootcmd, [["sh", "-c", `if command -v nft >/dev/null 2>&1; then nft -f - <<'EOF'\n${renderNftables()}EOF\nfi`]]);
+        assert.deepEqual(doc.bootcmd, [
+            ["sh", "-c", `if command -v nft >/dev/null 2>&1; then nft -f - <<'EOF'\n${renderNftables()}EOF\nfi`],
+        ]);
         assert.match(renderNftables(), /ip daddr 169\.254\.169\.254 meta skuid != 0 counter reject/);
         const result = run("sh", ["-n"], (doc.bootcmd as string[][])[0][2]);
         assert.equal(result.status, 0, result.stderr);

@@ -75,7 +75,10 @@ describe("the bundle's files", () => {
             "# Rendered by the mailserver Pulumi component: the admin account, from sshAllowedCidrs only.\n" +
                 "AllowUsers mailadmin@203.0.113.0/24 mailadmin@2001:db8:ffff::/48\n",
         );
-        assert.equal(byPath("/etc/sudoers.d/mailserver-admin")?.content, "# Rendered by the mailserver Pulumi component.\nmailadmin ALL=(ALL) NOPASSWD:ALL\n");
+        assert.equal(
+            byPath("/etc/sudoers.d/mailserver-admin")?.content,
+            "# Rendered by the mailserver Pulumi component.\nmailadmin ALL=(ALL) NOPASSWD:ALL\n",
+        );
         const without = hostFiles(host({ sshPublicKeys: [] }), live).map((f) => f.path);
         assert.equal(without.filter((p) => /mailadmin|admin/.test(p)).length, 0);
     });
@@ -155,10 +158,15 @@ describe("the applier refuses what a bundle must not do", () => {
             `import json, sys; sys.path.insert(0, ${JSON.stringify(APPLIER_DIR)}); import applier\ntry:\n    print(json.dumps(${call}))\nexcept applier.Failure as failure:\n    print("Failure: " + str(failure))`,
         ]);
     }
-    const entry = (change: Record<string, unknown>) => JSON.stringify({ path: "/etc/postfix/main.cf", mode: "0644", content: "x", ...change });
+    const entry = (change: Record<string, unknown>) =>
+        JSON.stringify({ path: "/etc/postfix/main.cf", mode: "0644", content: "x", ...change });
     const cases: Array<[string, string, string]> = [
         ["a relative path", entry({ path: "etc/passwd" }), "refusing file path 'etc/passwd'"],
-        ["a path climbing out", entry({ path: "/etc/../root/.ssh/authorized_keys" }), "refusing file path '/etc/../root/.ssh/authorized_keys'"],
+        [
+            "a path climbing out",
+            entry({ path: "/etc/../root/.ssh/authorized_keys" }),
+            "refusing file path '/etc/../root/.ssh/authorized_keys'",
+        ],
         ["a path outside /etc", entry({ path: "/root/.bashrc" }), "refusing to manage /root/.bashrc"],
         ["the password file", entry({ path: "/etc/shadow" }), "refusing to manage /etc/shadow"],
         ["its own releases", entry({ path: "/etc/mailserver/current" }), "refusing to manage /etc/mailserver/current"],
@@ -183,7 +191,11 @@ describe("the applier refuses what a bundle must not do", () => {
         assert.match(a, /^"[0-9a-f]{16}"\n$/);
     });
     it("is one Python file of the standard library only", () => {
-        const imports = run("python3", ["-c", `import ast,sys; t=ast.parse(open(sys.argv[1]).read()); print(sorted({a.name for n in ast.walk(t) if isinstance(n,(ast.Import,)) for a in n.names}))`, join(APPLIER_DIR, "applier.py")]);
+        const imports = run("python3", [
+            "-c",
+            `import ast,sys; t=ast.parse(open(sys.argv[1]).read()); print(sorted({a.name for n in ast.walk(t) if isinstance(n,(ast.Import,)) for a in n.names}))`,
+            join(APPLIER_DIR, "applier.py"),
+        ]);
         assert.equal(imports.stdout, "['fcntl', 'grp', 'hashlib', 'json', 'os', 'pwd', 'shutil', 'socket', 'subprocess', 'sys', 'time']\n");
     });
 });

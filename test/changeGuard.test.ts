@@ -4,9 +4,10 @@
  * sdk/nodejs/dynamic/index.ts `serializeProvider`), loaded back as the CLI's dynamic-provider
  * host loads it, and asked to diff.
  */
-import * as pulumi from "@pulumi/pulumi";
+
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { changeProblems, type GuardState, guardProvider } from "../components/changeGuard";
 
 const base: GuardState = {
@@ -31,12 +32,16 @@ describe("change guard: what it refuses", () => {
         [
             "size",
             { size: "s-1vcpu-1gb" },
-            [`size: changing it from "s-1vcpu-512mb-10gb" to "s-1vcpu-1gb" powers the host off while the provider moves it to another machine. ${raise}`],
+            [
+                `size: changing it from "s-1vcpu-512mb-10gb" to "s-1vcpu-1gb" powers the host off while the provider moves it to another machine. ${raise}`,
+            ],
         ],
         [
             "IPv6 off on DigitalOcean",
             { ipv6: false },
-            [`ipv6: turning it off on DigitalOcean replaces the droplet (IPv6 cannot be removed from a running droplet): it ${newHost}${raise}`],
+            [
+                `ipv6: turning it off on DigitalOcean replaces the droplet (IPv6 cannot be removed from a running droplet): it ${newHost}${raise}`,
+            ],
         ],
         ["region with hostGeneration raised", { region: "ams3", hostGeneration: 2 }, []],
         ["size and IPv6 off with hostGeneration raised", { size: "s-1vcpu-1gb", ipv6: false, hostGeneration: 3 }, []],

@@ -145,19 +145,32 @@ describe("every config key, changed on a planned stack, does what the table says
                 assert.equal(allowed.status, 0, allowed.stderr);
                 assert.equal(allowed.report.refused, undefined);
                 // Replaced or resized in place; or, for another provider, deleted while the other provider's machine is created.
-                assert.ok(["replace", "update", "delete"].includes(op(allowed, machineType(c))[0] ?? ""), JSON.stringify(allowed.report.resources));
+                assert.ok(
+                    ["replace", "update", "delete"].includes(op(allowed, machineType(c))[0] ?? ""),
+                    JSON.stringify(allowed.report.resources),
+                );
                 if (c.key === "provider") assert.deepEqual(op(allowed, TYPES.instance), ["create"]);
                 return;
             }
             assert.equal(o.status, 0, o.stderr);
             assert.equal(report.refused, undefined);
-            assert.ok(["same", "update"].includes(op(o, machineType(c))[0] ?? "missing"), `the machine is not replaced: ${JSON.stringify(report.resources)}`);
-            assert.equal(report.applyRuns, spec.change === "in-place" && spec.onHost === true, "the apply step runs exactly for host changes");
+            assert.ok(
+                ["same", "update"].includes(op(o, machineType(c))[0] ?? "missing"),
+                `the machine is not replaced: ${JSON.stringify(report.resources)}`,
+            );
+            assert.equal(
+                report.applyRuns,
+                spec.change === "in-place" && spec.onHost === true,
+                "the apply step runs exactly for host changes",
+            );
             if (spec.change === "dns-only") {
                 const touched = report.resources.filter((r) => r.op !== "same");
                 assert.ok(touched.length > 0, "something changes");
                 for (const r of touched) {
-                    assert.ok([TYPES.dnsRecord, TYPES.privateKey].includes(r.type as never) || r.type.includes("ChangeGuard"), `${r.type} ${r.name} ${r.op}`);
+                    assert.ok(
+                        [TYPES.dnsRecord, TYPES.privateKey].includes(r.type as never) || r.type.includes("ChangeGuard"),
+                        `${r.type} ${r.name} ${r.op}`,
+                    );
                 }
                 assert.deepEqual(op(o, machineType(c)), ["same"]);
             }

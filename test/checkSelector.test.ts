@@ -3,11 +3,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { selectorFromProject } from "../check/selector";
 import { parseDkimKey } from "../check/dkimKey";
 import { mxMatches, parseMtaStsPolicy } from "../check/mtaStsPolicy";
-import { throwawayRsaKey } from "../plan/throwawayKey";
+import { selectorFromProject } from "../check/selector";
 import { dkimRecord } from "../components/records/dkim";
+import { throwawayRsaKey } from "../plan/throwawayKey";
 
 function project(stacks: Record<string, string>): string {
     const dir = mkdtempSync(join(tmpdir(), "project-"));

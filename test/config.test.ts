@@ -391,7 +391,7 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
         ],
         [
             "SSH key options prefix",
-            { sshPublicKeys: [`command=\"/bin/sh\" ${ED}`] },
+            { sshPublicKeys: [`command="/bin/sh" ${ED}`] },
             'sshPublicKeys: "command=\\"/bin/sh\\" ssh-ed25519 AAAAC3NzaC…" is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
         ],
         [
@@ -429,7 +429,7 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
             { sshPublicKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] },
             'sshPublicKeys: "-----BEGIN OPENSSH PRIVATE KEY-----" is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
         ],
-        ["SSH key twice", { sshPublicKeys: [`${ED}`, `${ED}`] }, `sshPublicKeys: \"ssh-ed25519 ${ED_DATA}\" is given twice`],
+        ["SSH key twice", { sshPublicKeys: [`${ED}`, `${ED}`] }, `sshPublicKeys: "ssh-ed25519 ${ED_DATA}" is given twice`],
         ["SSH keys not a list", { sshPublicKeys: `${ED}` }, "sshPublicKeys: must be a list of strings"],
         [
             "SSH ecdsa curve mismatch",

@@ -93,7 +93,14 @@ for (const [stack, machine, expectedTypes] of [
 
         it("is deterministic: planned again, every file is byte-identical (throwaway keys are kept per stack)", () => {
             const again = plan(stack);
-            for (const file of ["resources.json", "zone.txt", "cloud-init.yaml", "apply/step.json", "apply/bundle.json", "plan-digest.json"]) {
+            for (const file of [
+                "resources.json",
+                "zone.txt",
+                "cloud-init.yaml",
+                "apply/step.json",
+                "apply/bundle.json",
+                "plan-digest.json",
+            ]) {
                 assert.equal(again.read(file), result.read(file), file);
             }
         });
@@ -110,6 +117,17 @@ describe("offline plan options", () => {
     it("applies --config like pulumi config set (the lab's ACME server)", () => {
         const result = plan("do-example", "--config", "acmeDirectoryUrl=https://192.0.2.40:14000/dir");
         assert.match(result.read("apply/bundle.json"), /ACME_SERVER='https:\/\/192\.0\.2\.40:14000\/dir'/);
+    });
+    it("prints its usage with --help, and refuses an unknown option with it", () => {
+        const help = run(process.execPath, [cli, "--help"]);
+        assert.equal(help.status, 0);
+        assert.match(
+            help.stdout,
+            /^usage: npm start \[-- --stack <name>\] \[--config key=value …\] \[--change key=value …\] \[--out <dir>\]\n/,
+        );
+        const bad = run(process.execPath, [cli, "--stak", "do-example"]);
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /^Unknown option '--stak'.*\nusage: npm start /s);
     });
     it("refuses an unknown stack, naming the ones there are", () => {
         const result = run(process.execPath, [cli, "--stack", "nope"]);

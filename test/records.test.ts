@@ -98,7 +98,11 @@ describe("SPF and DMARC text", () => {
 describe("record set", () => {
     const key = throwawayRsaKey(2048);
     const previous = throwawayRsaKey(2048);
-    const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimPublicKeyPems: { mailserver: key.publicKeyPem, s2025: previous.publicKeyPem } };
+    const live = {
+        ipv4: "192.0.2.10",
+        ipv6: "2001:db8::10",
+        dkimPublicKeyPems: { mailserver: key.publicKeyPem, s2025: previous.publicKeyPem },
+    };
     const config = resolveConfig({
         domain: "example.com",
         operatorEmail: "ops@example.net",
@@ -124,11 +128,43 @@ describe("record set", () => {
                     undefined,
                     chunkTxt(dkimRecord(key.publicKeyPem)),
                 ],
-                ["dkim-s2025._domainkey.example.com", "before-apply", "TXT", "s2025._domainkey.example.com", 300, undefined, chunkTxt(dkimRecord(previous.publicKeyPem))],
+                [
+                    "dkim-s2025._domainkey.example.com",
+                    "before-apply",
+                    "TXT",
+                    "s2025._domainkey.example.com",
+                    300,
+                    undefined,
+                    chunkTxt(dkimRecord(previous.publicKeyPem)),
+                ],
                 ["mx-example.com", "after-apply", "MX", "example.com", 300, 10, "mail.example.com"],
-                ["spf-example.com", "after-apply", "TXT", "example.com", 300, undefined, '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 include:_spf.example.org -all"'],
-                ["spf-mail.example.com", "after-apply", "TXT", "mail.example.com", 300, undefined, '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"'],
-                ["dmarc-example.com", "after-apply", "TXT", "_dmarc.example.com", 300, undefined, '"v=DMARC1; p=quarantine; adkim=r; aspf=r"'],
+                [
+                    "spf-example.com",
+                    "after-apply",
+                    "TXT",
+                    "example.com",
+                    300,
+                    undefined,
+                    '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 include:_spf.example.org -all"',
+                ],
+                [
+                    "spf-mail.example.com",
+                    "after-apply",
+                    "TXT",
+                    "mail.example.com",
+                    300,
+                    undefined,
+                    '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"',
+                ],
+                [
+                    "dmarc-example.com",
+                    "after-apply",
+                    "TXT",
+                    "_dmarc.example.com",
+                    300,
+                    undefined,
+                    '"v=DMARC1; p=quarantine; adkim=r; aspf=r"',
+                ],
             ],
         );
         assert.match(records[3].purpose, /^earlier DKIM public key/);
@@ -145,7 +181,14 @@ describe("record set", () => {
         const records = resolveRecords(mailRecordSpecs(off.host, off.dns, ["mailserver"]), { ...live, ipv6: undefined });
         assert.deepEqual(
             records.map((r) => r.key),
-            ["a-mail.example.com", "dkim-mailserver._domainkey.example.com", "mx-example.com", "spf-example.com", "spf-mail.example.com", "dmarc-example.com"],
+            [
+                "a-mail.example.com",
+                "dkim-mailserver._domainkey.example.com",
+                "mx-example.com",
+                "spf-example.com",
+                "spf-mail.example.com",
+                "dmarc-example.com",
+            ],
         );
         assert.equal(records.find((r) => r.key === "spf-example.com")?.value, '"v=spf1 ip4:192.0.2.10 -all"');
     });
@@ -163,9 +206,34 @@ describe("reverse DNS names and the zone file", () => {
         const text = renderZoneFile(
             "example.com",
             [
-                { key: "a", phase: Phase.BeforeApply, name: "mail.example.com", type: "A", ttl: 3600, purpose: "host", value: "192.0.2.10" },
-                { key: "mx", phase: Phase.AfterApply, name: "example.com", type: "MX", ttl: 3600, priority: 10, purpose: "mx", value: "mail.example.com" },
-                { key: "spf", phase: Phase.AfterApply, name: "example.com", type: "TXT", ttl: 3600, purpose: "spf", value: '"v=spf1 -all"' },
+                {
+                    key: "a",
+                    phase: Phase.BeforeApply,
+                    name: "mail.example.com",
+                    type: "A",
+                    ttl: 3600,
+                    purpose: "host",
+                    value: "192.0.2.10",
+                },
+                {
+                    key: "mx",
+                    phase: Phase.AfterApply,
+                    name: "example.com",
+                    type: "MX",
+                    ttl: 3600,
+                    priority: 10,
+                    purpose: "mx",
+                    value: "mail.example.com",
+                },
+                {
+                    key: "spf",
+                    phase: Phase.AfterApply,
+                    name: "example.com",
+                    type: "TXT",
+                    ttl: 3600,
+                    purpose: "spf",
+                    value: '"v=spf1 -all"',
+                },
             ],
             [
                 { address: "192.0.2.10", name: "mail.example.com", ttl: 3600, servedBy: "X" },

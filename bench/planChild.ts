@@ -4,12 +4,15 @@
  */
 
 import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { HostProvider, MailServer } from "../components";
 import { PlanMocks } from "../plan/mocks";
 
 async function main(): Promise<void> {
-    const servers = Number(process.argv[2]);
+    const { positionals } = parseArgs({ allowPositionals: true, options: {} });
+    const servers = Number(positionals[0]);
+    if (!Number.isInteger(servers) || servers < 0) throw new Error("usage: planChild.js <number of MailServers>");
     const started = performance.now();
     const mocks = new PlanMocks({ reuseKey: true });
     mocks.install("mailserver", "bench", true);

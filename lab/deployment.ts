@@ -35,7 +35,11 @@ export async function applyPlan(
     lab.report.time(`${section}-apply`, now() - started);
     const ok = result.code === 0 && result.report?.ok === true;
     const detail = result.report
-        ? `release ${String(result.report.release)}; changed ${JSON.stringify(result.report.changed)}; installed ${JSON.stringify(result.report.installed)}; reloaded ${JSON.stringify(result.report.reloaded)}`
+        ? `release ${String(result.report.release)}; changed ${JSON.stringify(result.report.changed)}; installed ${JSON.stringify(result.report.installed)}; reloaded ${JSON.stringify(result.report.reloaded)}${
+              Array.isArray(result.report.retried) && result.report.retried.length > 0
+                  ? `; RETRIED after a failure: ${JSON.stringify(result.report.retried)}`
+                  : ""
+          }`
         : (result.stdout.trim().split("\n").pop() ?? "");
     const expected = options.expect ?? "success";
     lab.report.add(
@@ -46,6 +50,10 @@ export async function applyPlan(
             ok ? detail : `${detail} ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`
         }`,
     );
+    // A configuration step that failed unexpectedly: keep the host's logs to say why.
+    if (expected === "success" && !ok && lab.container) {
+        await container.copyLogs(lab.container, lab.out, `-${section.replace(/[^a-z0-9-]+/gi, "-")}`);
+    }
     return ok;
 }
 

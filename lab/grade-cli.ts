@@ -3,6 +3,7 @@
  *   node dist/lab/grade-cli.js JOB.json OUT.json
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { type GradeOptions, grade, labResolver, type Session, tamper, type Verdict } from "./grade";
 import { SA_LAB_SCORES, SPAM_SCORE_LIMIT, type SpamScore, scoreMessage } from "./spamassassin";
 
@@ -49,8 +50,12 @@ async function gradeItem(item: GradeItem): Promise<Graded> {
     return { verdicts, auth, spamassassin: sa };
 }
 
+/** `node grade-cli.js <job.json> <out.json>` */
 async function main(): Promise<void> {
-    const job = JSON.parse(readFileSync(process.argv[2], "utf8")) as { items: GradeItem[] };
+    const { positionals } = parseArgs({ allowPositionals: true, options: {} });
+    if (positionals.length !== 2) throw new Error("usage: grade-cli.js <job.json> <out.json>");
+    const [jobFile, outFile] = positionals;
+    const job = JSON.parse(readFileSync(jobFile, "utf8")) as { items: GradeItem[] };
     const out: Record<string, Graded> = {};
     for (const item of job.items) {
         try {
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
             out[item.id] = { verdicts: [], error: String((error as Error).stack ?? error) };
         }
     }
-    writeFileSync(process.argv[3], JSON.stringify(out, null, 2));
+    writeFileSync(outFile, JSON.stringify(out, null, 2));
 }
 
 if (require.main === module) {

@@ -8,20 +8,13 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { StepJson } from "../plan/artifacts";
 import { TYPES } from "../plan/mocks";
 import { run } from "./sys";
 import { parsePlanZones, type Zone } from "./zones";
 
 /** The configuration step as the plan recorded it (apply/step.json and the files beside it). */
-export interface ApplyStep {
-    readonly resource: string;
-    readonly command: string;
-    readonly host: string;
-    readonly port: number;
-    readonly user: string;
-    readonly hostKey: string;
-    readonly dependsOn: readonly string[];
-    readonly bundleSha256: string;
+export interface ApplyStep extends StepJson {
     /** Paths of the bundle and of the deploy key (a throwaway). */
     readonly bundleFile: string;
     readonly keyFile: string;

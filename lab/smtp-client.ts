@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import { parseArgs } from "node:util";
 
 export interface Job {
     readonly host: string;
@@ -178,7 +179,9 @@ async function run(job: Job): Promise<Transcript> {
 }
 
 if (require.main === module) {
-    run(JSON.parse(process.argv[2]) as Job)
+    // `node smtp-client.js '<job as JSON>'`
+    const { positionals } = parseArgs({ allowPositionals: true, options: {} });
+    run(JSON.parse(positionals[0] ?? "null") as Job)
         .then((transcript) => console.log(JSON.stringify(transcript)))
         .catch((error: unknown) => console.log(JSON.stringify({ error: String((error as Error)?.message ?? error) })));
 }

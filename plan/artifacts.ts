@@ -18,8 +18,8 @@ export function plannedUserData(resources: readonly RecordedResource[]): { type:
     throw new Error("the plan has no droplet or Linode instance");
 }
 
-/** The configuration step as the plan recorded it: what `pulumi up` would run over SSH. */
-export interface ApplyStep {
+/** apply/step.json: the configuration step without its secrets. */
+export interface StepJson {
     readonly resource: string;
     readonly command: string;
     readonly host: string;
@@ -27,12 +27,18 @@ export interface ApplyStep {
     readonly user: string;
     /** The host key the step pins (`ssh-ed25519 AAAA…`). */
     readonly hostKey: string;
+    /** Resources the step waits for. */
+    readonly dependsOn: readonly string[];
+    /** SHA-256 of the bundle (apply/bundle.json). */
+    readonly bundleSha256: string;
+}
+
+/** The configuration step as the plan recorded it: what `pulumi up` would run over SSH. */
+export interface ApplyStep extends Omit<StepJson, "bundleSha256"> {
     /** The deploy key, OpenSSH private key text (a throwaway in the plan). */
     readonly privateKey: string;
     /** The bundle, byte for byte (holds the throwaway DKIM key in the plan). */
     readonly stdin: string;
-    /** Resources the step waits for. */
-    readonly dependsOn: readonly string[];
 }
 
 export function plannedApplyStep(resources: readonly RecordedResource[]): ApplyStep {
@@ -112,20 +118,17 @@ export function cloudInitYaml(plan: Plan): string {
 /** apply/step.json: the configuration step without its secrets (those are in the files beside it). */
 export function applyStepJson(plan: Plan): string {
     const step = plannedApplyStep(plan.resources);
-    return `${JSON.stringify(
-        {
-            throwaway:
-                "bundle.json (its DKIM key) and deploy-key are throwaway keys of the offline plan, never deployed; pulumi up creates its own and keeps them secret",
-            resource: step.resource,
-            command: step.command,
-            host: step.host,
-            port: step.port,
-            user: step.user,
-            hostKey: step.hostKey,
-            dependsOn: step.dependsOn,
-            bundleSha256: sha256(step.stdin),
-        },
-        null,
-        2,
-    )}\n`;
+    const json: StepJson & { throwaway: string } = {
+        throwaway:
+            "bundle.json (its DKIM key) and deploy-key are throwaway keys of the offline plan, never deployed; pulumi up creates its own and keeps them secret",
+        resource: step.resource,
+        command: step.command,
+        host: step.host,
+        port: step.port,
+        user: step.user,
+        hostKey: step.hostKey,
+        dependsOn: step.dependsOn,
+        bundleSha256: sha256(step.stdin),
+    };
+    return `${JSON.stringify(json, null, 2)}\n`;
 }

@@ -4,29 +4,23 @@
  * applier's refusals of what a bundle must not do.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { HostProvider, type MailServerArgs } from "../components/args";
+import type { MailServerArgs } from "../components/args";
 import { resolveConfig } from "../components/config";
 import { APPLIER_DIR } from "../components/host/bootstrap";
 import { awaitedRecords, BUNDLE_FORMAT, bundlePayload, HOST_PACKAGES, hostFiles, renderBundle } from "../components/host/bundle";
 import type { ManagedFile } from "../components/host/files";
 import { dkimRecord } from "../components/records/dkim";
 import { throwawayRsaKey } from "../plan/throwawayKey";
+import { ADMIN_KEY, HOST_ARGS } from "./support/hostArgs";
 import { run } from "./support/tools";
 
 const key = throwawayRsaKey(2048);
 const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimPrivateKeyPem: key.privateKeyPem, dkimPublicKeyPem: key.publicKeyPem };
-const ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ops@example.net";
-const base: MailServerArgs = {
-    domain: "example.com",
-    operatorEmail: "ops@example.net",
-    provider: HostProvider.DigitalOcean,
-    region: "fra1",
-    sshPublicKeys: [ADMIN_KEY],
-    sshAllowedCidrs: ["203.0.113.0/24", "2001:db8:ffff::/48"],
-};
-const host = (args: Partial<MailServerArgs> = {}) => resolveConfig({ ...base, ...args }).host;
+const host = (args: Partial<MailServerArgs> = {}) => resolveConfig({ ...HOST_ARGS, ...args }).host;
 const files = hostFiles(host(), live);
 const byPath = (path: string, list: readonly ManagedFile[] = files) => list.find((f) => f.path === path);
 
@@ -134,7 +128,7 @@ describe("the bundle", () => {
     it("is byte-identical after a DNS-only change, and differs after a host change (the comparison can fail)", () => {
         const before = renderBundle(host(), live);
         const dnsOnly = resolveConfig({
-            ...base,
+            ...HOST_ARGS,
             dmarcPolicy: "reject" as never,
             dmarcAlignment: "strict" as never,
             dmarcRua: ["reports@example.org"],
@@ -155,7 +149,7 @@ describe("the applier refuses what a bundle must not do", () => {
     function applier(call: string): { status: number | null; stdout: string; stderr: string } {
         return run("python3", [
             "-c",
-            `import json, sys; sys.path.insert(0, ${JSON.stringify(APPLIER_DIR)}); import applier\ntry:\n    print(json.dumps(${call}))\nexcept applier.Failure as failure:\n    print("Failure: " + str(failure))`,
+            `import json, sys; sys.path.insert(0, ${JSON.stringify(APPLIER_DIR)}); import applier\napplier.LOG = "/dev/null"\ntry:\n    print(json.dumps(${call}))\nexcept applier.Failure as failure:\n    print("Failure: " + str(failure))`,
         ]);
     }
     const entry = (change: Record<string, unknown>) =>
@@ -189,6 +183,38 @@ describe("the applier refuses what a bundle must not do", () => {
         assert.equal(a, applier('applier.release_id({"files": [{"content": "1", "path": "/etc/a"}]})').stdout);
         assert.notEqual(a, applier('applier.release_id({"files": [{"path": "/etc/a", "content": "2"}]})').stdout);
         assert.match(a, /^"[0-9a-f]{16}"\n$/);
+    });
+    it("reloads only the services whose files changed since the release it saved", () => {
+        const files = (hook: string) =>
+            JSON.stringify({
+                hostname: "mail.example.com",
+                files: [
+                    { path: "/etc/postfix/main.cf", mode: "0644", content: "myhostname = mail.example.com\n", reload: ["postfix"] },
+                    { path: "/etc/letsencrypt/renewal-hooks/deploy/mailserver-postfix", mode: "0755", content: hook },
+                    { path: "/etc/opendkim.conf", mode: "0644", content: "Mode sv\n", reload: ["opendkim"] },
+                ],
+            });
+        const diff = (before: string, after: string) =>
+            applier(
+                `applier.changed_services(json.loads(${JSON.stringify(after)}), applier.payload_summary(json.loads(${JSON.stringify(before)})))`,
+            ).stdout;
+        const a = files("#!/bin/sh\nsystemctl reload postfix\n");
+        assert.equal(diff(a, a), "[[], []]\n");
+        assert.equal(diff(a, files("#!/bin/sh\n")), '[["/etc/letsencrypt/renewal-hooks/deploy/mailserver-postfix"], []]\n');
+        assert.equal(diff(a, a.replace("Mode sv", "Mode s")), '[["/etc/opendkim.conf"], ["opendkim"]]\n');
+        assert.equal(
+            applier(`applier.changed_services(json.loads(${JSON.stringify(a)}), None)`).stdout,
+            '[["/etc/postfix/main.cf", "/etc/letsencrypt/renewal-hooks/deploy/mailserver-postfix", "/etc/opendkim.conf"], ["hostname", "opendkim", "postfix"]]\n',
+        );
+    });
+    it("tries a failed service command once more, keeping the first failure, and stops on a second", () => {
+        const dir = mkdtempSync(join(tmpdir(), "applier-"));
+        const flaky = JSON.stringify(["sh", "-c", `test -e ${dir}/tried || { touch ${dir}/tried; echo settling >&2; exit 1; }`]);
+        const once = applier(`(lambda r: (applier.run_service(${flaky}, r), [(e["command"][:5], e["error"]) for e in r]))([])`);
+        assert.equal(once.stdout, `[null, [["sh -c", "settling"]]]\n`, once.stderr);
+        const broken = applier(`applier.run_service(["sh", "-c", "echo broken >&2; exit 3"], [])`);
+        assert.match(broken.stdout, /^Failure: sh -c echo broken >&2; exit 3 exited 3 twice: broken\n/);
+        rmSync(dir, { recursive: true });
     });
     it("is one Python file of the standard library only", () => {
         const imports = run("python3", [

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { HostProvider, type MailServerArgs } from "../components/args";
+import type { MailServerArgs } from "../components/args";
 import { resolveConfig } from "../components/config";
 import {
     APPLIER_DIR,
@@ -21,20 +21,12 @@ import { hostFiles } from "../components/host/bundle";
 import type { ManagedFile } from "../components/host/files";
 import { throwawayEd25519Key, throwawayRsaKey } from "../plan/throwawayKey";
 import { debianMissing, type InDebian, inDebian } from "./support/debian";
+import { HOST_ARGS } from "./support/hostArgs";
 
 const skip = debianMissing();
-const ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ops@example.net";
-const base: MailServerArgs = {
-    domain: "example.com",
-    operatorEmail: "ops@example.net",
-    provider: HostProvider.DigitalOcean,
-    region: "fra1",
-    sshPublicKeys: [ADMIN_KEY],
-    sshAllowedCidrs: ["203.0.113.0/24", "2001:db8:ffff::/48"],
-};
 const dkim = throwawayRsaKey(2048);
 const files = (args: Partial<MailServerArgs> = {}) =>
-    hostFiles(resolveConfig({ ...base, ...args }).host, { dkimPrivateKeyPem: dkim.privateKeyPem });
+    hostFiles(resolveConfig({ ...HOST_ARGS, ...args }).host, { dkimPrivateKeyPem: dkim.privateKeyPem });
 const content = (list: readonly ManagedFile[], path: string) => {
     const file = list.find((f) => f.path === path);
     assert.ok(file, `the bundle has ${path}`);

@@ -5,6 +5,7 @@
  * One plan per process: the Pulumi runtime is global.
  */
 import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { revealSecrets } from "../../plan/mocks";
 import { runPlan } from "../../plan/program";
 import type { StackResource } from "../../policy/stackResource";
@@ -15,7 +16,7 @@ export function urnOf(type: string, name: string): string {
 }
 
 async function main(): Promise<void> {
-    const [stack, ...pairs] = process.argv.slice(2);
+    const [stack, ...pairs] = parseArgs({ allowPositionals: true, options: {} }).positionals;
     const root = resolve(__dirname, "..", "..", "..");
     const overrides = Object.fromEntries(pairs.map((p) => [`mailserver:${p.slice(0, p.indexOf("="))}`, p.slice(p.indexOf("=") + 1)]));
     const plan = await runPlan({ projectDir: root, stack, overrides, program: join(root, "dist", "index.js"), reuseKey: true });

@@ -447,12 +447,13 @@ def self_check(payload):
 
 
 def changed_services(payload, previous_payload):
+    """The files that differ from the previous release (a saved summary) and the services to reload."""
     before = {e["path"]: e for e in (previous_payload or {}).get("files", [])}
     services = set()
     changed = []
     for entry in payload.get("files", []):
         old = before.get(entry["path"])
-        if old is None or canonical(old) != canonical(entry):
+        if old is None or canonical(old) != canonical(file_summary(entry)):
             changed.append(entry["path"])
             services.update(entry.get("reload", []))
     for path, old in before.items():
@@ -464,7 +465,37 @@ def changed_services(payload, previous_payload):
     return changed, [s for s in SERVICE_ORDER if s in services]
 
 
-def activate(payload, services, first=False):
+def unit_log(unit):
+    """The unit's last journal lines: why it failed, for the report and `pulumi up`'s output."""
+    try:
+        result = run(["journalctl", "-u", unit, "-n", "15", "--no-pager", "-o", "short-iso"], check=False)
+    except OSError as error:
+        return "(no journal: %s)" % error
+    return (result.stdout or result.stderr).strip()[-1500:]
+
+
+def run_service(command, retried):
+    """A systemctl command; a unit that fails is tried once more 3 s later (a package's own start
+    may still be settling on a new host), and every first failure is kept in `retried` with the
+    unit's journal. A second failure stops the run with that journal."""
+    result = run(command, check=False)
+    if result.returncode == 0:
+        return
+    unit = command[-1]
+    first = {"command": " ".join(command), "error": (result.stderr or result.stdout).strip()[-500:], "journal": unit_log(unit)}
+    retried.append(first)
+    log("%s failed, retrying in 3 s: %s" % (first["command"], first["error"]))
+    time.sleep(3)
+    again = run(command, check=False)
+    if again.returncode != 0:
+        raise Failure(
+            "%s exited %d twice: %s\n%s journal:\n%s"
+            % (first["command"], again.returncode, (again.stderr or again.stdout).strip()[-500:], unit, unit_log(unit))
+        )
+
+
+def activate(payload, services, first=False, retried=None):
+    retried = [] if retried is None else retried
     if "hostname" in services and payload.get("hostname"):
         run(["hostnamectl", "hostname", payload["hostname"]], check=False)
         with open("/etc/hostname", "w") as out:
@@ -475,9 +506,9 @@ def activate(payload, services, first=False):
         run(["systemctl", "enable", unit], check=False)
     for service in services:
         for command in (RESTART if first and service in RESTART else RELOAD).get(service, []):
-            run(command)
+            run_service(command, retried)
     for unit in payload.get("running", []):
-        run(["systemctl", "start", unit])
+        run_service(["systemctl", "start", unit], retried)
     for command in payload.get("afterReload", []):
         run(command)
 
@@ -492,10 +523,18 @@ def load_payload(release):
         return None
 
 
-def save_payload(release, payload):
+def file_summary(entry):
+    """A file entry as a release keeps it: its content replaced by the content's SHA-256."""
+    return dict(entry, content=hashlib.sha256(entry["content"].encode()).hexdigest())
+
+
+def payload_summary(payload):
     """The payload of a release, without file contents (enough to diff and roll back)."""
-    summary = dict(payload)
-    summary["files"] = [dict(e, content=hashlib.sha256(e["content"].encode()).hexdigest()) for e in payload.get("files", [])]
+    return dict(payload, files=[file_summary(e) for e in payload.get("files", [])])
+
+
+def save_payload(release, payload):
+    summary = payload_summary(payload)
     path = os.path.join(release_dir(release), "payload.json")
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as out:
@@ -509,7 +548,7 @@ def prune(keep):
 
 
 def apply(payload):
-    report = {"release": None, "changed": [], "installed": [], "reloaded": []}
+    report = {"release": None, "changed": [], "installed": [], "reloaded": [], "retried": []}
     os.makedirs(RELEASES, mode=0o755, exist_ok=True)
     os.makedirs(os.path.join(RELEASES, EMPTY, "files"), mode=0o755, exist_ok=True)
     os.makedirs(STATE, mode=0o700, exist_ok=True)
@@ -540,7 +579,7 @@ def apply(payload):
     state.update(current=release, previous=previous, files=paths)
     save_state(state)
     try:
-        activate(payload, services, first=previous_payload is None)
+        activate(payload, services, first=previous_payload is None, retried=report["retried"])
         self_check(payload)
     except Failure as failure:
         log("rolling back to %s: %s" % (previous, failure))

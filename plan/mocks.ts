@@ -1,34 +1,10 @@
 import { createHash } from "node:crypto";
-import * as cloudflare from "@pulumi/cloudflare";
-import * as command from "@pulumi/command";
-import * as digitalocean from "@pulumi/digitalocean";
-import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
 import { getAllResources } from "@pulumi/pulumi/output";
-import * as tls from "@pulumi/tls";
+import { TYPES } from "../components/resourceTypes";
 import { type KeyPair, KeyStore, throwawayEd25519Key, throwawayRsaKey } from "./throwawayKey";
 
-/**
- * A resource class's type token, as its SDK registers it (the generated classes carry it as the
- * static `__pulumiType`, which their typings leave out).
- */
-export function typeToken(resourceClass: object): string {
-    const token = (resourceClass as { __pulumiType?: unknown }).__pulumiType;
-    if (typeof token !== "string") throw new Error("not a Pulumi resource class");
-    return token;
-}
-
-/** Resource type tokens, from the SDKs themselves. */
-export const TYPES = {
-    droplet: typeToken(digitalocean.Droplet),
-    doFirewall: typeToken(digitalocean.Firewall),
-    instance: typeToken(linode.Instance),
-    linodeFirewall: typeToken(linode.Firewall),
-    rdns: typeToken(linode.Rdns),
-    dnsRecord: typeToken(cloudflare.DnsRecord),
-    privateKey: typeToken(tls.PrivateKey),
-    remoteCommand: typeToken(command.remote.Command),
-} as const;
+export { TYPES };
 
 /** A resource as the program asked the cloud for it. */
 export interface RecordedResource {

@@ -1,12 +1,13 @@
 import { TXT_STRING_MAX, unchunkTxt } from "../components/records/txt";
+import { TYPES } from "../components/resourceTypes";
 import { isKnown, type StackResource, stringProp, UNKNOWN, type Unknown } from "./stackResource";
 
 /** Cloudflare's DNS record (provider v5+). */
-export const CLOUDFLARE_DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";
+export const CLOUDFLARE_DNS_RECORD = TYPES.dnsRecord;
 /** Cloudflare's deprecated DNS record (provider ≤ v4, `value` or `content`). */
-export const CLOUDFLARE_RECORD = "cloudflare:index/record:Record";
+export const CLOUDFLARE_RECORD = TYPES.legacyCloudflareRecord;
 /** DigitalOcean's DNS record: `name` relative to `domain` (`@` = the apex), `value`. */
-export const DIGITALOCEAN_DNS_RECORD = "digitalocean:index/dnsRecord:DnsRecord";
+export const DIGITALOCEAN_DNS_RECORD = TYPES.doDnsRecord;
 
 /** A DNS record of any supported provider, in one shape. */
 export interface DnsRecordView {

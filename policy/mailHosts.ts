@@ -1,13 +1,14 @@
 import { MAILSERVER_TYPE } from "../components/mailServer";
+import { TYPES } from "../components/resourceTypes";
 import { type DnsRecordView, dnsRecords, mxTarget, normalizeName } from "./dnsRecords";
 import { ancestors, dependsOn, isKnown, type StackResource, stringProp } from "./stackResource";
 
 /** DigitalOcean's droplet: `name` (its PTR name), outputs `ipv4Address`, `ipv6Address`. */
-export const DIGITALOCEAN_DROPLET = "digitalocean:index/droplet:Droplet";
+export const DIGITALOCEAN_DROPLET = TYPES.droplet;
 /** Linode's instance: `label`, outputs `ipAddress`, `ipv4s`, `ipv6` (with `/128`). */
-export const LINODE_INSTANCE = "linode:index/instance:Instance";
+export const LINODE_INSTANCE = TYPES.instance;
 /** Linode's reverse DNS for one address. */
-export const LINODE_RDNS = "linode:index/rdns:Rdns";
+export const LINODE_RDNS = TYPES.rdns;
 
 /** A droplet or Linode instance that sends and receives the stack's mail. */
 export interface MailHost {

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
+import * as pulumi from "@pulumi/pulumi";
 import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import { renderBootstrap } from "../components/host/bootstrap";
@@ -21,12 +22,12 @@ const USER_DATA_WITH_KEY = renderBootstrap({
     hostKey: { privateOpenssh: hostKey.privateKeyOpenssh ?? "", publicOpenssh: hostKey.publicKeyOpenssh ?? "" },
 });
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as { Struct: { fromJavaScript(v: unknown): unknown } };
 
 const ROOT = join(__dirname, "..", "..");
-const SECRET_SIG = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
-const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** How the engine marshals a secret and an unknown value (the SDK's own constants). */
+const SECRET_SIG = { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig };
+const UNKNOWN_STRING = pulumi.runtime.unknownValue;
 const DROPLET = "digitalocean:index/droplet:Droplet";
 const CF = "cloudflare:index/dnsRecord:DnsRecord";
 

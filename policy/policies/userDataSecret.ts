@@ -1,3 +1,4 @@
+import { TYPES } from "../../components/resourceTypes";
 import { DIGITALOCEAN_DROPLET, LINODE_INSTANCE } from "../mailHosts";
 import type { MailPolicy } from "../mailPolicy";
 import { isKnown, label, type StackResource, stringProp, type Violation } from "../stackResource";
@@ -6,7 +7,7 @@ import { isKnown, label, type StackResource, stringProp, type Violation } from "
  * Resource types whose key outputs their provider marks secret: a value computed from them is
  * secret too (the Pulumi SDK propagates secretness through `apply` and interpolation).
  */
-export const SECRET_KEY_SOURCES: readonly string[] = ["tls:index/privateKey:PrivateKey"];
+export const SECRET_KEY_SOURCES: readonly string[] = [TYPES.privateKey];
 
 /** True when `text`, or its base64 decoding, holds a PEM private key. */
 export function holdsPrivateKey(text: string): boolean {

@@ -2,10 +2,10 @@
 # Build (and cache) the lab's Debian 13 (trixie) root filesystem and a local apt repository
 # holding every package the user data installs, with dependencies and security updates.
 #
-#   lab/rootfs.sh [CACHE_DIR [PACKAGE...]]   (root; needs debootstrap, dpkg-dev; network to the
-#                                            apt mirror)
-# The packages for the local repository are the PACKAGE arguments, else $LAB_USERDATA_PACKAGES
-# (space-separated), else the default list below. LAB_SUITE overrides the suite (default trixie).
+#   lab/rootfs.sh CACHE_DIR PACKAGE...   (root; needs debootstrap, dpkg-dev; network to the apt mirror)
+# The packages for the local repository are the PACKAGE arguments: the component's own list
+# (HOST_PACKAGES in components/host/bundle.ts, which lab/setup.ts and the tests pass), never a
+# copy kept here. LAB_SUITE overrides the suite (default trixie).
 #
 # Output (printed as shell assignments on the last two lines):
 #   ROOTFS=<CACHE_DIR>/rootfs-<key>   a cloud-image-like root: systemd, cloud-init, python3,
@@ -21,7 +21,11 @@
 # an incomplete one is rebuilt. Timing of each step goes to stderr.
 set -euo pipefail
 
-CACHE_DIR=${1:-${LAB_CACHE_DIR:-/var/cache/mailserver-lab}}
+if (( $# < 2 )); then
+  echo "usage: lab/rootfs.sh CACHE_DIR PACKAGE... (the packages: HOST_PACKAGES of components/host/bundle.ts)" >&2
+  exit 2
+fi
+CACHE_DIR=$1
 MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${LAB_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 SUITE=${LAB_SUITE:-trixie}
@@ -29,12 +33,8 @@ SUITE=${LAB_SUITE:-trixie}
 # debootstrap can't resolve python3-cryptography's virtual dependency on its own, in trixie as in
 # bookworm; locales comes in as a dependency of cloud-init).
 BASE_PACKAGES="systemd,systemd-sysv,dbus,cloud-init,python3,python3-cffi-backend,iproute2,procps,sudo,openssh-server,ca-certificates,gnupg,less"
-# What the user data installs (cloud-init `packages:`): arguments after CACHE_DIR, else
-# LAB_USERDATA_PACKAGES. Keep the default in step with components/.
-if (( $# > 1 )); then USERDATA_PACKAGES="${*:2}"; else
-  USERDATA_PACKAGES=${LAB_USERDATA_PACKAGES:-"postfix opendkim opendkim-tools postsrsd certbot bind9-dnsutils ca-certificates ssl-cert"}
-fi
-read -ra PKGS <<<"$USERDATA_PACKAGES"; USERDATA_PACKAGES="${PKGS[*]}"   # one space apart (cache key)
+# What the configuration step installs: the arguments after CACHE_DIR.
+USERDATA_PACKAGES="${*:2}"   # one space apart (cache key)
 [[ -n $USERDATA_PACKAGES ]] || { echo "rootfs.sh: no packages for the local repository" >&2; exit 2; }
 
 log() { printf '[rootfs %s] %s\n' "$(date +%T)" "$*" >&2; }

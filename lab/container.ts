@@ -26,6 +26,11 @@ export interface Container {
     process?: ChildProcess;
     /** Epoch ms of the last (re)start. */
     bootedAt: number;
+    /**
+     * A cgroup (v1 memory controller) directory that systemd-nspawn is started in, so that every
+     * process of the container — init, Postfix, OpenDKIM — is charged to it from the first fork.
+     */
+    memoryCgroup?: string;
     disposed?: boolean;
 }
 
@@ -89,25 +94,31 @@ async function ensureNspawnRunDir(): Promise<void> {
 export async function boot(container: Container, repo: string, logFile: string): Promise<void> {
     await ensureNspawnRunDir();
     container.bootedAt = Date.now();
+    const nspawn = [
+        "nsenter",
+        `--net=/run/netns/${LAB.hub.netns}`,
+        "systemd-nspawn",
+        "--boot",
+        `--directory=${container.root}`,
+        `--machine=${container.name}`,
+        "--register=no",
+        "--keep-unit",
+        `--network-bridge=${LAB.hub.bridge}`,
+        `--bind-ro=${repo}:/srv/repo`,
+        "--resolv-conf=off",
+        "--timezone=off",
+        "--link-journal=no",
+        "--console=pipe",
+        "--kill-signal=SIGRTMIN+3",
+    ];
+    // In a memory cgroup: the shell joins it, then becomes nsenter, so nothing runs outside it.
+    const [command, ...args] = container.memoryCgroup
+        ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', container.memoryCgroup, ...nspawn]
+        : nspawn;
     container.process = startBackground(
         `container ${container.name}`,
-        "nsenter",
-        [
-            `--net=/run/netns/${LAB.hub.netns}`,
-            "systemd-nspawn",
-            "--boot",
-            `--directory=${container.root}`,
-            `--machine=${container.name}`,
-            "--register=no",
-            "--keep-unit",
-            `--network-bridge=${LAB.hub.bridge}`,
-            `--bind-ro=${repo}:/srv/repo`,
-            "--resolv-conf=off",
-            "--timezone=off",
-            "--link-journal=no",
-            "--console=pipe",
-            "--kill-signal=SIGRTMIN+3",
-        ],
+        command,
+        args,
         logFile,
         // cgroup v2 only inside, as on a cloud VM, also on a host with the hybrid layout (trixie's systemd 257 warns on v1).
         { ...process.env, SYSTEMD_NSPAWN_TMPFS_TMP: "1", SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1" },

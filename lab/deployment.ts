@@ -10,7 +10,7 @@ import type { Plan } from "./plan";
 import { log, now } from "./sys";
 
 /** Boots a fresh container (new overlay, new instance id) with the plan's user data. */
-export async function freshBoot(lab: Lab, tag: string): Promise<container.CloudInitResult> {
+export async function freshBoot(lab: Lab, tag: string, options: { memoryCgroup?: string } = {}): Promise<container.CloudInitResult> {
     if (lab.container) await container.dispose(lab.container);
     lab.container = await container.prepare(
         `mlab-${lab.stack}`,
@@ -19,6 +19,7 @@ export async function freshBoot(lab: Lab, tag: string): Promise<container.CloudI
         lab.plan.userData,
         `lab-${lab.stack}-${tag}-${Date.now()}`,
     );
+    lab.container.memoryCgroup = options.memoryCgroup;
     await container.boot(lab.container, lab.repoDir, join(lab.out, tag === "main" ? "console.log" : `console-${tag}.log`));
     return container.waitCloudInit(lab.container, 600_000);
 }

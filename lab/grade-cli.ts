@@ -15,6 +15,8 @@ export interface GradeItem {
     readonly dns: readonly string[];
     readonly options: GradeOptions;
     readonly tamperBody?: boolean;
+    /** Only what mailauth and the header checks say (the benchmark's signature count): no SpamAssassin. */
+    readonly withoutSpamAssassin?: boolean;
 }
 
 export interface Graded {
@@ -29,6 +31,7 @@ async function gradeItem(item: GradeItem): Promise<Graded> {
     const raw = item.tamperBody ? tamper(stored) : stored;
     const session = JSON.parse(readFileSync(item.meta, "utf8")) as Session;
     const { verdicts, auth } = await grade(raw, session, labResolver(item.dns), item.options);
+    if (item.withoutSpamAssassin) return { verdicts, auth };
     const sa = await scoreMessage(raw);
     // A forward keeps the author's From: while the envelope (SRS) is ours: HEADER_FROM_DIFFERENT_DOMAINS
     // fires on every forward, by design of SRS.

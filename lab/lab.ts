@@ -119,6 +119,7 @@ export interface ToGrade {
     /** Grade against the DNS without the server's PTRs. */
     readonly withoutPtr?: boolean;
     readonly tamperBody?: boolean;
+    readonly withoutSpamAssassin?: boolean;
 }
 
 /** Grades messages in the MX's namespace; returns the verdicts by case id. */
@@ -139,6 +140,7 @@ export async function gradeMessages(lab: Lab, cases: readonly ToGrade[]): Promis
             dns: [c.withoutPtr ? LAB.dnsNoPtr.v4 : LAB.dns.v4],
             options: { domain: LAB.server.domain, minKeyBits: 2048, forwarded: false, addedFields: [], ...c.options },
             tamperBody: c.tamperBody,
+            withoutSpamAssassin: c.withoutSpamAssassin,
         });
     }
     const job = join(lab.work, "grade-job.json");

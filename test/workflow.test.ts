@@ -146,3 +146,31 @@ describe(".github/scripts/stacks.sh", () => {
         }
     });
 });
+
+describe("scripts/tap-skips.sh (REQUIRE_ALL=1 in CI)", () => {
+    it("counts a skipped describe() as well as a skipped test, which Node's own '# skipped' count leaves out", () => {
+        const dir = mkdtempSync(join(tmpdir(), "tap-skips-"));
+        try {
+            const file = join(dir, "fixture.test.js");
+            writeFileSync(
+                file,
+                [
+                    'const { describe, it } = require("node:test");',
+                    'describe("tool-gated", { skip: "no tool" }, () => { it("one", () => {}); it("two", () => {}); });',
+                    'it("skipped alone", { skip: "no tool" }, () => {});',
+                    'it("runs", () => {});',
+                ].join("\n"),
+            );
+            // Without NODE_TEST_CONTEXT, which makes a nested `node --test` report to this runner instead of stdout.
+            const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+            const tap = spawnSync(process.execPath, ["--test", "--test-reporter=tap", file], { encoding: "utf8", env }).stdout;
+            writeFileSync(join(dir, "run.tap"), tap);
+            assert.match(tap, /^# skipped 1$/m, "Node counts only the skipped test");
+            const counted = spawnSync("bash", [join(ROOT, "scripts", "tap-skips.sh"), join(dir, "run.tap")], { encoding: "utf8" });
+            assert.equal(counted.stdout, "2\n");
+            assert.equal(counted.stderr, "ok 1 - tool-gated # SKIP no tool\nok 2 - skipped alone # SKIP no tool\n");
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});

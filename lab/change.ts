@@ -12,6 +12,7 @@ import { sendForward, sendOutbound } from "./checks";
 import * as container from "./container";
 import { editedBundle, setParameter } from "./controls";
 import { applyPlan } from "./deployment";
+import type { Graded } from "./grade-cli";
 import { gradeMessages, type Lab, observePositive, received, server, serveZones, type ToGrade, waitReceived } from "./lab";
 import { message } from "./messages";
 import { makePlan, type Plan } from "./plan";
@@ -56,7 +57,18 @@ async function queueUndeliverable(lab: Lab, id: string): Promise<void> {
     );
 }
 
-export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1): Promise<void> {
+/** What `npm start -- --change` wrote next to the after-plan (plan/change.ts). */
+interface PlannedChange {
+    readonly kind: string;
+    readonly applyRuns: boolean;
+    readonly refused?: string;
+}
+
+/**
+ * Applies `changes` to the running host. `earlier` are the changes made before (cumulative: the
+ * plan's "before" is the host as it now runs, as a stack's config would be after those `pulumi up`s).
+ */
+export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1, earlier: Record<string, string> = {}): Promise<void> {
     const section = `change${n}`;
     const prefix = `change${n}-`;
     // One "apply" section of the report: every check of every change, named by its change.
@@ -75,25 +87,29 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     const caPem = (await inNamespace(LAB.client.netns, "cat", [join(lab.certs, "ca.pem")])).stdout;
     let after: Plan;
     try {
-        after = await makePlan(join(__dirname, "..", ".."), lab.stack, join(lab.work, "plan"), ACME_DIR_URL, caPem, changes);
+        after = await makePlan(join(__dirname, "..", ".."), lab.stack, join(lab.work, "plan"), ACME_DIR_URL, caPem, changes, earlier);
     } catch (error) {
         rmSync(join(lab.out, "receiver.stall"), { force: true });
         add("planned", false, (error as Error).message);
         return;
     }
-    rmSync(join(lab.out, "plan-after"), { recursive: true, force: true });
-    cpSync(after.dir, join(lab.out, "plan-after"), { recursive: true });
+    const planned = JSON.parse(readFileSync(join(lab.work, "plan", lab.stack, "change.json"), "utf8")) as PlannedChange;
+    const kept = join(lab.out, `plan-after-${n}`);
+    rmSync(kept, { recursive: true, force: true });
+    cpSync(after.dir, kept, { recursive: true });
+    cpSync(join(lab.work, "plan", lab.stack, "change.json"), join(kept, "change.json"));
+    // The step runs when its input (the bundle) changed, as the engine decides; the plan must have said so.
+    const applyRuns = after.apply.bundleSha256 !== before.apply.bundleSha256;
     add(
         "planned",
-        true,
-        `after-plan in ${join(lab.out, "plan-after")}; configuration step ${after.apply.bundleSha256 === before.apply.bundleSha256 ? "unchanged" : "changed"}`,
+        !planned.refused && planned.applyRuns === applyRuns,
+        `after-plan in ${kept}; change.json: kind ${planned.kind}, applyRuns ${planned.applyRuns}${planned.refused ? `, refused: ${planned.refused}` : ""}; the bundle ${applyRuns ? "changed" : "is unchanged"}`,
     );
 
     // 1. The records the configuration step depends on, in their new form; nothing removed yet.
     lab.plan = { ...after, zones: zonesBeforeApply(before, after) };
     await serveZones(lab, { ptrs: after.ptrs, without: new Set() });
     // 2. The configuration step, when the plan changed it.
-    const applyRuns = after.apply.bundleSha256 !== before.apply.bundleSha256;
     if (applyRuns && !(await applyPlan(lab, after, `apply:${section}`))) {
         rmSync(join(lab.out, "receiver.stall"), { force: true });
         lab.plan = after;
@@ -135,12 +151,38 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
         );
     }
     observePositive(lab, graded);
+    if (changes.dmarcPolicy) checkDmarcPolicy(add, graded, changes.dmarcPolicy);
+    if (changes.operatorEmail) checkOperator(lab, add, `${prefix}forward`, changes.operatorEmail);
     if (changes.dkimSelector) await checkSelectorChange(lab, add, prefix, before, changes.dkimSelector);
     if (changes.ipv6 === "false") await checkNoIpv6(lab, add, prefix);
 }
 
-/** Mail after a selector change is signed with the new selector; both selectors are published. */
 type Add = (name: string, pass: boolean, evidence: string) => void;
+
+/** The receiver's DMARC evaluation of mail sent after the change reads the new policy from DNS. */
+function checkDmarcPolicy(add: Add, graded: Map<string, Graded>, policy: string): void {
+    const seen = [...graded.values()]
+        .map((g) => (g.auth as { dmarc?: { policy?: string } } | undefined)?.dmarc?.policy)
+        .filter((p): p is string => p !== undefined);
+    add(
+        "dmarc-policy-served",
+        seen.length > 0 && seen.every((p) => p === policy),
+        `the receiver's DMARC evaluations read p=${[...new Set(seen)].join(",") || "(none)"}; ${policy} wanted`,
+    );
+}
+
+/** Mail to postmaster@ after the change reaches the new operator address (the receiver's RCPT TO). */
+function checkOperator(lab: Lab, add: Add, forwardId: string, operator: string): void {
+    const copies = received(lab).get(forwardId) ?? [];
+    const recipients = copies.flatMap((c) => c.session.rcptTo);
+    add(
+        "operator-receives",
+        copies.length > 0 && recipients.every((r) => r.toLowerCase() === operator.toLowerCase()),
+        `postmaster@ forwarded to ${recipients.join(", ") || "(nothing arrived)"}; ${operator} wanted`,
+    );
+}
+
+/** Mail after a selector change is signed with the new selector; both selectors are published. */
 
 async function checkSelectorChange(lab: Lab, add: Add, prefix: string, before: Plan, selector: string): Promise<void> {
     const after = received(lab).get(`${prefix}sendmail-v4`)?.[0];

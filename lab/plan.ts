@@ -63,6 +63,8 @@ export async function makePlan(
     acmeUrl: string,
     acmeCaPem: string,
     changes: Record<string, string> = {},
+    /** Changes made before these ones: set as config (`pulumi config set`), so the plan's "before" is the host as it is now. */
+    earlier: Record<string, string> = {},
 ): Promise<Plan> {
     const cli = join(repo, "dist", "plan", "cli.js");
     if (!existsSync(cli)) throw new Error(`${cli} missing: build first (npm run build)`);
@@ -77,6 +79,7 @@ export async function makePlan(
         "--config",
         `acmeCaBundle=${acmeCaPem}`,
     ];
+    for (const [key, value] of Object.entries(earlier)) args.push("--config", `${key}=${value}`);
     for (const [key, value] of Object.entries(changes)) args.push("--change", `${key}=${value}`);
     await run(process.execPath, args, { timeoutMs: 180_000 });
     return readPlan(join(outRoot, stack, Object.keys(changes).length > 0 ? "after" : ""));

@@ -77,7 +77,12 @@ async function main(): Promise<number> {
             log("grading (mailauth, reverse DNS, SpamAssassin) ...");
             observePositive(lab, await gradeMessages(lab, cases));
             if (args.controls === "all") await runControls(lab);
-            for (const [i, change] of args.changes.entries()) if (Object.keys(change).length > 0) await changeRun(lab, change, i + 1);
+            let earlier: Record<string, string> = {};
+            for (const [i, change] of args.changes.entries()) {
+                if (Object.keys(change).length === 0) continue;
+                await changeRun(lab, change, i + 1, earlier);
+                earlier = { ...earlier, ...change };
+            }
             await failedApply(lab);
             if (args.faults.length > 0) await runFaults(lab, args.faults);
         }

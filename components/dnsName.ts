@@ -9,8 +9,8 @@ const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const SERVICE_LABEL = /^_?[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/;
 
 /**
- * Why `label` is not a host-name label (letters, digits, hyphen, not at either end, ≤ 63), or
- * undefined when it is. Lower-case input expected.
+ * Why `label` is not a host-name label (letters, digits, hyphen, not at either end, ≤ 63; an
+ * `xn--` label valid punycode), or undefined when it is. Lower-case input expected.
  */
 export function labelProblem(label: string, allowUnderscore = false): string | undefined {
     if (label.length === 0) return "empty label";
@@ -21,7 +21,7 @@ export function labelProblem(label: string, allowUnderscore = false): string | u
         const allowed = allowUnderscore ? "letters, digits, hyphens and underscores" : "letters, digits and hyphens";
         return `label ${JSON.stringify(label)} may contain only ${allowed}, not a hyphen at its start or end`;
     }
-    return undefined;
+    return punycodeProblem(label);
 }
 
 /** Why `name` contains characters outside ASCII, with its punycode form; or undefined. */
@@ -50,7 +50,7 @@ export function domainProblem(name: string, allowUnderscore = false): string | u
     const labels = name.split(".");
     if (labels.length < 2) return "needs at least two labels, e.g. example.com";
     for (const label of labels) {
-        const problem = labelProblem(label, allowUnderscore) ?? punycodeProblem(label);
+        const problem = labelProblem(label, allowUnderscore);
         if (problem) return problem;
     }
     if (/^[0-9]+$/.test(labels[labels.length - 1])) return "top-level label must not be all digits";

@@ -18,6 +18,14 @@ import { domainProblem } from "./dnsName";
 const LOCAL_PART = /^[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*$/;
 /** RFC 5321 §4.5.3.1.1. */
 const MAX_LOCAL_PART = 64;
+/** RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its angle brackets. */
+const MAX_ADDRESS = 254;
+/**
+ * Top-level names that never reach a mailbox on the Internet (RFC 6761 `localhost`, `invalid`;
+ * RFC 6762 `local`; RFC 7686 `onion`; RFC 9476 `alt`; ICANN's `internal`; `arpa`'s reverse and
+ * home names; the common `localdomain`). `example` and `test` stay: documentation and tests use them.
+ */
+const SPECIAL_USE_TLDS: ReadonlySet<string> = new Set(["localhost", "invalid", "local", "onion", "alt", "internal", "arpa", "localdomain"]);
 
 function quoted(value: string): string {
     return JSON.stringify(value);
@@ -29,6 +37,8 @@ export function registrableDomainProblem(name: string, allowUnderscore = false):
     if (problem) return problem;
     const labels = name.split(".");
     if (labels[labels.length - 1] === "localhost") return "is a localhost name, not a domain on the Internet";
+    if (SPECIAL_USE_TLDS.has(labels[labels.length - 1]))
+        return `is under .${labels[labels.length - 1]}, a special-use name that never reaches the Internet`;
     if (getDomain(name.replace(/^_[^.]*\./, ""), { allowPrivateDomains: true }) === null) {
         return "is a public suffix (like com or co.uk), not a domain one can register";
     }
@@ -55,6 +65,10 @@ export function splitAddress(address: string): { local: string; domain: string }
 export function mailboxProblem(address: string, outside: readonly string[] = []): string | undefined {
     const parts = splitAddress(address);
     if (!parts) return `${quoted(address)} is not an e-mail address (local@domain)`;
+    if (address.length > MAX_ADDRESS)
+        return `${quoted(address)} is ${address.length} characters; an e-mail address is at most ${MAX_ADDRESS}`;
+    if (parts.local.startsWith("-"))
+        return `${quoted(address)} starts with "-", which a command line (certbot's --email) would read as an option`;
     if (parts.local.length > MAX_LOCAL_PART || !LOCAL_PART.test(parts.local)) {
         return `${quoted(address)} is not a plain e-mail address: the part before @ may hold only letters, digits and . _ + - (at most ${MAX_LOCAL_PART})`;
     }
@@ -154,6 +168,10 @@ export function addressRange(value: string, rules: RangeRules): { cidr: string; 
             problem: `${quoted(value)} is wider than /${min}: it would let ${prefix === 0 ? "every host on the Internet" : "a large part of the Internet"} send as the domain`,
         };
     }
+    if (family === "ipv6" && ip.range() === "ipv4Mapped")
+        return {
+            problem: `${quoted(value)} is an IPv4-mapped IPv6 address (::ffff:…), which never appears on the wire; give the IPv4 address`,
+        };
     if (rules.globalOnly) {
         const local = NON_GLOBAL[ip.range()];
         if (local !== undefined) return { problem: `${quoted(value)} is ${local} address, never the source of mail from the Internet` };
@@ -161,16 +179,45 @@ export function addressRange(value: string, rules: RangeRules): { cidr: string; 
     return { cidr: `${network}/${prefix}`, family };
 }
 
-/** Key types an OpenSSH authorized_keys line may start with, and the curve their blob names. */
-const SSH_KEY_TYPES: Readonly<Record<string, { curve?: string }>> = {
+/**
+ * Key types an OpenSSH authorized_keys line may start with: the curve their blob names, and
+ * whether it is a security-key type (its blob ends with an application string, `ssh:` by default).
+ */
+const SSH_KEY_TYPES: Readonly<Record<string, { curve?: string; securityKey?: boolean }>> = {
     "ssh-ed25519": {},
     "ssh-rsa": {},
     "ecdsa-sha2-nistp256": { curve: "nistp256" },
     "ecdsa-sha2-nistp384": { curve: "nistp384" },
     "ecdsa-sha2-nistp521": { curve: "nistp521" },
-    "sk-ssh-ed25519@openssh.com": {},
-    "sk-ecdsa-sha2-nistp256@openssh.com": { curve: "nistp256" },
+    "sk-ssh-ed25519@openssh.com": { securityKey: true },
+    "sk-ecdsa-sha2-nistp256@openssh.com": { curve: "nistp256", securityKey: true },
 };
+/** An ECDSA curve's JWK name and coordinate size in bytes (RFC 5656 §10.1). */
+const SSH_CURVES: Readonly<Record<string, { jwk: string; bytes: number }>> = {
+    nistp256: { jwk: "P-256", bytes: 32 },
+    nistp384: { jwk: "P-384", bytes: 48 },
+    nistp521: { jwk: "P-521", bytes: 66 },
+};
+
+/** Whether `point` is an uncompressed point (0x04 ‖ x ‖ y) on `curve` (RFC 5656 §3.1). */
+function onCurve(point: Buffer, curve: string): boolean {
+    const { jwk, bytes } = SSH_CURVES[curve];
+    if (point.length !== 1 + 2 * bytes || point[0] !== 4) return false;
+    try {
+        createPublicKey({
+            key: {
+                kty: "EC",
+                crv: jwk,
+                x: point.subarray(1, 1 + bytes).toString("base64url"),
+                y: point.subarray(1 + bytes).toString("base64url"),
+            },
+            format: "jwk",
+        });
+        return true;
+    } catch {
+        return false;
+    }
+}
 /** RSA keys shorter than this are refused (OpenSSH refuses < 1024; NIST retired < 2048). */
 export const SSH_RSA_MIN_BITS = 2048;
 
@@ -210,10 +257,16 @@ export function sshPublicKeyProblem(line: string): string | undefined {
     if (!strings || strings.length === 0) return `${shown}: its key data is not an SSH public key`;
     const named = strings[0].toString("latin1");
     if (named !== type) return `${shown}: the line says ${type} but its key data holds ${quoted(named)}`;
-    const { curve } = SSH_KEY_TYPES[type];
-    if (type === "ssh-ed25519" && (strings.length !== 2 || strings[1].length !== 32))
+    const { curve, securityKey } = SSH_KEY_TYPES[type];
+    // A security key's blob ends with its application ("ssh:" unless chosen otherwise).
+    const application = securityKey ? strings[strings.length - 1]?.toString("latin1") : undefined;
+    if (securityKey && (strings.length < 3 || !application?.startsWith("ssh:")))
+        return `${shown}: its key data does not end with a security key's application ("ssh:…")`;
+    const key = securityKey ? strings.slice(0, -1) : strings;
+    if (type.includes("ed25519") && (key.length !== 2 || key[1].length !== 32))
         return `${shown}: its key data is not a 32-byte Ed25519 key`;
-    if (curve !== undefined && strings[1]?.toString("latin1") !== curve) return `${shown}: its key data is not a ${curve} key`;
+    if (curve !== undefined && (key.length !== 3 || key[1].toString("latin1") !== curve || !onCurve(key[2], curve)))
+        return `${shown}: its key data is not a ${curve} key (a point on the curve)`;
     if (type === "ssh-rsa") {
         if (strings.length !== 3) return `${shown}: its key data is not an RSA key`;
         const [, e, n] = strings;
@@ -260,8 +313,15 @@ export function httpsUrlProblem(value: string): string | undefined {
     if (!URL.canParse(value)) return `${shown} is not a URL`;
     const url = new URL(value);
     if (url.protocol !== "https:") return `${shown} is not an https:// URL`;
-    if (url.hostname === "") return `${shown} has no host`;
     if (url.username !== "" || url.password !== "") return `${shown} holds a user name or password`;
+    // What reaches the host is the text as given, so it must already be in the form a URL parser
+    // leaves alone: `https://` then the host (no `https:host/…`, no `https:///…`, no IDN).
+    const authority = /^https:\/\/([^/?#]*)/.exec(value)?.[1];
+    if (authority === undefined || authority === "") return `${shown} has no host after https://`;
+    if (authority.toLowerCase() !== url.host)
+        return `${shown}: write the host as ${JSON.stringify(url.host)} (ASCII, as a URL parser reads it)`;
+    const hostIssue = /^[0-9.]+$|^\[/.test(url.hostname) ? undefined : domainProblem(url.hostname);
+    if (hostIssue) return `${shown}: host ${JSON.stringify(url.hostname)} ${hostIssue}`;
     if (url.hash !== "") return `${shown} has a fragment (#…)`;
     return undefined;
 }

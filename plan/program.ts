@@ -21,6 +21,18 @@ export interface Plan {
 }
 
 /**
+ * A list or object given on the command line (`--config 'spfIp4=["198.51.100.7"]'`, what
+ * `pulumi config set --path 'spfIp4[0]' …` builds); a parse error names the key.
+ */
+function overrideJson(key: string, text: string): unknown {
+    try {
+        return JSON.parse(text) as unknown;
+    } catch (error) {
+        throw new Error(`${key}: ${JSON.stringify(text)} starts like a list or object but is not JSON (${(error as Error).message})`);
+    }
+}
+
+/**
  * The config `pulumi preview` would hand the program: the stack file (plus overrides), checked
  * and completed with Pulumi.yaml's defaults by the CLI's own rules (plan/pulumiConfig.ts); throws
  * the CLI's message when it would stop. Encrypted values are listed apart: offline they are unreadable.
@@ -29,7 +41,7 @@ export function programConfig(projectDir: string, stack: string, overrides: Read
     const project = loadProject(projectDir);
     const values = loadStackValues(project, stack);
     for (const [key, text] of Object.entries(overrides)) {
-        const parsed = /^[[{]/.test(text) ? (JSON.parse(text) as unknown) : text;
+        const parsed = /^[[{]/.test(text) ? overrideJson(key, text) : text;
         values.set(key.includes(":") ? key : `${project.name}:${key}`, toStackValue(parsed));
     }
     const merged = applyProjectConfig(project, stack, values);

@@ -24,6 +24,17 @@ const RSA_2048 =
 const ECDSA_256 =
     "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBPseRJxYMR839ZLevpW/xf8Pu8FueCcdmQDvSQ7gkiqM9jU+jAHl16EL1BcnZZst7re4Fz8dBzxUK8ptmREy8+o=";
 const ED_DATA = ED.split(" ")[1];
+/** An SSH public key blob (RFC 4253 §6.6: each string as uint32 length, then bytes), in base64. */
+function sshBlob(...strings: Array<string | Buffer>): string {
+    return Buffer.concat(
+        strings.flatMap((s) => {
+            const bytes = typeof s === "string" ? Buffer.from(s, "latin1") : s;
+            const length = Buffer.alloc(4);
+            length.writeUInt32BE(bytes.length);
+            return [length, bytes];
+        }),
+    ).toString("base64");
+}
 const ECDSA_DATA = ECDSA_256.split(" ")[1];
 
 type Args = Partial<Record<keyof MailServerArgs, unknown>>;
@@ -97,6 +108,8 @@ describe("resolveConfig accepts good values and renders them unchanged", () => {
     it("SSH keys of each type, with their comments, as given", () => {
         const keys = [`${ED} ops laptop 2026`, RSA_2048, ECDSA_256];
         assert.deepEqual(resolveConfig({ ...base, sshPublicKeys: keys }).host.sshPublicKeys, keys);
+        const securityKey = `sk-ssh-ed25519@openssh.com ${sshBlob("sk-ssh-ed25519@openssh.com", Buffer.alloc(32, 7), "ssh:")} yubikey`;
+        assert.deepEqual(resolveConfig({ ...base, sshPublicKeys: [securityKey] }).host.sshPublicKeys, [securityKey]);
     });
     it("SSH ranges as CIDR (0.0.0.0/0 is allowed: port 22 is key-only)", () => {
         const c = resolveConfig({ ...base, sshAllowedCidrs: ["203.0.113.7", "2001:db8::/32", "0.0.0.0/0"] });
@@ -709,6 +722,126 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
             "ACME CA mismatched block",
             { acmeCaBundle: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END PRIVATE KEY-----\n" },
             'acmeCaBundle: has a "CERTIFICATE" block ending as "PRIVATE KEY"',
+        ],
+        // Found by a held-out set thrown at the plan (values that reached a host file or a record).
+        [
+            "operator starting with a hyphen (certbot would read an option)",
+            { operatorEmail: "-ops@example.net" },
+            'operatorEmail: "-ops@example.net" starts with "-", which a command line (certbot\'s --email) would read as an option',
+        ],
+        [
+            "operator longer than 254 characters",
+            { operatorEmail: `opsopsops@${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.${"d".repeat(60)}.net` },
+            `operatorEmail: "opsopsops@${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.${"d".repeat(60)}.net" is 257 characters; an e-mail address is at most 254`,
+        ],
+        [
+            "operator at localhost.localdomain",
+            { operatorEmail: "ops@localhost.localdomain" },
+            'operatorEmail: "ops@localhost.localdomain" is not an e-mail address: domain "localhost.localdomain" is under .localdomain, a special-use name that never reaches the Internet',
+        ],
+        [
+            "operator under .invalid",
+            { operatorEmail: "ops@example.invalid" },
+            'operatorEmail: "ops@example.invalid" is not an e-mail address: domain "example.invalid" is under .invalid, a special-use name that never reaches the Internet',
+        ],
+        [
+            "operator under .local (mDNS)",
+            { operatorEmail: "ops@printer.local" },
+            'operatorEmail: "ops@printer.local" is not an e-mail address: domain "printer.local" is under .local, a special-use name that never reaches the Internet',
+        ],
+        [
+            "domain under .internal",
+            { domain: "corp.internal" },
+            'domain: "corp.internal" is under .internal, a special-use name that never reaches the Internet',
+        ],
+        [
+            "domain under .onion",
+            { domain: "abcdefghijklmnop.onion" },
+            'domain: "abcdefghijklmnop.onion" is under .onion, a special-use name that never reaches the Internet',
+        ],
+        [
+            "SPF include under .localdomain",
+            { spfIncludes: ["localhost.localdomain"] },
+            'spfIncludes: "localhost.localdomain" is under .localdomain, a special-use name that never reaches the Internet',
+        ],
+        [
+            "SPF ip6 IPv4-mapped address (never matches)",
+            { spfIp6: ["::ffff:198.51.100.1"] },
+            'spfIp6: "::ffff:198.51.100.1" is an IPv4-mapped IPv6 address (::ffff:…), which never appears on the wire; give the IPv4 address',
+        ],
+        [
+            "SPF ip6 every IPv4-mapped address",
+            { spfIp6: ["::ffff:0:0/96"] },
+            'spfIp6: "::ffff:0:0/96" is an IPv4-mapped IPv6 address (::ffff:…), which never appears on the wire; give the IPv4 address',
+        ],
+        [
+            "SSH range IPv4-mapped (would lock the admin out)",
+            { sshAllowedCidrs: ["::ffff:203.0.113.7"] },
+            'sshAllowedCidrs: "::ffff:203.0.113.7" is an IPv4-mapped IPv6 address (::ffff:…), which never appears on the wire; give the IPv4 address',
+        ],
+        [
+            "deploy range IPv4-mapped",
+            { deployFromCidrs: ["::ffff:0.0.0.0/96"] },
+            'deployFromCidrs: "::ffff:0.0.0.0/96" is an IPv4-mapped IPv6 address (::ffff:…), which never appears on the wire; give the IPv4 address',
+        ],
+        [
+            "ACME URL with no slashes after https:",
+            { acmeDirectoryUrl: "https:acme.example/dir" },
+            'acmeDirectoryUrl: "https:acme.example/dir" has no host after https://; give the https:// URL of an ACME directory',
+        ],
+        [
+            "ACME URL with an empty host",
+            { acmeDirectoryUrl: "https:///dir" },
+            'acmeDirectoryUrl: "https:///dir" has no host after https://; give the https:// URL of an ACME directory',
+        ],
+        [
+            "ACME URL with a 70-character label",
+            { acmeDirectoryUrl: `https://${"a".repeat(70)}.example/dir` },
+            `acmeDirectoryUrl: "https://${"a".repeat(70)}.example/dir": host "${"a".repeat(70)}.example" label "${"a".repeat(70)}" is 70 characters; DNS labels are at most 63; give the https:// URL of an ACME directory`,
+        ],
+        [
+            "ACME URL with a non-ASCII host",
+            { acmeDirectoryUrl: "https://bücher.example/dir" },
+            'acmeDirectoryUrl: "https://bücher.example/dir": write the host as "xn--bcher-kva.example" (ASCII, as a URL parser reads it); give the https:// URL of an ACME directory',
+        ],
+        [
+            "host label invalid punycode",
+            { hostLabel: "xn--zz" },
+            'hostLabel: "xn--zz" is not a lower-case DNS label: label "xn--zz" is not valid punycode',
+        ],
+        [
+            "selector invalid punycode",
+            { dkimSelector: "xn--zz" },
+            'dkimSelector: "xn--zz" is not a lower-case DNS label: label "xn--zz" is not valid punycode',
+        ],
+        [
+            "previous selector invalid punycode",
+            { dkimPreviousSelectors: ["xn--zz"] },
+            'dkimPreviousSelectors: "xn--zz" is not a lower-case DNS label: label "xn--zz" is not valid punycode',
+        ],
+        [
+            "ECDSA key with no point",
+            { sshPublicKeys: [`ecdsa-sha2-nistp256 ${sshBlob("ecdsa-sha2-nistp256", "nistp256")}`] },
+            `sshPublicKeys: "ecdsa-sha2-nistp256 ${sshBlob("ecdsa-sha2-nistp256", "nistp256").slice(0, 20)}…": its key data is not a nistp256 key (a point on the curve)`,
+        ],
+        [
+            "ECDSA key whose point is not on the curve",
+            {
+                sshPublicKeys: [
+                    `ecdsa-sha2-nistp256 ${sshBlob("ecdsa-sha2-nistp256", "nistp256", Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]))}`,
+                ],
+            },
+            `sshPublicKeys: "ecdsa-sha2-nistp256 ${sshBlob("ecdsa-sha2-nistp256", "nistp256").slice(0, 20)}…": its key data is not a nistp256 key (a point on the curve)`,
+        ],
+        [
+            "security-key Ed25519 of 5 bytes",
+            { sshPublicKeys: [`sk-ssh-ed25519@openssh.com ${sshBlob("sk-ssh-ed25519@openssh.com", Buffer.alloc(5, 7), "ssh:")}`] },
+            `sshPublicKeys: "sk-ssh-ed25519@openssh.com ${sshBlob("sk-ssh-ed25519@openssh.com").slice(0, 13)}…": its key data is not a 32-byte Ed25519 key`,
+        ],
+        [
+            "security-key Ed25519 without its application",
+            { sshPublicKeys: [`sk-ssh-ed25519@openssh.com ${sshBlob("sk-ssh-ed25519@openssh.com", Buffer.alloc(32, 7))}`] },
+            `sshPublicKeys: "sk-ssh-ed25519@openssh.com ${sshBlob("sk-ssh-ed25519@openssh.com").slice(0, 13)}…": its key data does not end with a security key's application ("ssh:…")`,
         ],
     ];
     it("has at least 120 cases", () => assert.ok(cases.length >= 120, `${cases.length} cases`));

@@ -330,6 +330,29 @@ describe("this project under the CLI's rules", () => {
             "error: validating stack config: Stack 'minimal' with configuration key 'dnsTtl' must be of type 'integer'\n",
         );
     });
+    it("bad values given as config text stop the plan with one line naming the key, never a stack trace", () => {
+        const cases: Array<[string, string]> = [
+            [
+                "operatorEmail=|touch${IFS}/tmp/pwned&@example.net",
+                'error: MailServer "mail": operatorEmail: "|touch${IFS}/tmp/pwned&@example.net" is not a plain e-mail address: the part before @ may hold only letters, digits and . _ + - (at most 64)\n',
+            ],
+            [
+                'spfIp6=["::ffff:0:0/96"]',
+                'error: MailServer "mail": spfIp6: "::ffff:0:0/96" is an IPv4-mapped IPv6 address (::ffff:…), which never appears on the wire; give the IPv4 address\n',
+            ],
+            ["spfIp4=[", 'error: mailserver:spfIp4: "[" starts like a list or object but is not JSON (Unexpected end of JSON input)\n'],
+            [
+                "acmeDirectoryUrl=https:acme.example/dir",
+                'error: MailServer "mail": acmeDirectoryUrl: "https:acme.example/dir" has no host after https://; give the https:// URL of an ACME directory\n',
+            ],
+        ];
+        for (const [pair, stderr] of cases) {
+            const result = planStack(required, "--config", pair);
+            assert.equal(result.status, 1, pair);
+            assert.equal(result.stderr, stderr, pair);
+            assert.doesNotMatch(result.stderr + result.stdout, /\n\s+at /, pair);
+        }
+    });
     it("a misspelled key is an error naming the closest known key", () => {
         const result = planStack({ ...required, "mailserver:dmarcpolicy": "reject" });
         assert.equal(result.status, 1);

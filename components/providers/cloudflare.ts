@@ -1,6 +1,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { MailServerConfig } from "../config";
+import { MailServerArgumentError } from "../errors";
 import type { LiveValues, RecordSpec } from "../records/recordSet";
 
 /**
@@ -10,7 +11,7 @@ import type { LiveValues, RecordSpec } from "../records/recordSet";
 export function cloudflareZoneId(zone: MailServerConfig["zone"], parent: pulumi.Resource): pulumi.Output<string> {
     if ("id" in zone) return pulumi.output(zone.id);
     return cloudflare.getZoneOutput({ filter: { name: zone.name } }, { parent }).apply((z) => {
-        if (!z.zoneId) throw new Error(`cloudflareZoneName: Cloudflare found no zone named "${zone.name}"`);
+        if (!z.zoneId) throw new MailServerArgumentError("cloudflareZoneName", `Cloudflare found no zone named "${zone.name}"`);
         return z.zoneId;
     });
 }

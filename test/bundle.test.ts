@@ -216,6 +216,41 @@ describe("the applier refuses what a bundle must not do", () => {
         assert.match(broken.stdout, /^Failure: sh -c echo broken >&2; exit 3 exited 3 twice: broken\n/);
         rmSync(dir, { recursive: true });
     });
+    it("leaves nothing of a release that is refused or rolled back: no link into it, the package's file back in place", () => {
+        const dir = mkdtempSync(join(tmpdir(), "applier-rollback-"));
+        try {
+            const result = run("python3", [join(__dirname, "..", "..", "test", "support", "applierRollback.py"), APPLIER_DIR, dir]);
+            const { steps, firstRelease, packageFile, newFile } = JSON.parse(result.stdout) as {
+                steps: Record<
+                    string,
+                    [string, { current: string; package: [boolean, string]; new: boolean; originals: string[] }, string[][]?]
+                >;
+                firstRelease: string;
+                packageFile: string;
+                newFile: string;
+            };
+            assert.deepEqual(steps["first-rolled-back"], [
+                "port 25 does not answer; the previous configuration (empty) is back in place",
+                { current: "releases/empty", package: [false, "from the package\n"], new: false, originals: [] },
+            ]);
+            assert.deepEqual(steps.first, [
+                "ok",
+                { current: firstRelease, package: [true, "v1 package.conf\n"], new: false, originals: [packageFile] },
+            ]);
+            assert.deepEqual(steps.refused, [
+                "the new configuration does not pass its checks; nothing was changed",
+                { current: firstRelease, package: [true, "v1 package.conf\n"], new: false, originals: [packageFile] },
+            ]);
+            assert.deepEqual(steps["rolled-back"], [
+                `port 25 does not answer; the previous configuration (${firstRelease.replace("releases/", "")}) is back in place`,
+                { current: firstRelease, package: [true, "v1 package.conf\n"], new: false, originals: [packageFile] },
+                [[packageFile]],
+            ]);
+            assert.notEqual(newFile, packageFile);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
     it("is one Python file of the standard library only", () => {
         const imports = run("python3", [
             "-c",

@@ -254,12 +254,17 @@ def managed_paths(payload):
 
 
 def link_live(paths, state):
-    """Every managed path becomes a link into the current release; a file a package put there is kept aside once."""
+    """
+    Every managed path becomes a link into the current release; a file a package put there is kept
+    aside once. Returns what it linked anew, for undo_links: [path, whether its original was kept aside].
+    """
     originals = state.setdefault("originals", [])
+    linked = []
     for path in paths:
         target = live_target(path)
         if os.path.islink(path) and os.readlink(path) == target:
             continue
+        kept = False
         if os.path.lexists(path):
             if os.path.isdir(path) and not os.path.islink(path):
                 raise Failure("%s is a directory; refusing to replace it" % path)
@@ -268,6 +273,7 @@ def link_live(paths, state):
             if not os.path.lexists(keep):
                 os.rename(path, keep)
                 originals.append(path)
+                kept = True
             else:
                 os.unlink(path)
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
@@ -276,6 +282,24 @@ def link_live(paths, state):
             os.unlink(link)
         os.symlink(target, link)
         os.rename(link, path)
+        linked.append([path, kept])
+    return linked
+
+
+def undo_links(linked, state):
+    """
+    Takes back what link_live did for a release that is not switched to (or is switched away from):
+    a new path's link would point into a release that is not current, so it goes, and a file kept
+    aside returns to its place.
+    """
+    originals = state.setdefault("originals", [])
+    for path, kept in reversed(linked):
+        if os.path.islink(path) and os.readlink(path) == live_target(path):
+            os.unlink(path)
+        if kept and os.path.lexists(ORIGINALS + path):
+            os.rename(ORIGINALS + path, path)
+            if path in originals:
+                originals.remove(path)
 
 
 def unlink_stale(keep, previous_paths):
@@ -572,9 +596,15 @@ def apply(payload):
     report["changed"] = changed
     wait_for_records(payload)
     paths = managed_paths(payload)
-    link_live(paths, state)
+    linked = link_live(paths, state)
     save_state(state)
-    check_release(payload, release)
+    try:
+        check_release(payload, release)
+    except Failure:
+        # Refused before the switch: the live files are as they were, and the new paths' links go.
+        undo_links(linked, state)
+        save_state(state)
+        raise
     point_current(release)
     state.update(current=release, previous=previous, files=paths)
     save_state(state)
@@ -584,6 +614,7 @@ def apply(payload):
     except Failure as failure:
         log("rolling back to %s: %s" % (previous, failure))
         point_current(previous)
+        undo_links(linked, state)
         if previous_payload is not None:
             unlink_stale(set(managed_paths(previous_payload)), paths)
             activate(previous_payload, [s for s in SERVICE_ORDER])

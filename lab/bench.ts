@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
+import { spread } from "../bench/stats";
 import { HOST_PACKAGES } from "../components/host/bundle";
 import * as container from "./container";
 import { applyPlan, freshBoot } from "./deployment";
@@ -39,15 +40,6 @@ const SAMPLES = Number(values.samples);
 const MESSAGES = Number(values.messages);
 const MEMORY_MB = Number(values["memory-mb"]);
 const FROM = `lab@${LAB.server.domain}`;
-
-/** min / median / max of a sample, to one decimal. */
-export function spread(samples: readonly number[]): { min: number; median: number; max: number } {
-    const sorted = [...samples].sort((a, b) => a - b);
-    const mid = sorted.length / 2;
-    const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-    const round = (n: number) => Math.round(n * 10) / 10;
-    return { min: round(sorted[0]), median: round(median), max: round(sorted[sorted.length - 1]) };
-}
 
 /** User data that only installs the same packages, with Postfix answering as a plain Internet Site. */
 function baselineUserData(fqdn: string): Buffer {

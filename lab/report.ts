@@ -32,6 +32,10 @@ export class Report {
     readonly properties: Record<string, PropertyEvidence> = {};
     readonly timings: Record<string, number> = {};
     readonly info: Record<string, unknown> = {};
+    /** Properties the run must observe: one that never is fails the run (it must not drop out unseen). */
+    expected: readonly string[] = [];
+    /** Whether a property needs a negative control to pass (false for a run with `--controls none`). */
+    requireNegative = true;
 
     constructor(
         readonly stack: string,
@@ -53,11 +57,25 @@ export class Report {
         this.timings[name] = Math.round(seconds * 10) / 10;
     }
 
+    /** The properties this run must observe, and whether each needs its negative control. */
+    expect(properties: readonly string[], requireNegative: boolean): void {
+        this.expected = [...properties];
+        this.requireNegative = requireNegative;
+    }
+
+    /** Expected properties that were never observed. */
+    missing(): string[] {
+        return this.expected.filter((p) => !(p in this.properties));
+    }
+
     /** A property holds when it was observed, every observation passes, and a negative control failed it. */
     propertyPasses(property: string): boolean {
         const entry = this.properties[property];
         return (
-            !!entry && entry.positive.length > 0 && entry.negative.length > 0 && [...entry.positive, ...entry.negative].every((o) => o.pass)
+            !!entry &&
+            entry.positive.length > 0 &&
+            (entry.negative.length > 0 || !this.requireNegative) &&
+            [...entry.positive, ...entry.negative].every((o) => o.pass)
         );
     }
 
@@ -65,7 +83,8 @@ export class Report {
         return (
             this.results.length > 0 &&
             this.results.every((r) => r.pass) &&
-            Object.keys(this.properties).every((p) => this.propertyPasses(p))
+            Object.keys(this.properties).every((p) => this.propertyPasses(p)) &&
+            this.missing().length === 0
         );
     }
 
@@ -76,9 +95,15 @@ export class Report {
                 .filter(([property]) => !this.propertyPasses(property))
                 .map(([property, e]) => {
                     const bad = [...e.positive, ...e.negative].find((o) => !o.pass);
-                    const missing = e.positive.length === 0 ? "no positive evidence" : e.negative.length === 0 ? "no negative control" : "";
+                    const missing =
+                        e.positive.length === 0
+                            ? "no positive evidence"
+                            : e.negative.length === 0 && this.requireNegative
+                              ? "no negative control"
+                              : "";
                     return `property ${property}: ${missing || `${bad?.source}: ${bad?.evidence.replace(/\s+/g, " ").slice(0, 300)}`}`;
                 }),
+            ...this.missing().map((property) => `property ${property}: never observed`),
         ];
     }
 
@@ -94,7 +119,8 @@ export class Report {
                         checks: this.results.length,
                         failedChecks: this.results.filter((r) => !r.pass).length,
                         properties: Object.keys(this.properties).length,
-                        failedProperties: Object.keys(this.properties).filter((p) => !this.propertyPasses(p)),
+                        failedProperties: [...Object.keys(this.properties).filter((p) => !this.propertyPasses(p)), ...this.missing()],
+                        negativeControls: this.requireNegative ? "required" : "not run (--controls none): positives only",
                     },
                     properties: Object.fromEntries(
                         Object.entries(this.properties).map(([p, e]) => [p, { pass: this.propertyPasses(p), ...e }]),

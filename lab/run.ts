@@ -16,6 +16,7 @@ import * as container from "./container";
 import { runControls } from "./controls";
 import { deploy } from "./deployment";
 import { FAULTS, type Fault, runFaults } from "./faults";
+import { PROPERTIES } from "./grade";
 import { gradeMessages, type Lab, observePositive } from "./lab";
 import { Report } from "./report";
 import { cleanupLeftovers, REPO, setup } from "./setup";
@@ -68,6 +69,10 @@ async function main(): Promise<number> {
     let lab: Lab | undefined;
     try {
         lab = await setup(args.stack, out, report);
+        report.expect(
+            [...PROPERTIES, "certificate", "relay-refused", ...args.faults.map((fault) => `fault:${fault}`)],
+            args.controls === "all",
+        );
         if (await deploy(lab, "main")) {
             log("inbound SMTP, certificate, relaying, TLS, recipients, SSH ...");
             await checkInbound(lab);

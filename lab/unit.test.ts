@@ -172,6 +172,24 @@ describe("the report", () => {
         report.observe("dkim", "positive", "smtp-v4", false, "dkim=fail");
         assert.equal(report.ok, false);
     });
+    it("fails a run in which an expected property was never observed", () => {
+        const report = new Report("unit", "/tmp");
+        report.expect(["spf", "srs"], true);
+        report.add("boot", "cloud-init", true, "done");
+        report.observe("spf", "positive", "smtp-v4", true, "spf=pass");
+        report.observe("spf", "negative", "neg-spf", true, "spf failed; every other property passed");
+        assert.equal(report.ok, false);
+        assert.deepEqual(report.failures(), ["property srs: never observed"]);
+    });
+    it("with the controls left out (--controls none), passes a property on its positives alone", () => {
+        const report = new Report("unit", "/tmp");
+        report.expect(["spf"], false);
+        report.add("boot", "cloud-init", true, "done");
+        report.observe("spf", "positive", "smtp-v4", true, "spf=pass");
+        assert.equal(report.ok, true);
+        report.observe("spf", "positive", "smtp-v6", false, "spf=softfail");
+        assert.deepEqual(report.failures(), ["property spf: smtp-v6: spf=softfail"]);
+    });
 });
 
 describe("negative controls' edits", () => {

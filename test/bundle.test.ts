@@ -251,6 +251,24 @@ describe("the applier refuses what a bundle must not do", () => {
             rmSync(dir, { recursive: true, force: true });
         }
     });
+    it("creates a secret file 0600 in a 0700 directory under umask 077, before a byte of it is written", () => {
+        const dir = mkdtempSync(join(tmpdir(), "applier-secret-"));
+        try {
+            const result = run("python3", [join(__dirname, "..", "..", "test", "support", "applierSecretWrite.py"), APPLIER_DIR, dir]);
+            assert.deepEqual(JSON.parse(result.stdout), {
+                atCreation: {
+                    "/etc/opendkim/keys/mailserver.private": { directory: "0o700", file: "0o600", size: 0, umask: "0o77" },
+                    "/etc/opendkim.conf": { directory: "0o755", file: "0o600", size: 0, umask: "0o77" },
+                },
+                after: {
+                    "/etc/opendkim/keys/mailserver.private": { directory: "0o700", file: "0o600" },
+                    "/etc/opendkim.conf": { directory: "0o755", file: "0o644" },
+                },
+            });
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
     it("is one Python file of the standard library only", () => {
         const imports = run("python3", [
             "-c",

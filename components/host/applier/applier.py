@@ -210,7 +210,9 @@ def write_release(payload, release):
             parent = os.path.dirname(target)
             uid, gid = ids(entry.get("owner", "root:root"))
             if entry.get("secret"):
-                # The key's directory is 0700 and the file 0600 before a byte is written.
+                # The key's directory is 0700 and the file 0600 before a byte is written; the
+                # directories above it stay 0755, whichever file of the bundle comes first.
+                make_public_dirs(os.path.join(staging, "files"), os.path.dirname(parent))
                 os.makedirs(parent, mode=0o700, exist_ok=True)
                 os.chmod(parent, 0o700)
                 os.chown(parent, uid, gid)

@@ -246,6 +246,12 @@ describe("the applier refuses what a bundle must not do", () => {
                 { current: firstRelease, package: [true, "v1 package.conf\n"], new: false, originals: [packageFile] },
                 [[packageFile]],
             ]);
+            assert.equal(steps.added[0], "ok");
+            assert.deepEqual(steps.added[1].package, [true, "v4 package.conf\n"]);
+            assert.equal(steps.added[1].new, true);
+            assert.equal(steps.removed[0], "ok");
+            assert.deepEqual(steps.removed[1].package, [true, "v5 package.conf\n"]);
+            assert.equal(steps.removed[1].new, false, "the link of a file no longer in the bundle is gone");
             assert.notEqual(newFile, packageFile);
         } finally {
             rmSync(dir, { recursive: true, force: true });

@@ -88,4 +88,9 @@ fail["check"] = False
 activated.clear()
 fail["self"] = True
 steps["rolled-back"] = [attempt(payload("v3", package_file, new_file)), observe(), activated[-1:]]
+fail["self"] = False
+# A release with new.conf, then one without it: its link goes (a dangling link in, say,
+# sshd_config.d would stop sshd at its next start).
+steps["added"] = [attempt(payload("v4", package_file, new_file)), observe()]
+steps["removed"] = [attempt(payload("v5", package_file)), observe()]
 print(json.dumps({"steps": steps, "firstRelease": first_release, "packageFile": package_file, "newFile": new_file}))

@@ -608,6 +608,8 @@ def apply(payload):
         save_state(state)
         raise
     point_current(release)
+    # The paths the previous release managed, read before the state names this release's.
+    previous_files = state.get("files", [])
     state.update(current=release, previous=previous, files=paths)
     save_state(state)
     try:
@@ -623,7 +625,7 @@ def apply(payload):
         state.update(current=previous, previous=None, files=managed_paths(previous_payload or {}))
         save_state(state)
         raise Failure("%s; the previous configuration (%s) is back in place" % (failure, previous))
-    unlink_stale(set(paths), [p for p in state.get("files", []) if p not in paths])
+    unlink_stale(set(paths), [p for p in previous_files if p not in paths])
     prune({release, previous})
     report["reloaded"] = services
     return report

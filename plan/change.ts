@@ -96,9 +96,12 @@ export function changeReport(
         .reduce<ChangeKind>((worst, k) => (SEVERITY.indexOf(k) > SEVERITY.indexOf(worst) ? k : worst), "dns-only");
     const machines = resources.filter((r) => r.type === TYPES.droplet || r.type === TYPES.instance);
     // A new machine: replaced in place, or another one made (another provider) while this one goes.
-    if (machines.some((m) => m.op === "replace" || m.op === "create")) {
+    const newMachine = machines.some((m) => m.op === "replace" || m.op === "create");
+    // Linode moves an instance to another region in place (an update), but to new addresses there.
+    const migrated = "region" in changes && machines.some((m) => m.op === "update");
+    if (newMachine || migrated) {
         kind = "new-host";
-        // The new machine has new addresses (unknown until it exists): everything built from them changes too.
+        // New addresses (unknown until the machine exists or has moved): everything built from them changes too.
         for (const r of resources) {
             const inputs = news.get(`${r.type} ${r.name}`)?.inputs ?? {};
             const fromAddresses = [TYPES.remoteCommand, TYPES.rdns, TYPES.doFirewall, TYPES.linodeFirewall].includes(r.type as never);

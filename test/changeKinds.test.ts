@@ -65,6 +65,8 @@ const CASES: readonly Case[] = [
 ];
 
 interface Outcome {
+    /** The plan's folder: cloud-init.yaml before the change, after/cloud-init.yaml after it. */
+    readonly dir: string;
     readonly status: number | null;
     readonly stderr: string;
     readonly report: ChangeReport;
@@ -84,7 +86,12 @@ function change(c: Case, extra: Record<string, string> = {}): Promise<Outcome> {
         child.on("error", fail);
         child.on("close", (status) => {
             try {
-                done({ status, stderr, report: JSON.parse(readFileSync(join(out, c.stack, "change.json"), "utf8")) as ChangeReport });
+                done({
+                    dir: join(out, c.stack),
+                    status,
+                    stderr,
+                    report: JSON.parse(readFileSync(join(out, c.stack, "change.json"), "utf8")) as ChangeReport,
+                });
             } catch (error) {
                 fail(new Error(`no change.json for ${c.key}: ${stderr}${error}`));
             }
@@ -163,6 +170,12 @@ describe("every config key, changed on a planned stack, does what the table says
                 spec.change === "in-place" && spec.onHost === true,
                 "the apply step runs exactly for host changes",
             );
+            // The host's user data is the same bytes: nothing makes the provider rebuild or re-run it.
+            assert.equal(
+                readFileSync(join(o.dir, "after", "cloud-init.yaml"), "utf8"),
+                readFileSync(join(o.dir, "cloud-init.yaml"), "utf8"),
+                "the user data is untouched",
+            );
             if (spec.change === "dns-only") {
                 const touched = report.resources.filter((r) => r.op !== "same");
                 assert.ok(touched.length > 0, "something changes");
@@ -184,6 +197,18 @@ describe("every config key, changed on a planned stack, does what the table says
             'dkimSelector: changing it from "mailserver" to "s2026" would delete mailserver._domainkey while receivers still verify mail signed with it. ' +
                 "Keep it published for a week or more: pulumi config set --path 'dkimPreviousSelectors[0]' mailserver",
         );
+    });
+    it("a Linode moved to another region (an update, to new addresses there): addresses, records and the configuration step follow", async () => {
+        const o = await change({ key: "region", stack: "linode-example", value: "us-east" }, { hostGeneration: "2" });
+        assert.equal(o.status, 0, o.stderr);
+        assert.equal(o.report.kind, "new-host");
+        assert.deepEqual(op(o, TYPES.instance), ["update"]);
+        assert.equal(o.report.applyRuns, true);
+        const ops = Object.fromEntries(o.report.resources.map((r) => [r.name, r.op]));
+        assert.equal(ops["mail-a-mail.example.com"], "update");
+        assert.equal(ops["mail-aaaa-mail.example.com"], "update");
+        assert.equal(ops["mail-spf-example.com"], "update");
+        assert.equal(ops["mail-dmarc-example.com"], "same");
     });
     it("IPv6 off on DigitalOcean needs a new host there (the table's note)", async () => {
         const o = await change({ key: "ipv6", stack: "do-example", value: "false" });

@@ -106,7 +106,11 @@ describe("bootstrap user data", () => {
 
     it("closes the metadata service to every user but root before anything else runs", () => {
         assert.deepEqual(doc.bootcmd, [
-            ["sh", "-c", `if command -v nft >/dev/null 2>&1; then nft -f - <<'EOF'\n${renderNftables()}EOF\nfi`],
+            [
+                "sh",
+                "-c",
+                `if command -v nft >/dev/null 2>&1; then nft -f - <<'EOF'\n${renderNftables()}EOF\nelse echo "mailserver: no nft at boot: the metadata service stays open to local users until the first configuration run installs nftables" >&2; fi`,
+            ],
         ]);
         assert.match(renderNftables(), /ip daddr 169\.254\.169\.254 meta skuid != 0 counter reject/);
         const result = run("sh", ["-n"], (doc.bootcmd as string[][])[0][2]);

@@ -74,6 +74,9 @@ export function deployAuthorizedKey(publicKey: string): string {
     return `restrict,command="${FORCED_COMMAND}" ${type} ${data} ${DEPLOY_USER}`;
 }
 
+const NO_NFT_AT_BOOT =
+    "mailserver: no nft at boot: the metadata service stays open to local users until the first configuration run installs nftables";
+
 /** The cloud-config object of the bootstrap. */
 export function bootstrapConfig(input: BootstrapInput): Record<string, unknown> {
     return {
@@ -94,7 +97,14 @@ export function bootstrapConfig(input: BootstrapInput): Record<string, unknown> 
         ssh_genkeytypes: ["ed25519"],
         ssh_keys: { ed25519_private: input.hostKey.privateOpenssh, ed25519_public: input.hostKey.publicOpenssh.trim() },
         // Before anything else runs: only root may read the metadata service (which serves this user data).
-        bootcmd: [["sh", "-c", `if command -v nft >/dev/null 2>&1; then nft -f - <<'EOF'\n${renderNftables()}EOF\nfi`]],
+        // Without nft (an image that lacks it) the rule comes with the first configuration run, which installs nftables: said, not silent.
+        bootcmd: [
+            [
+                "sh",
+                "-c",
+                `if command -v nft >/dev/null 2>&1; then nft -f - <<'EOF'\n${renderNftables()}EOF\nelse echo "${NO_NFT_AT_BOOT}" >&2; fi`,
+            ],
+        ],
         write_files: [
             { path: SSHD_BOOTSTRAP_CONF, content: renderSshdBootstrapConf(), permissions: "0644" },
             { path: SUDOERS_DEPLOY, content: renderDeploySudoers(), permissions: "0440" },

@@ -5,16 +5,17 @@
  * runs exactly when the table says the host changes. New host: the guard refuses it, naming the
  * key, unless hostGeneration is raised in the same run.
  */
+
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { before, describe, it } from "node:test";
 import { CONFIG_KEYS } from "../components/programConfig";
 import type { ChangeReport } from "../plan/change";
 import { TYPES } from "../plan/mocks";
 import { TestCa } from "./support/certificates";
+import { scratchDir } from "./support/scratch";
 
 const cli = resolve(__dirname, "..", "plan", "cli.js");
 type Key = keyof typeof CONFIG_KEYS;
@@ -73,7 +74,7 @@ interface Outcome {
 }
 
 function change(c: Case, extra: Record<string, string> = {}): Promise<Outcome> {
-    const out = mkdtempSync(join(tmpdir(), "change-"));
+    const out = scratchDir("change-");
     const args = [cli, "--stack", c.stack, "--out", out];
     for (const [k, v] of Object.entries(c.config ?? {})) args.push("--config", `${k}=${v}`);
     for (const [k, v] of Object.entries({ [c.key]: c.value, ...c.with, ...extra })) args.push("--change", `${k}=${v}`);

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer as createTcpServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Dns } from "../check/dns";
@@ -23,6 +22,7 @@ import {
     zonesOf,
 } from "./support/mailWorld";
 import { freePort, startNsd } from "./support/nsd";
+import { scratchDir } from "./support/scratch";
 import { missing, run } from "./support/tools";
 
 const DAY = 86_400_000;
@@ -374,7 +374,7 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
         const nsd = await startNsd(zonesOf(goodWorld()));
         const stopSmtp = await startSmtp(smtpPort, { name: "mail.example.com", tls: valid });
         try {
-            const caFile = join(mkdtempSync(join(tmpdir(), "ca-")), "ca.pem");
+            const caFile = join(scratchDir("ca-"), "ca.pem");
             writeFileSync(caFile, ca.pem);
             const args = [
                 "check",

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseDkimKey } from "../check/dkimKey";
@@ -8,9 +7,10 @@ import { mxMatches, parseMtaStsPolicy } from "../check/mtaStsPolicy";
 import { selectorFromProject } from "../check/selector";
 import { dkimRecord } from "../components/records/dkim";
 import { throwawayRsaKey } from "../plan/throwawayKey";
+import { scratchDir } from "./support/scratch";
 
 function project(stacks: Record<string, string>): string {
-    const dir = mkdtempSync(join(tmpdir(), "project-"));
+    const dir = scratchDir("project-");
     writeFileSync(join(dir, "Pulumi.yaml"), "name: mailserver\nruntime: nodejs\n");
     mkdirSync(join(dir, "stacks"));
     for (const [name, text] of Object.entries(stacks)) writeFileSync(join(dir, "stacks", `Pulumi.${name}.yaml`), text);
@@ -29,7 +29,7 @@ describe("check: DKIM selector from the project", () => {
         assert.equal(selectorFromProject(dir, "example.net"), undefined);
     });
     it("outside a project there is none", () => {
-        assert.equal(selectorFromProject(mkdtempSync(join(tmpdir(), "empty-")), "example.com"), undefined);
+        assert.equal(selectorFromProject(scratchDir("empty-"), "example.com"), undefined);
     });
 });
 

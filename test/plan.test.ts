@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
+import { scratchDir } from "./support/scratch";
 import { run } from "./support/tools";
 
 const cli = resolve(__dirname, "..", "plan", "cli.js");
 
 /** Runs `npm start -- --stack <stack>` (the compiled CLI) into a temporary directory. */
 function plan(stack: string, ...extra: string[]) {
-    const out = mkdtempSync(join(tmpdir(), "plan-"));
+    const out = scratchDir("plan-");
     const result = run(process.execPath, [cli, "--stack", stack, "--out", out, ...extra]);
     assert.equal(result.status, 0, result.stderr);
     const read = (file: string) => readFileSync(join(out, stack, file), "utf8");
@@ -135,15 +135,7 @@ describe("offline plan options", () => {
         assert.equal(result.stderr, "--stack: no stacks/Pulumi.nope.yaml; stacks: do-example, linode-example\n");
     });
     it("reports a bad config value by argument", () => {
-        const result = run(process.execPath, [
-            cli,
-            "--stack",
-            "do-example",
-            "--out",
-            mkdtempSync(join(tmpdir(), "plan-")),
-            "--config",
-            "dmarcPolicy=block",
-        ]);
+        const result = run(process.execPath, [cli, "--stack", "do-example", "--out", scratchDir("plan-"), "--config", "dmarcPolicy=block"]);
         assert.equal(result.status, 1);
         assert.match(result.stderr, /MailServer "mail": dmarcPolicy: "block" is not one of none, quarantine, reject/);
     });

@@ -5,9 +5,9 @@
  * paths_test.go — then run over this project: Pulumi.yaml × every stack file × the README's
  * deploy sequence, and a stack that sets only the required keys.
  */
+
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "yaml";
@@ -22,6 +22,7 @@ import {
     stackFilePath,
     toStackValue,
 } from "../plan/pulumiConfig";
+import { scratchDir } from "./support/scratch";
 import { run } from "./support/tools";
 
 const root = resolve(__dirname, "..", "..");
@@ -29,7 +30,7 @@ const cli = join(__dirname, "..", "plan", "cli.js");
 
 /** A project directory with this Pulumi.yaml text and stack files. */
 function projectDir(pulumiYaml: string, stacks: Record<string, string> = {}): string {
-    const dir = mkdtempSync(join(tmpdir(), "pulumi-config-"));
+    const dir = scratchDir("pulumi-config-");
     writeFileSync(join(dir, "Pulumi.yaml"), pulumiYaml);
     for (const [name, text] of Object.entries(stacks)) writeFileSync(join(dir, `Pulumi.${name}.yaml`), text);
     return dir;
@@ -297,7 +298,7 @@ describe("this project under the CLI's rules", () => {
 
     /** A copy of this project's Pulumi.yaml with one stack file, planned by `npm start`'s CLI. */
     function planStack(config: Record<string, unknown>, ...extra: string[]) {
-        const dir = mkdtempSync(join(tmpdir(), "project-"));
+        const dir = scratchDir("project-");
         writeFileSync(join(dir, "Pulumi.yaml"), readFileSync(join(root, "Pulumi.yaml")));
         mkdirSync(join(dir, "stacks"));
         writeFileSync(join(dir, "stacks", "Pulumi.minimal.yaml"), stringify({ config }));

@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { Resolver } from "node:dns/promises";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { scratchDir } from "./scratch";
 
 /** A real NSD serving zones on a loopback port, for as long as the test needs it. */
 export interface Nsd {
@@ -40,7 +40,7 @@ const SOA = (origin: string) =>
  * fails the test loudly instead of serving nothing.
  */
 export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
-    const dir = mkdtempSync(join(tmpdir(), "nsd-"));
+    const dir = scratchDir("nsd-");
     const port = await freePort();
     const zoneConf: string[] = [];
     for (const [origin, records] of Object.entries(zones)) {

@@ -44,7 +44,7 @@ async function planInto(projectDir: string, stack: string, overrides: Record<str
         stack,
         overrides,
         program: join(__dirname, "..", "index.js"),
-        keyFile: join(projectDir, ".cache", "plan-keys", `${stack}.json`),
+        keyDir: join(projectDir, ".cache", "plan-keys", stack),
     });
     mkdirSync(join(dir, "apply"), { recursive: true });
     writeFileSync(join(dir, "resources.json"), resourcesJson(plan));

@@ -70,8 +70,8 @@ export interface PlanMocksOptions {
     readonly dkimBits?: number;
     /** Hand every tls.PrivateKey of an algorithm the same throwaway key (benchmarks: keygen is not our cost). */
     readonly reuseKey?: boolean;
-    /** Keep the throwaway keys in this file, by resource name: a plan made twice is byte-identical. */
-    readonly keyFile?: string;
+    /** Keep the throwaway keys in this folder, a file per resource name: a plan made twice is byte-identical. */
+    readonly keyDir?: string;
 }
 
 /**
@@ -86,7 +86,7 @@ export class PlanMocks implements pulumi.runtime.Mocks {
     private readonly store: KeyStore;
 
     constructor(private readonly options: PlanMocksOptions = {}) {
-        this.store = new KeyStore(options.keyFile);
+        this.store = new KeyStore(options.keyDir);
     }
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {

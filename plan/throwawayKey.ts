@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** A throwaway key pair shaped like tls.PrivateKey's outputs. Never deployed. */
 export interface KeyPair {
@@ -85,37 +85,56 @@ export function throwawayEd25519Key(comment = ""): KeyPair {
 }
 
 /**
- * Throwaway keys kept in a file per stack, by resource name, so that planning a stack twice
- * gives byte-identical files (and the lab's before and after plans share their keys).
+ * Throwaway keys kept per stack, one file per resource name in a folder, so that planning a stack
+ * twice gives byte-identical files (and the lab's before and after plans share their keys). Plans
+ * of one stack may run at once (the tests do, and `--change` plans before and after in two
+ * processes): the first to make a key publishes it with link(2), which fails if the file exists,
+ * and every other one then takes that key instead of its own.
  */
 export class KeyStore {
-    private readonly keys: Record<string, KeyPair>;
+    private readonly keys: Record<string, KeyPair> = {};
 
-    constructor(private readonly file: string | undefined) {
-        let stored: Record<string, KeyPair> = {};
-        if (file) {
-            try {
-                stored = JSON.parse(readFileSync(file, "utf8")) as Record<string, KeyPair>;
-            } catch {
-                stored = {};
-            }
-        }
-        this.keys = stored;
-    }
+    constructor(private readonly dir: string | undefined) {}
 
     /** The key of `name`, made (and kept) on first use. */
     get(name: string, algorithm: KeyPair["algorithm"], make: () => KeyPair): KeyPair {
-        const known = this.keys[name];
-        if (known && known.algorithm === algorithm) return known;
-        const key = make();
-        this.keys[name] = key;
-        if (this.file) {
-            // Written whole and renamed, so a reader never sees half a file.
-            mkdirSync(dirname(this.file), { recursive: true });
-            const temporary = `${this.file}.${process.pid}.tmp`;
-            writeFileSync(temporary, `${JSON.stringify(this.keys, null, 2)}\n`, { mode: 0o600 });
-            renameSync(temporary, this.file);
+        const known = this.keys[name] ?? this.stored(name);
+        if (known && known.algorithm === algorithm) {
+            this.keys[name] = known;
+            return known;
         }
+        let key = make();
+        if (this.dir) {
+            mkdirSync(this.dir, { recursive: true });
+            const file = this.file(name);
+            // Written whole under a name of its own, then linked into place only if none is there yet.
+            const temporary = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+            writeFileSync(temporary, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
+            try {
+                if (known)
+                    renameSync(temporary, file); // another algorithm: this key replaces it
+                else linkSync(temporary, file);
+            } catch (error) {
+                if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+                key = this.stored(name) ?? key; // another plan was first: its key is the stack's
+            } finally {
+                rmSync(temporary, { force: true });
+            }
+        }
+        this.keys[name] = key;
         return key;
+    }
+
+    private file(name: string): string {
+        return join(this.dir ?? "", `${encodeURIComponent(name)}.json`);
+    }
+
+    private stored(name: string): KeyPair | undefined {
+        if (!this.dir) return undefined;
+        try {
+            return JSON.parse(readFileSync(this.file(name), "utf8")) as KeyPair;
+        } catch {
+            return undefined;
+        }
     }
 }

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
+import { KeyStore, throwawayEd25519Key } from "../plan/throwawayKey";
 import { scratchDir } from "./support/scratch";
 import { run } from "./support/tools";
 
@@ -138,5 +139,31 @@ describe("offline plan options", () => {
         const result = run(process.execPath, [cli, "--stack", "do-example", "--out", scratchDir("plan-"), "--config", "dmarcPolicy=block"]);
         assert.equal(result.status, 1);
         assert.match(result.stderr, /MailServer "mail": dmarcPolicy: "block" is not one of none, quarantine, reject/);
+    });
+});
+
+describe("throwaway keys of a stack (KeyStore)", () => {
+    it("are made once per resource name and read back by a later plan", () => {
+        const dir = scratchDir("keys-");
+        const first = new KeyStore(dir).get("mail-host-key", "ED25519", () => throwawayEd25519Key("a"));
+        const again = new KeyStore(dir).get("mail-host-key", "ED25519", () => assert.fail("the stored key is used"));
+        assert.deepEqual(again, first);
+    });
+    it("when two plans make the same key at once, the one published first is both plans' key", () => {
+        const dir = scratchDir("keys-");
+        const early = new KeyStore(dir);
+        const late = new KeyStore(dir);
+        const winner = throwawayEd25519Key("winner");
+        // The late plan makes its key, and while it does the early one publishes its own.
+        const got = late.get("mail-deploy-key", "ED25519", () => {
+            early.get("mail-deploy-key", "ED25519", () => winner);
+            return throwawayEd25519Key("loser");
+        });
+        assert.deepEqual(got, winner);
+        assert.deepEqual(
+            new KeyStore(dir).get("mail-deploy-key", "ED25519", () => assert.fail("stored")),
+            winner,
+        );
+        assert.deepEqual(readdirSync(dir), ["mail-deploy-key.json"], "no temporary file is left");
     });
 });

@@ -299,7 +299,8 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
                     2000,
                 ).catch(() => undefined);
             }
-            await serveZones(lab, { without: new Set() });
+            // Every record back (serveZones keeps earlier options: the addresses must be named back too).
+            await serveZones(lab, { without: new Set(), withoutAddressesOf: [] });
             const failures = failedValidations(lab.pebble.logFile).slice(seen);
             return { booted: booted.ok, applied, certified, seconds: now() - started, failures };
         };

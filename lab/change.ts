@@ -159,11 +159,15 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
 
 type Add = (name: string, pass: boolean, evidence: string) => void;
 
-/** The receiver's DMARC evaluation of mail sent after the change reads the new policy from DNS. */
+/**
+ * The receiver's DMARC evaluation of the server's own mail sent after the change reads the new
+ * policy from DNS (a forward is evaluated against its author's domain, not ours).
+ */
 function checkDmarcPolicy(add: Add, graded: Map<string, Graded>, policy: string): void {
     const seen = [...graded.values()]
-        .map((g) => (g.auth as { dmarc?: { policy?: string } } | undefined)?.dmarc?.policy)
-        .filter((p): p is string => p !== undefined);
+        .map((g) => (g.auth as { dmarc?: { policy?: string; domain?: string } } | undefined)?.dmarc)
+        .filter((d) => d?.domain === LAB.server.domain)
+        .map((d) => d?.policy ?? "(none)");
     add(
         "dmarc-policy-served",
         seen.length > 0 && seen.every((p) => p === policy),

@@ -226,6 +226,19 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
                     await container.exec(host, "journalctl -b -o cat -t postfix/master | grep -c '^reload' || true", { allowFail: true })
                 ).stdout.trim() || 0,
             );
+        // A configuration run starts mailserver-cert.service, which reloads Postfix once it has a
+        // certificate: wait until it has run, so that only the renewal's reloads are counted.
+        const settled = () =>
+            waitFor(
+                `${PATHS.certUnit}.service to finish`,
+                async () =>
+                    !["active", "activating", "reloading"].includes(
+                        (await container.exec(host, `systemctl is-active ${PATHS.certUnit}.service`, { allowFail: true })).stdout.trim(),
+                    ),
+                120_000,
+                1000,
+            );
+        await settled();
         const reloadsBefore = await reloads();
         const seconds = await renewNow();
         // The deploy hook reloads Postfix right after certbot writes the new certificate.
@@ -254,6 +267,7 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
         if (await applyPlan(lab, lab.plan, `${section}:control`, { bundle: withoutHook })) {
             // Without the hook nothing reloads Postfix; new smtpd processes still read the renewed
             // file when they start, so what is served is evidence, the reload is the verdict.
+            await settled();
             const controlBefore = await reloads();
             const renewedIn = await renewNow().catch(() => undefined);
             await sleep(10_000);

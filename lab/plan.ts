@@ -8,8 +8,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { TYPES } from "../components/resourceTypes";
 import type { StepJson } from "../plan/artifacts";
-import { TYPES } from "../plan/mocks";
 import { run } from "./sys";
 import { parsePlanZones, type Zone } from "./zones";
 

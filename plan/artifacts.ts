@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { DnsRecord, PtrRecord } from "../components";
 import { renderZoneFile } from "../components/records/zoneFile";
-import { maskSecrets, type RecordedResource, revealSecrets, TYPES } from "./mocks";
+import { TYPES } from "../components/resourceTypes";
+import { maskSecrets, type RecordedResource, revealSecrets } from "./mocks";
 import type { Plan } from "./program";
 
 /** The machine resource and the user data exactly as its provider receives it. */

@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { changeProblems, type GuardState } from "../components/changeGuard";
 import { type ChangeKind, CONFIG_KEYS } from "../components/programConfig";
-import { isSecretValue, type RecordedResource, TYPES } from "./mocks";
+import { TYPES } from "../components/resourceTypes";
+import { isSecretValue, type RecordedResource } from "./mocks";
 import { replaces } from "./replaceKeys";
 
 /** A resource as the change report compares it: secret inputs as their SHA-256, the rest as given. */

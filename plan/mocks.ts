@@ -4,8 +4,6 @@ import { getAllResources } from "@pulumi/pulumi/output";
 import { TYPES } from "../components/resourceTypes";
 import { type KeyPair, KeyStore, throwawayEd25519Key, throwawayRsaKey } from "./throwawayKey";
 
-export { TYPES };
-
 /** A resource as the program asked the cloud for it. */
 export interface RecordedResource {
     readonly type: string;

@@ -18,7 +18,7 @@
  *   replace; any other input change runs the update (or create) command again.
  * - The firewalls and the dynamic guard update in place.
  */
-import { TYPES } from "./mocks";
+import { TYPES } from "../components/resourceTypes";
 
 /** A function of the old and new value of one input: true when the change replaces the resource. */
 type Rule = (before: unknown, after: unknown) => boolean;

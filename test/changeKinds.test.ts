@@ -12,8 +12,8 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { before, describe, it } from "node:test";
 import { CONFIG_KEYS } from "../components/programConfig";
+import { TYPES } from "../components/resourceTypes";
 import type { ChangeReport } from "../plan/change";
-import { TYPES } from "../plan/mocks";
 import { TestCa } from "./support/certificates";
 import { scratchDir } from "./support/scratch";
 

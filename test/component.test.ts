@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostProvider, MailServer, type MailServerArgs } from "../components";
 import { APPLY_PROGRAM, DEPLOY_USER } from "../components/host/bootstrap";
 import { chunkTxt } from "../components/records/txt";
-import { isSecretValue, PlanMocks, type RecordedResource, revealSecrets, TYPES } from "../plan/mocks";
+import { TYPES } from "../components/resourceTypes";
+import { isSecretValue, PlanMocks, type RecordedResource, revealSecrets } from "../plan/mocks";
 import { outputValue } from "./support/outputs";
 
 const mocks = new PlanMocks();

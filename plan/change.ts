@@ -98,7 +98,9 @@ export function changeReport(
     const machines = resources.filter((r) => r.type === TYPES.droplet || r.type === TYPES.instance);
     // A new machine: replaced in place, or another one made (another provider) while this one goes.
     const newMachine = machines.some((m) => m.op === "replace" || m.op === "create");
-    // Linode moves an instance to another region in place (an update), but to new addresses there.
+    // Linode moves an instance to another region in place (an update), but to new addresses there:
+    // `region` is not ForceNew, and `migration_type` (cold/warm) governs the move
+    // (linode/terraform-provider-linode, linode/instance/schema_resource.go).
     const migrated = "region" in changes && machines.some((m) => m.op === "update");
     if (newMachine || migrated) {
         kind = "new-host";

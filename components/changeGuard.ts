@@ -15,6 +15,8 @@ export interface GuardState {
     readonly image: string;
     readonly size: string;
     readonly ipv6: boolean;
+    /** The host's name; absent in a guard created before it was compared. */
+    readonly fqdn?: string;
     readonly hostGeneration: number;
     readonly dkimSelector: string;
     readonly dkimPreviousSelectors: readonly string[];
@@ -51,6 +53,15 @@ export function changeProblems(olds: GuardState, news: GuardState): string[] {
             );
         }
     }
+    // The prepare stage holds a renamed host's whole new configuration until its records are
+    // served, so it could not stop IPv6 before the domain's SPF loses the address (host/bundle.ts Stage).
+    const renamed = olds.fqdn !== undefined && news.fqdn !== undefined && olds.fqdn !== news.fqdn;
+    if (!raised && renamed && olds.ipv6 && !news.ipv6) {
+        problems.push(
+            `ipv6: turning it off while the host name changes from ${olds.fqdn} to ${news.fqdn} would have the host send over IPv6 ` +
+                "after the SPF record dropped its IPv6 address. Change them in two runs: first ipv6, then hostLabel or domain.",
+        );
+    }
     const published = [news.dkimSelector, ...news.dkimPreviousSelectors];
     if (olds.dkimSelector !== news.dkimSelector && !published.includes(olds.dkimSelector)) {
         problems.push(
@@ -70,7 +81,17 @@ export const guardProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: GuardState, news: GuardState) {
         const problems = changeProblems(olds, news);
         if (problems.length > 0) throw new Error(problems.join("\n"));
-        const keys = ["provider", "region", "image", "size", "ipv6", "hostGeneration", "dkimSelector", "dkimPreviousSelectors"] as const;
+        const keys = [
+            "provider",
+            "region",
+            "image",
+            "size",
+            "ipv6",
+            "fqdn",
+            "hostGeneration",
+            "dkimSelector",
+            "dkimPreviousSelectors",
+        ] as const;
         return { changes: keys.some((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key])) };
     },
     async update(_id: string, _olds: GuardState, news: GuardState) {

@@ -6,7 +6,7 @@ import { ChangeGuard } from "./changeGuard";
 import { type MailServerConfig, resolveConfig } from "./config";
 import { MailServerArgumentError } from "./errors";
 import { APPLY_PROGRAM, DEPLOY_USER, renderBootstrap } from "./host/bootstrap";
-import { renderBundle } from "./host/bundle";
+import { renderBundle, Stage } from "./host/bundle";
 import { operatorSteps } from "./operatorSteps";
 import { inboundRules } from "./ports";
 import { cloudflareRecords, cloudflareZoneId } from "./providers/cloudflare";
@@ -21,6 +21,12 @@ export const MAILSERVER_TYPE = "mailserver:index:MailServer";
 
 /** RSA 2048: what Gmail recommends; 1024 is the floor, 4096 does not fit many DNS UIs. */
 export const DKIM_RSA_BITS = 2048;
+
+/** The configuration step's resources, by stage: `<component>-apply` (prepare) and `<component>-commit`. */
+export const STEP_NAMES: Record<Stage, (component: string) => string> = {
+    [Stage.Prepare]: (component) => `${component}-apply`,
+    [Stage.Commit]: (component) => `${component}-commit`,
+};
 
 /** How long the configuration step keeps trying to reach a new host's SSH (≈ 5 minutes). */
 export const DIAL_ERROR_LIMIT = 60;
@@ -55,9 +61,9 @@ export class MailServer extends pulumi.ComponentResource {
     public readonly operatorSteps: pulumi.Output<string[]>;
     /** The host's bootstrap cloud-config (secret: it holds the host's SSH host key). */
     public readonly userData: pulumi.Output<string>;
-    /** The configuration bundle the host applies (secret: it holds the DKIM key). */
+    /** The configuration bundle of the commit stage: the host's whole configuration (secret: it holds the DKIM key). */
     public readonly bundle: pulumi.Output<string>;
-    /** What the configuration step reported (release, changed files, reloaded services); empty in a preview. */
+    /** What the configuration step's two stages reported (one JSON line each: release, changed files, reloaded services); empty in a preview. */
     public readonly applied: pulumi.Output<string>;
 
     constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -86,6 +92,7 @@ export class MailServer extends pulumi.ComponentResource {
                 image: config.image,
                 size: config.size,
                 ipv6: config.host.ipv6,
+                fqdn: config.host.fqdn,
                 hostGeneration: config.hostGeneration,
                 dkimSelector: config.host.dkimSelector,
                 dkimPreviousSelectors: config.dkimPreviousSelectors,
@@ -117,35 +124,39 @@ export class MailServer extends pulumi.ComponentResource {
         const zoneId = cloudflareZoneId(config.zone, this);
         const before = cloudflareRecords({ name, zoneId, specs: specs.filter((s) => s.phase === Phase.BeforeApply), live, parent: this });
 
-        // Secret: it holds the DKIM private key.
-        this.bundle = pulumi.secret(
-            pulumi
-                .all([host.ipv4, host.ipv6, signingKey.privateKeyPem, signingKey.publicKeyPem])
-                .apply(([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem]) =>
-                    renderBundle(config.host, { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem }),
-                ),
-        );
-        // The configuration step: runs whenever the bundle (or the host) changes. It waits on the
-        // host for the records it relies on, checks the new configuration, switches to it and
-        // reloads; any failure leaves the previous configuration serving and fails `pulumi up`.
-        const apply = new command.remote.Command(
-            `${name}-apply`,
-            {
-                connection: {
-                    host: host.ipv4,
-                    user: DEPLOY_USER,
-                    privateKey: deployKey.privateKeyOpenssh,
-                    hostKey: hostKey.publicKeyOpenssh.apply((key) => key.trim()),
-                    dialErrorLimit: DIAL_ERROR_LIMIT,
+        // The configuration step, in two stages (host/bundle.ts Stage): `prepare` after the records
+        // the host relies on, `commit` after those that say what it does. Each runs whenever its
+        // bundle (or the host) changes; it checks the new configuration on the host, switches to it
+        // and reloads; any failure leaves the previous configuration serving and fails `pulumi up`.
+        // The bundles are secret: they hold the DKIM private key.
+        const bundles = pulumi
+            .all([host.ipv4, host.ipv6, signingKey.privateKeyPem, signingKey.publicKeyPem])
+            .apply(([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem]) => {
+                const live = { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem };
+                return { prepare: renderBundle(config.host, live, Stage.Prepare), commit: renderBundle(config.host, live, Stage.Commit) };
+            });
+        this.bundle = pulumi.secret(bundles.commit);
+        const connection = {
+            host: host.ipv4,
+            user: DEPLOY_USER,
+            privateKey: deployKey.privateKeyOpenssh,
+            hostKey: hostKey.publicKeyOpenssh.apply((key) => key.trim()),
+            dialErrorLimit: DIAL_ERROR_LIMIT,
+        };
+        const step = (stage: Stage, bundle: pulumi.Output<string>, dependsOn: pulumi.Resource[]) =>
+            new command.remote.Command(
+                STEP_NAMES[stage](name),
+                {
+                    connection,
+                    // sshd forces the deploy key's command; this names it for the preview.
+                    create: APPLY_PROGRAM,
+                    stdin: pulumi.secret(bundle),
+                    logging: "stdoutAndStderr",
+                    addPreviousOutputInEnv: false,
                 },
-                // sshd forces the deploy key's command; this names it for the preview.
-                create: APPLY_PROGRAM,
-                stdin: this.bundle,
-                logging: "stdoutAndStderr",
-                addPreviousOutputInEnv: false,
-            },
-            { parent: this, dependsOn: [host.machine, host.firewall, ...before.values()] },
-        );
+                { parent: this, dependsOn },
+            );
+        const apply = step(Stage.Prepare, bundles.prepare, [host.machine, host.firewall, ...before.values()]);
         const after = cloudflareRecords({
             name,
             zoneId,
@@ -156,7 +167,8 @@ export class MailServer extends pulumi.ComponentResource {
         });
         const records = new Map([...before, ...after]);
         const recordOf = (type: string) => specs.filter((s) => s.type === type).map((s) => records.get(s.key))[0];
-        host.afterForwardRecords({ A: recordOf("A") as pulumi.Resource, AAAA: recordOf("AAAA"), apply });
+        const ptrs = host.afterForwardRecords({ A: recordOf("A") as pulumi.Resource, AAAA: recordOf("AAAA"), apply });
+        const commit = step(Stage.Commit, bundles.commit, [apply, ...after.values(), ...ptrs]);
 
         this.domain = pulumi.output(config.host.domain);
         this.fqdn = pulumi.output(config.host.fqdn);
@@ -178,7 +190,7 @@ export class MailServer extends pulumi.ComponentResource {
         }));
         this.operatorSteps = pulumi.output(operatorSteps(config, host.operatorSteps));
         this.userData = userData;
-        this.applied = apply.stdout;
+        this.applied = pulumi.all([apply.stdout, commit.stdout]).apply(([prepared, committed]) => `${prepared}${committed}`);
 
         this.registerOutputs({
             domain: this.domain,

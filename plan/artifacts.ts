@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { DnsRecord, PtrRecord } from "../components";
+import { Stage } from "../components/host/bundle";
 import { renderZoneFile } from "../components/records/zoneFile";
 import { TYPES } from "../components/resourceTypes";
 import { maskSecrets, type RecordedResource, revealSecrets } from "./mocks";
@@ -19,8 +20,9 @@ export function plannedUserData(resources: readonly RecordedResource[]): { type:
     throw new Error("the plan has no droplet or Linode instance");
 }
 
-/** apply/step.json: the configuration step without its secrets. */
+/** `<stage dir>/step.json`: one stage of the configuration step, without its secrets. */
 export interface StepJson {
+    readonly stage: Stage;
     readonly resource: string;
     readonly command: string;
     readonly host: string;
@@ -30,7 +32,7 @@ export interface StepJson {
     readonly hostKey: string;
     /** Resources the step waits for. */
     readonly dependsOn: readonly string[];
-    /** SHA-256 of the bundle (apply/bundle.json). */
+    /** SHA-256 of the bundle (bundle.json beside step.json). */
     readonly bundleSha256: string;
 }
 
@@ -42,12 +44,20 @@ export interface ApplyStep extends Omit<StepJson, "bundleSha256"> {
     readonly stdin: string;
 }
 
-export function plannedApplyStep(resources: readonly RecordedResource[]): ApplyStep {
-    const step = resources.find((r) => r.type === TYPES.remoteCommand);
-    if (!step) throw new Error("the plan has no configuration step");
-    const inputs = revealSecrets(step.inputs) as { create: string; stdin: string; connection: Record<string, unknown> };
+/** Where the plan writes each stage of the configuration step: `apply/` (prepare) and `commit/`. */
+export const STAGE_DIRS: Record<Stage, string> = { [Stage.Prepare]: "apply", [Stage.Commit]: "commit" };
+
+/** One stage of the configuration step: the remote command whose bundle is of that stage. */
+export function plannedApplyStep(resources: readonly RecordedResource[], stage: Stage): ApplyStep {
+    const steps = resources
+        .filter((r) => r.type === TYPES.remoteCommand)
+        .map((r) => ({ r, inputs: revealSecrets(r.inputs) as { create: string; stdin: string; connection: Record<string, unknown> } }))
+        .filter(({ inputs }) => (JSON.parse(inputs.stdin) as { stage?: unknown }).stage === stage);
+    if (steps.length !== 1) throw new Error(`the plan has ${steps.length} configuration steps of stage ${stage}, not one`);
+    const [{ r: step, inputs }] = steps;
     const c = inputs.connection;
     return {
+        stage,
         resource: step.name,
         command: inputs.create,
         host: String(c.host),
@@ -116,12 +126,13 @@ export function cloudInitYaml(plan: Plan): string {
     return [first, ...header, ...rest].join("\n");
 }
 
-/** apply/step.json: the configuration step without its secrets (those are in the files beside it). */
-export function applyStepJson(plan: Plan): string {
-    const step = plannedApplyStep(plan.resources);
+/** `<stage dir>/step.json`: one stage of the configuration step without its secrets (those are in the files beside it). */
+export function applyStepJson(plan: Plan, stage: Stage): string {
+    const step = plannedApplyStep(plan.resources, stage);
     const json: StepJson & { throwaway: string } = {
         throwaway:
             "bundle.json (its DKIM key) and deploy-key are throwaway keys of the offline plan, never deployed; pulumi up creates its own and keeps them secret",
+        stage,
         resource: step.resource,
         command: step.command,
         host: step.host,

@@ -1,7 +1,7 @@
 /**
  * `npm start [-- --stack <name>] [--config key=value …] [--change key=value …] [--out dir]`: the
  * offline plan. Runs the program under mocks for each stack (or the one named) and writes
- * out/plan/<stack>/: resources.json, zone.txt, cloud-init.yaml, apply/ (the configuration step),
+ * out/plan/<stack>/: resources.json, zone.txt, cloud-init.yaml, apply/ and commit/ (the configuration step's two stages),
  * plan-digest.json. With --change, plans the stack before and after the changes (after/) and
  * writes change.json: what the change does; a change the guard refuses exits 1 with its message.
  */
@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { applyStepJson, cloudInitYaml, plannedApplyStep, resourcesJson, zoneText } from "./artifacts";
+import { Stage } from "../components/host/bundle";
+import { applyStepJson, cloudInitYaml, plannedApplyStep, resourcesJson, STAGE_DIRS, zoneText } from "./artifacts";
 import { changeReport, planDigest, type ResourceDigest } from "./change";
 import { runPlan } from "./program";
 import { loadProject } from "./pulumiConfig";
@@ -46,15 +47,19 @@ async function planInto(projectDir: string, stack: string, overrides: Record<str
         program: join(__dirname, "..", "index.js"),
         keyDir: join(projectDir, ".cache", "plan-keys", stack),
     });
-    mkdirSync(join(dir, "apply"), { recursive: true });
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "resources.json"), resourcesJson(plan));
     writeFileSync(join(dir, "zone.txt"), zoneText(plan));
     writeFileSync(join(dir, "cloud-init.yaml"), cloudInitYaml(plan));
     writeFileSync(join(dir, "plan-digest.json"), `${JSON.stringify(planDigest(plan.resources), null, 2)}\n`);
-    const step = plannedApplyStep(plan.resources);
-    writeFileSync(join(dir, "apply", "step.json"), applyStepJson(plan));
-    writeFileSync(join(dir, "apply", "bundle.json"), step.stdin);
-    writeFileSync(join(dir, "apply", "deploy-key"), step.privateKey, { mode: 0o600 });
+    for (const stage of [Stage.Prepare, Stage.Commit]) {
+        const stageDir = join(dir, STAGE_DIRS[stage]);
+        mkdirSync(stageDir, { recursive: true });
+        const step = plannedApplyStep(plan.resources, stage);
+        writeFileSync(join(stageDir, "step.json"), applyStepJson(plan, stage));
+        writeFileSync(join(stageDir, "bundle.json"), step.stdin);
+        writeFileSync(join(stageDir, "deploy-key"), step.privateKey, { mode: 0o600 });
+    }
     return summary(plan, relative(process.cwd(), dir) || ".");
 }
 

@@ -25,7 +25,7 @@ export function summary(plan: Plan, outDir: string): string {
         "  Still to do by hand",
         ...(o.operatorSteps as string[]).map((s, i) => `    ${i + 1}. ${s}`),
         ...(plan.encryptedKeys.length > 0 ? [`  Encrypted config not read offline: ${plan.encryptedKeys.join(", ")}`] : []),
-        `  Files      ${outDir}/{resources.json,zone.txt,cloud-init.yaml,apply/}`,
+        `  Files      ${outDir}/{resources.json,zone.txt,cloud-init.yaml,apply/,commit/}`,
     ];
     return `${lines.join("\n")}\n`;
 }

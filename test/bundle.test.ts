@@ -11,7 +11,17 @@ import { describe, it } from "node:test";
 import type { MailServerArgs } from "../components/args";
 import { resolveConfig } from "../components/config";
 import { APPLIER_DIR } from "../components/host/bootstrap";
-import { awaitedRecords, BUNDLE_FORMAT, bundlePayload, HOST_PACKAGES, hostFiles, renderBundle } from "../components/host/bundle";
+import {
+    announcingRecords,
+    awaitedRecords,
+    BUNDLE_FORMAT,
+    bundlePayload,
+    HOST_PACKAGES,
+    hostFiles,
+    hostGates,
+    renderBundle,
+    Stage,
+} from "../components/host/bundle";
 import type { ManagedFile } from "../components/host/files";
 import { dkimRecord } from "../components/records/dkim";
 import { throwawayRsaKey } from "../plan/throwawayKey";
@@ -96,11 +106,46 @@ describe("the bundle's files", () => {
 });
 
 describe("the bundle", () => {
-    it("is JSON: format, the applier program, the payload", () => {
-        const bundle = JSON.parse(renderBundle(host(), live)) as Record<string, unknown>;
-        assert.deepEqual(Object.keys(bundle), ["format", "applier", "payload"]);
+    it("is JSON: format, stage, the applier program, the payload; the stages differ only in their name", () => {
+        const bundle = JSON.parse(renderBundle(host(), live, Stage.Prepare)) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(bundle), ["format", "stage", "applier", "payload"]);
         assert.equal(bundle.format, BUNDLE_FORMAT);
+        assert.equal(bundle.stage, "prepare");
         assert.match(String(bundle.applier), /^"""Applies a mailserver configuration bundle/);
+        assert.deepEqual(JSON.parse(renderBundle(host(), live, Stage.Commit)), { ...bundle, stage: "commit" });
+    });
+
+    it("has the commit stage wait for SPF listing each address and each address's PTR naming the host", () => {
+        assert.deepEqual(announcingRecords(host(), live), [
+            { name: "example.com", type: "TXT", spfTerm: "ip4:192.0.2.10" },
+            { name: "mail.example.com", type: "TXT", spfTerm: "ip4:192.0.2.10" },
+            { name: "10.2.0.192.in-addr.arpa", type: "PTR", value: "mail.example.com." },
+            { name: "example.com", type: "TXT", spfTerm: "ip6:2001:db8::10" },
+            { name: "mail.example.com", type: "TXT", spfTerm: "ip6:2001:db8::10" },
+            {
+                name: "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+                type: "PTR",
+                value: "mail.example.com.",
+            },
+        ]);
+        assert.equal(announcingRecords(host({ ipv6: false }), { ...live, ipv6: undefined }).length, 3);
+    });
+
+    it("holds main.cf at IPv4 while IPv6 is new to the host, and holds nothing without IPv6", () => {
+        const [gate] = hostGates(host());
+        assert.equal(gate.feature, "ipv6");
+        assert.deepEqual(gate.restart, ["postfix"]);
+        assert.deepEqual(
+            gate.held.map((f) => f.path),
+            ["/etc/postfix/main.cf"],
+        );
+        const final = byPath("/etc/postfix/main.cf")?.content ?? "";
+        const held = gate.held[0].content;
+        assert.match(final, /^inet_protocols = all$/m);
+        assert.match(held, /^inet_protocols = ipv4$/m);
+        assert.equal(held, byPath("/etc/postfix/main.cf", hostFiles(host({ ipv6: false }), live))?.content);
+        assert.deepEqual(hostGates(host({ ipv6: false }))[0].held, []);
+        assert.deepEqual(bundlePayload(host(), live).features, { ipv6: true });
     });
 
     it("makes the host wait for its signing key and its own addresses on the authoritative servers", () => {
@@ -126,7 +171,7 @@ describe("the bundle", () => {
     });
 
     it("is byte-identical after a DNS-only change, and differs after a host change (the comparison can fail)", () => {
-        const before = renderBundle(host(), live);
+        const before = renderBundle(host(), live, Stage.Commit);
         const dnsOnly = resolveConfig({
             ...HOST_ARGS,
             dmarcPolicy: "reject" as never,
@@ -139,8 +184,8 @@ describe("the bundle", () => {
             cloudflareZoneId: "0123456789abcdef0123456789abcdef",
             dkimPreviousSelectors: ["s2025"],
         });
-        assert.equal(renderBundle(dnsOnly.host, live), before);
-        assert.notEqual(renderBundle(host({ operatorEmail: "other@example.net" }), live), before);
+        assert.equal(renderBundle(dnsOnly.host, live, Stage.Commit), before);
+        assert.notEqual(renderBundle(host({ operatorEmail: "other@example.net" }), live, Stage.Commit), before);
     });
 });
 
@@ -256,6 +301,69 @@ describe("the applier refuses what a bundle must not do", () => {
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
+    });
+    it("holds at prepare what widens the host (a new name, IPv6 new to it), applies it at commit after the announcing records; restarts Postfix when IPv6 goes on or off", () => {
+        const dir = mkdtempSync(join(tmpdir(), "applier-stages-"));
+        try {
+            const result = run("python3", [join(__dirname, "..", "..", "test", "support", "applierStages.py"), APPLIER_DIR, dir]);
+            const stage = (
+                switched: boolean,
+                inet: string,
+                waited: string[] | null,
+                restart: string[] | null,
+                held: string | null = null,
+                hostname = "mail.example.com",
+            ) => ({ switched, held, unchanged: !switched && held === null, inet, hostname, waited, restart });
+            const steps = (JSON.parse(result.stdout) as Array<[string, ...Array<Record<string, unknown>>]>).map(([name, ...runs]) => [
+                name,
+                ...runs.map((r) => ({
+                    switched: r.switched,
+                    held: r.held,
+                    unchanged: r.unchanged,
+                    inet: r.inet_protocols,
+                    hostname: String(r.myhostname).replace("myhostname = ", ""),
+                    waited: r.waited,
+                    restart: r.restart,
+                })),
+            ]);
+            const ipv6Held = "ipv6: new to the host, switched on by the commit stage";
+            const address = ["192.0.2.10"];
+            const announced = ["192.0.2.10", "ip4:192.0.2.10"];
+            assert.deepEqual(steps, [
+                ["first boot", stage(true, "ipv4", address, [], ipv6Held), stage(true, "all", announced, ["postfix"])],
+                ["operator change", stage(true, "all", address, []), stage(false, "all", null, null)],
+                ["ipv6 off", stage(true, "ipv4", address, ["postfix"]), stage(false, "ipv4", null, null)],
+                ["ipv6 on", { ...stage(false, "ipv4", null, null, ipv6Held), unchanged: true }, stage(true, "all", announced, ["postfix"])],
+                [
+                    "rename",
+                    stage(false, "all", null, null, "the host name changes to smtp.example.com: the commit stage switches to it"),
+                    stage(true, "all", announced, [], null, "smtp.example.com"),
+                ],
+            ]);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+    it("takes a release saved before features existed as using what the new bundle uses (no IPv6 flap on upgrade)", () => {
+        assert.equal(applier('applier.features_of({"hostname": "mail.example.com"}, {"ipv6": True})').stdout, '{"ipv6": true}\n');
+        assert.equal(applier('applier.features_of({"features": {"ipv6": False}}, {"ipv6": True})').stdout, '{"ipv6": false}\n');
+        assert.equal(applier('applier.features_of(None, {"ipv6": True})').stdout, "{}\n");
+    });
+    it("refuses an unknown stage, and a gate holding a file the bundle does not have", () => {
+        const bundle = (change: Record<string, unknown>) =>
+            JSON.stringify({ format: BUNDLE_FORMAT, stage: "prepare", payload: { files: [] }, ...change });
+        const read = (json: string) =>
+            run("python3", [
+                "-c",
+                `import sys, io; sys.path.insert(0, ${JSON.stringify(APPLIER_DIR)}); import applier\nsys.stdin = io.TextIOWrapper(io.BytesIO(sys.argv[1].encode()))\ntry:\n    print(applier.read_bundle()[0])\nexcept applier.Failure as failure:\n    print("Failure: " + str(failure))`,
+                json,
+            ]).stdout;
+        assert.equal(read(bundle({})), "prepare\n");
+        assert.equal(read(bundle({ stage: "later" })), "Failure: stage 'later' is not one of prepare, commit\n");
+        assert.equal(
+            read(bundle({ payload: { files: [], gates: [{ feature: "ipv6", held: [{ path: "/etc/shadow", content: "x" }] }] } })),
+            "Failure: gate ipv6 holds '/etc/shadow', which is not a file of the bundle\n",
+        );
     });
     it("creates a secret file 0600 in a 0700 directory under umask 077, before a byte of it is written", () => {
         const dir = mkdtempSync(join(tmpdir(), "applier-secret-"));

@@ -16,6 +16,7 @@ const base: GuardState = {
     image: "debian-13-x64",
     size: "s-1vcpu-512mb-10gb",
     ipv6: true,
+    fqdn: "mail.example.com",
     hostGeneration: 1,
     dkimSelector: "mailserver",
     dkimPreviousSelectors: [],
@@ -54,6 +55,9 @@ describe("change guard: what it refuses", () => {
                     "Keep it published for a week or more: pulumi config set --path 'dkimPreviousSelectors[0]' mailserver",
             ],
         ],
+        ["a rename alone", { fqdn: "smtp.example.com" }, []],
+        ["a rename with IPv6 going on", { ipv6: true, fqdn: "smtp.example.com" }, []],
+        ["a rename on a new host, IPv6 off", { ipv6: false, fqdn: "smtp.example.com", hostGeneration: 2 }, []],
         ["a new selector keeping the old one", { dkimSelector: "s2026", dkimPreviousSelectors: ["mailserver"] }, []],
         ["back to a previous selector", { dkimSelector: "mailserver" }, []],
     ];
@@ -63,6 +67,15 @@ describe("change guard: what it refuses", () => {
     it("IPv6 off on Linode is in place (every Linode keeps its SLAAC address; only records and Postfix change)", () => {
         const linode = { ...base, provider: "linode", region: "eu-central", image: "linode/debian13", size: "g6-nanode-1" };
         assert.deepEqual(changeProblems(linode, { ...linode, ipv6: false }), []);
+    });
+    it("IPv6 off on Linode in the same run as a rename is refused (the rename waits for the commit stage; IPv6 could not stop first)", () => {
+        const linode = { ...base, provider: "linode", region: "eu-central", image: "linode/debian13", size: "g6-nanode-1" };
+        assert.deepEqual(changeProblems(linode, { ...linode, ipv6: false, fqdn: "smtp.example.com" }), [
+            "ipv6: turning it off while the host name changes from mail.example.com to smtp.example.com would have the host send over IPv6 " +
+                "after the SPF record dropped its IPv6 address. Change them in two runs: first ipv6, then hostLabel or domain.",
+        ]);
+        assert.deepEqual(changeProblems(linode, { ...linode, fqdn: "smtp.example.com" }), []);
+        assert.deepEqual(changeProblems({ ...linode, fqdn: undefined }, { ...linode, ipv6: false, fqdn: "smtp.example.com" }), []);
     });
     it("IPv6 on is in place on DigitalOcean (the droplet gets an address)", () => {
         assert.deepEqual(changeProblems({ ...base, ipv6: false }, base), []);

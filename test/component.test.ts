@@ -90,7 +90,7 @@ describe("MailServer on DigitalOcean", () => {
             [TYPES.droplet]: 1,
             [TYPES.doFirewall]: 1,
             [TYPES.dnsRecord]: 7,
-            [TYPES.remoteCommand]: 1,
+            [TYPES.remoteCommand]: 2,
         });
     });
 
@@ -127,6 +127,7 @@ describe("MailServer on DigitalOcean", () => {
             image: "debian-13-x64",
             size: "s-1vcpu-512mb-10gb",
             ipv6: true,
+            fqdn: "mail.example.com",
             hostGeneration: 1,
             dkimSelector: "mailserver",
             dkimPreviousSelectors: [],
@@ -189,10 +190,13 @@ describe("MailServer on DigitalOcean", () => {
         assert.equal(dkim.value, `v=DKIM1; k=rsa; h=sha256; p=${spki}`);
     });
 
-    it("configures the host over SSH: the deploy account, its key, the pinned host key, the bundle on stdin", async () => {
-        const step = one("do", TYPES.remoteCommand);
+    it("configures the host over SSH in two stages: the deploy account, its key, the pinned host key, the bundle on stdin", async () => {
+        const [step, commit] = children("do").filter((r) => r.type === TYPES.remoteCommand);
         assert.equal(step.name, "do-apply");
+        assert.equal(commit.name, "do-commit");
         assert.ok(isSecretValue(step.inputs.stdin), "the bundle is secret");
+        assert.ok(isSecretValue(commit.inputs.stdin), "the commit bundle is secret");
+        assert.deepEqual(revealSecrets(commit.inputs.connection), revealSecrets(step.inputs.connection));
         assert.ok(isSecretValue(step.inputs.connection), "the connection (its private key) is secret");
         const connection = revealSecrets(step.inputs.connection) as Record<string, unknown>;
         const deploy = mocks.keys.get("do-deploy-key");
@@ -211,12 +215,22 @@ describe("MailServer on DigitalOcean", () => {
         );
         assert.equal(step.inputs.create, APPLY_PROGRAM);
         assert.equal(step.inputs.logging, "stdoutAndStderr");
-        assert.equal(revealSecrets(step.inputs.stdin), await outputValue(servers.do.bundle));
+        const bundle = await outputValue(servers.do.bundle);
+        assert.equal(revealSecrets(commit.inputs.stdin), bundle);
+        assert.equal(revealSecrets(step.inputs.stdin), bundle.replace('"stage":"commit"', '"stage":"prepare"'));
+        assert.notEqual(revealSecrets(step.inputs.stdin), bundle);
         assert.equal(await pulumi.isSecret(servers.do.bundle), true);
     });
 
-    it("orders the steps: address and key records, then the host's configuration, then MX, SPF and DMARC", () => {
-        assert.deepEqual(one("do", TYPES.remoteCommand).dependsOn, [
+    it("orders the steps: address and key records, then prepare, then MX, SPF and DMARC, then commit", () => {
+        assert.deepEqual(named("do-commit").dependsOn, [
+            "do-apply",
+            "do-mx-example.com",
+            "do-spf-example.com",
+            "do-spf-mail.example.com",
+            "do-dmarc-example.com",
+        ]);
+        assert.deepEqual(named("do-apply").dependsOn, [
             "do-droplet",
             "do-firewall",
             "do-a-mail.example.com",
@@ -272,7 +286,7 @@ describe("MailServer on Linode", () => {
             [TYPES.instance]: 1,
             [TYPES.linodeFirewall]: 1,
             [TYPES.dnsRecord]: 8,
-            [TYPES.remoteCommand]: 1,
+            [TYPES.remoteCommand]: 2,
             [TYPES.rdns]: 2,
         });
     });
@@ -331,6 +345,11 @@ describe("MailServer on Linode", () => {
                 ],
             ],
         );
+        // The commit stage waits for the PTRs it checks.
+        assert.deepEqual(
+            named("ln-commit").dependsOn?.filter((d) => d.startsWith("ln-rdns")),
+            ["ln-rdns-ipv4", "ln-rdns-ipv6"],
+        );
     });
 
     it("firewall: drop inbound except the port table, accept outbound", () => {
@@ -371,7 +390,7 @@ describe("MailServer on Linode", () => {
             [TYPES.instance]: 1,
             [TYPES.linodeFirewall]: 1,
             [TYPES.dnsRecord]: 6,
-            [TYPES.remoteCommand]: 1,
+            [TYPES.remoteCommand]: 2,
             [TYPES.rdns]: 1,
         });
         assert.equal(await outputValue(servers.v4.ipv6), undefined);

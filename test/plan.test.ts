@@ -20,8 +20,8 @@ function plan(stack: string, ...extra: string[]) {
 }
 
 for (const [stack, machine, expectedTypes] of [
-    ["do-example", "digitalocean:index/droplet:Droplet", 16],
-    ["linode-example", "linode:index/instance:Instance", 18],
+    ["do-example", "digitalocean:index/droplet:Droplet", 17],
+    ["linode-example", "linode:index/instance:Instance", 19],
 ] as const) {
     describe(`offline plan of ${stack}`, () => {
         const result = plan(stack);
@@ -46,9 +46,15 @@ for (const [stack, machine, expectedTypes] of [
             const host = resources.find((r) => r.type === machine);
             assert.ok(host);
             assert.equal(host.inputs[machine.startsWith("linode") ? "metadatas" : "userData"], "[secret]");
-            const step = resources.find((r) => r.type === "command:remote:Command");
-            assert.equal(step?.inputs.stdin, "[secret]");
-            assert.equal(step?.inputs.connection, "[secret]");
+            const steps = resources.filter((r) => r.type === "command:remote:Command");
+            assert.deepEqual(
+                steps.map((r) => [r.name, r.inputs.stdin]),
+                [
+                    ["mail-apply", "[secret]"],
+                    ["mail-commit", "[secret]"],
+                ],
+            );
+            for (const step of steps) assert.equal(step.inputs.connection, "[secret]");
             const guard = resources.find((r) => r.type === "pulumi-nodejs:dynamic/mailserver:ChangeGuard");
             assert.match(String(guard?.inputs.__provider), /^<the dynamic provider, serialized: \d+ characters>$/);
         });
@@ -80,16 +86,30 @@ for (const [stack, machine, expectedTypes] of [
             assert.doesNotMatch(result.cloudInit, /RSA PRIVATE KEY/);
         });
 
-        it("writes the configuration step: its command and connection, the bundle and the deploy key (throwaways, labelled)", () => {
-            const step = JSON.parse(result.read("apply/step.json")) as Record<string, unknown>;
-            assert.match(String(step.throwaway), /throwaway keys of the offline plan, never deployed/);
-            assert.equal(step.command, "/usr/local/sbin/mailserver-apply");
-            assert.equal(step.host, "192.0.2.10");
-            assert.equal(step.user, "mailserver-deploy");
-            const bundle = result.read("apply/bundle.json");
-            assert.equal(step.bundleSha256, createHash("sha256").update(bundle).digest("hex"));
-            assert.equal((JSON.parse(bundle) as { format: string }).format, "mailserver-bundle/1");
+        it("writes the configuration step's two stages: command and connection, the bundle and the deploy key (throwaways, labelled)", () => {
+            for (const [dir, stage, resource] of [
+                ["apply", "prepare", "mail-apply"],
+                ["commit", "commit", "mail-commit"],
+            ]) {
+                const step = JSON.parse(result.read(`${dir}/step.json`)) as Record<string, unknown>;
+                assert.match(String(step.throwaway), /throwaway keys of the offline plan, never deployed/);
+                assert.equal(step.stage, stage);
+                assert.equal(step.resource, resource);
+                assert.equal(step.command, "/usr/local/sbin/mailserver-apply");
+                assert.equal(step.host, "192.0.2.10");
+                assert.equal(step.user, "mailserver-deploy");
+                const bundle = result.read(`${dir}/bundle.json`);
+                assert.equal(step.bundleSha256, createHash("sha256").update(bundle).digest("hex"));
+                assert.deepEqual(
+                    [(JSON.parse(bundle) as { format: string }).format, (JSON.parse(bundle) as { stage: string }).stage],
+                    ["mailserver-bundle/1", stage],
+                );
+                assert.equal(result.read(`${dir}/deploy-key`), result.read("apply/deploy-key"));
+            }
             assert.match(result.read("apply/deploy-key"), /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+            const commit = JSON.parse(result.read("commit/step.json")) as { dependsOn: string[] };
+            assert.ok(commit.dependsOn.includes("mail-apply"), commit.dependsOn.join(", "));
+            assert.ok(commit.dependsOn.includes("mail-spf-example.com"), commit.dependsOn.join(", "));
         });
 
         it("is deterministic: planned again, every file is byte-identical (throwaway keys are kept per stack)", () => {
@@ -100,6 +120,8 @@ for (const [stack, machine, expectedTypes] of [
                 "cloud-init.yaml",
                 "apply/step.json",
                 "apply/bundle.json",
+                "commit/step.json",
+                "commit/bundle.json",
                 "plan-digest.json",
             ]) {
                 assert.equal(again.read(file), result.read(file), file);

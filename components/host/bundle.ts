@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HostSettings } from "../config";
 import { dkimRecord, dkimRecordName } from "../records/dkim";
+import { reverseName } from "../records/reverse";
 import { APPLIER_DIR } from "./bootstrap";
 import {
     type CertificateInput,
@@ -28,7 +29,7 @@ import {
 } from "./hardening";
 import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHosts } from "./opendkim";
 import { DKIM_MILTER, dkimKeyPath, PATHS } from "./paths";
-import { renderMainCf, renderMasterCf, renderVirtualMap } from "./postfix";
+import { type PostfixInput, renderMainCf, renderMasterCf, renderVirtualMap } from "./postfix";
 import { SRS_PORTS, srsSetup } from "./postsrsd";
 
 export const BUNDLE_FORMAT = "mailserver-bundle/1";
@@ -71,11 +72,51 @@ export interface AwaitedRecord {
     readonly value: string;
 }
 
+/**
+ * A record the commit stage waits for before the host starts using what it announces: an SPF
+ * record (TXT, `v=spf1 …`) that holds `spfTerm` among its terms — whatever else the user lists
+ * in it, which is DNS-only and so never part of the bundle — or the PTR record of an address
+ * (`value` with its trailing dot), asked of the host's resolver: providers may delegate reverse
+ * zones with CNAMEs (RFC 2317), which only a resolver follows.
+ */
+export type AnnouncingRecord =
+    | { readonly name: string; readonly type: "TXT"; readonly spfTerm: string }
+    | { readonly name: string; readonly type: "PTR"; readonly value: string };
+
+/**
+ * Something the host starts to use only in the commit stage, once the records that announce it
+ * are served: while `feature` is new to the host, the prepare stage writes `held` instead of those
+ * files. Switching the feature on or off restarts `restart` (Postfix reads inet_protocols only
+ * when it starts).
+ */
+export interface Gate {
+    readonly feature: "ipv6";
+    readonly held: ReadonlyArray<{ readonly path: string; readonly content: string }>;
+    readonly restart: readonly ["postfix"];
+}
+
+/**
+ * The two stages of a configuration run. `prepare` runs after the records the host relies on (its
+ * addresses, the key it signs with) and before those that say what it does (SPF, MX, DMARC,
+ * Linode's rDNS): it applies everything that narrows or keeps what the host does, and holds what
+ * widens it (a new host name, IPv6). `commit` runs after those records, waits until they are
+ * served, and applies the rest. Removals thus happen before their records go, additions after
+ * their records came.
+ */
+export enum Stage {
+    Prepare = "prepare",
+    Commit = "commit",
+}
+
+function postfixInput(host: Pick<HostSettings, "domain" | "fqdn" | "ipv6">): PostfixInput {
+    return { domain: host.domain, fqdn: host.fqdn, ipv6: host.ipv6, srs: srsSetup({ domain: host.domain, fqdn: host.fqdn }) };
+}
+
 /** The files of the host's configuration. */
 export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimPrivateKeyPem">): ManagedFile[] {
     const dkim = { domain: host.domain, fqdn: host.fqdn, selector: host.dkimSelector };
-    const srs = srsSetup({ domain: host.domain, fqdn: host.fqdn });
-    const postfix = { domain: host.domain, fqdn: host.fqdn, ipv6: host.ipv6, srs };
+    const postfix = postfixInput(host);
+    const { srs } = postfix;
     const cert: CertificateInput = {
         domain: host.domain,
         fqdn: host.fqdn,
@@ -146,11 +187,36 @@ export function awaitedRecords(host: HostSettings, live: Omit<BundleLive, "dkimP
     ];
 }
 
+/**
+ * What the commit stage waits for: SPF for the domain and the host name listing each address the
+ * host sends from, and each address's PTR naming the host.
+ */
+export function announcingRecords(host: HostSettings, live: Pick<BundleLive, "ipv4" | "ipv6">): AnnouncingRecord[] {
+    const addresses = [
+        { address: live.ipv4, term: `ip4:${live.ipv4}` },
+        ...(host.ipv6 && live.ipv6 ? [{ address: live.ipv6, term: `ip6:${live.ipv6}` }] : []),
+    ];
+    return addresses.flatMap(({ address, term }) => [
+        { name: host.domain, type: "TXT" as const, spfTerm: term },
+        { name: host.fqdn, type: "TXT" as const, spfTerm: term },
+        { name: reverseName(address), type: "PTR" as const, value: `${host.fqdn}.` },
+    ]);
+}
+
+/** What the prepare stage holds back while IPv6 is new to the host: main.cf that listens and sends over IPv4 only. */
+export function hostGates(host: HostSettings): Gate[] {
+    const held = host.ipv6 ? [{ path: "/etc/postfix/main.cf", content: renderMainCf(postfixInput({ ...host, ipv6: false })) }] : [];
+    return [{ feature: "ipv6", held, restart: ["postfix"] }];
+}
+
 /** The payload the applier applies: packages, accounts, files, records to wait for, checks. */
 export function bundlePayload(host: HostSettings, live: BundleLive): Record<string, unknown> {
     const someone = "check@example.org";
     return {
         hostname: host.fqdn,
+        features: { ipv6: host.ipv6 },
+        gates: hostGates(host),
+        announcedBy: announcingRecords(host, live),
         packages: [...HOST_PACKAGES],
         debconf: DEBCONF,
         users: host.sshPublicKeys.length > 0 ? [{ name: ADMIN_USER, groups: ["sudo"], shell: "/bin/bash" }] : [],
@@ -177,10 +243,11 @@ export function bundlePayload(host: HostSettings, live: BundleLive): Record<stri
     };
 }
 
-/** The bundle: format, the applier program, and the payload. JSON; secret (it holds the DKIM key). */
-export function renderBundle(host: HostSettings, live: BundleLive): string {
+/** The bundle of one stage: format, the applier program, and the payload. JSON; secret (it holds the DKIM key). */
+export function renderBundle(host: HostSettings, live: BundleLive, stage: Stage): string {
     return JSON.stringify({
         format: BUNDLE_FORMAT,
+        stage,
         applier: readFileSync(join(APPLIER_DIR, "applier.py"), "utf8"),
         payload: bundlePayload(host, live),
     });

@@ -54,7 +54,7 @@ export function digitalOceanHost(input: HostInput): Host {
         machine: droplet,
         firewall,
         ptrServedBy: "DigitalOcean, from the droplet name",
-        afterForwardRecords: () => undefined,
+        afterForwardRecords: () => [],
         operatorSteps: [
             "DigitalOcean blocks outbound SMTP (port 25) on new accounts: open a support ticket asking to unblock it for this droplet " +
                 "(https://docs.digitalocean.com/support/why-is-smtp-blocked/).",

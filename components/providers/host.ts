@@ -20,7 +20,7 @@ export interface ForwardRecords {
     readonly A: pulumi.Resource;
     /** Absent when IPv6 is off. */
     readonly AAAA: pulumi.Resource | undefined;
-    /** The host's configuration step: the host uses its (new) name once it has run. */
+    /** The configuration step's prepare stage: the host has stopped using what it gives up. */
     readonly apply: pulumi.Resource;
 }
 
@@ -36,10 +36,11 @@ export interface Host {
     /** Who serves the PTR records, for the plan and the outputs. */
     readonly ptrServedBy: string;
     /**
-     * Called once the forward records and the configuration step exist: Linode creates its rDNS
-     * entries here, since Linode only accepts a PTR name that already resolves to the address.
+     * Called once the forward records and the prepare stage exist: Linode creates its rDNS entries
+     * here, since Linode only accepts a PTR name that already resolves to the address. Returns the
+     * resources that publish PTR records, which the commit stage waits for.
      */
-    readonly afterForwardRecords: (records: ForwardRecords) => void;
+    readonly afterForwardRecords: (records: ForwardRecords) => pulumi.Resource[];
     /** What the operator must do by hand for this provider. */
     readonly operatorSteps: readonly string[];
 }

@@ -85,23 +85,28 @@ export function linodeHost(input: HostInput): Host {
         ptrServedBy: "Linode, from linode.Rdns",
         afterForwardRecords: (records) => {
             // Linode refuses an rDNS name that does not resolve to the address yet: after A/AAAA;
-            // and after the host's configuration step, so that the PTR never names the host by a
-            // name it does not use yet (HELO, certificate).
+            // and after the prepare stage, which stops the host sending from an address or name it
+            // gives up; the commit stage waits for these before the host uses a new one.
             const rdns = (suffix: string, address: pulumi.Input<string>, record: pulumi.Resource | undefined) => {
                 if (!record) throw new Error(`linode rDNS ${suffix}: its address record was not created`);
-                new linode.Rdns(
+                return new linode.Rdns(
                     `${input.name}-rdns-${suffix}`,
                     { address, rdns: config.host.fqdn, waitForAvailable: true },
                     { parent: input.parent, dependsOn: [record, records.apply] },
                 );
             };
-            rdns("ipv4", ipv4, records.A);
-            if (config.host.ipv6)
-                rdns(
-                    "ipv6",
-                    ipv6.apply((a) => a ?? ""),
-                    records.AAAA,
-                );
+            return [
+                rdns("ipv4", ipv4, records.A),
+                ...(config.host.ipv6
+                    ? [
+                          rdns(
+                              "ipv6",
+                              ipv6.apply((a) => a ?? ""),
+                              records.AAAA,
+                          ),
+                      ]
+                    : []),
+            ];
         },
         operatorSteps: [
             "Linode restricts outbound SMTP (ports 25, 465, 587) on accounts created after 2019-11-05: once the A record and rDNS " +

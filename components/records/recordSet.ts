@@ -15,10 +15,10 @@ export interface LiveValues {
 
 /**
  * When a record is written relative to the host's configuration step. Records the host relies on
- * (its address, the keys it signs with) come first; records that tell the world what the host
- * does (MX, SPF, DMARC) follow it, so a change never publishes what the host does not do yet —
- * and records that disappear (a retired key, a removed AAAA) go last, once the host stopped
- * using them.
+ * (its address, the keys it signs with) come before its prepare stage; records that tell the
+ * world what the host does (MX, SPF, DMARC) come between prepare, which stops what the host gives
+ * up, and commit, which starts what those records announce (host/bundle.ts Stage). Records that
+ * disappear (a retired key, a removed AAAA) go last, once the host stopped using them.
  */
 export enum Phase {
     BeforeApply = "before-apply",

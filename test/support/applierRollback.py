@@ -26,7 +26,9 @@ for name in ("wait_for_cloud_init", "ensure_users", "wait_for_records"):
     setattr(applier, name, lambda *args: None)
 applier.install_packages = lambda payload: []
 activated = []
-applier.activate = lambda payload, services, first=False, retried=None: activated.append(sorted(f["path"] for f in payload.get("files", [])))
+applier.activate = lambda payload, services, first=False, retried=None, restart=frozenset(): activated.append(
+    sorted(f["path"] for f in payload.get("files", []))
+)
 fail = {"check": False, "self": False}
 
 
@@ -67,7 +69,7 @@ def observe():
 
 def attempt(p):
     try:
-        applier.apply(p)
+        applier.apply(applier.PREPARE, p)
         return "ok"
     except applier.Failure as failure:
         return str(failure)

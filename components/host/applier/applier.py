@@ -15,6 +15,18 @@ non-zero exit (and `pulumi up` with it) when it fails:
   6. check the running services (SMTP banner, milter socket, SRS lookups);
   7. if 5 or 6 fails: switch back to the previous release, reload again, exit 1.
 
+`pulumi up` runs it twice per change, in two stages (the bundle's "stage"):
+
+  prepare  after the records the host relies on, before those that say what it does (SPF, PTR):
+           everything that narrows or keeps what the host does is applied; what widens it is
+           held — a new host name holds the whole release, IPv6 new to the host holds main.cf
+           at IPv4 (the payload's "gates");
+  commit   after those records: waits until the records that announce the host (SPF listing
+           each address, each address's PTR naming the host) are served, then applies all.
+
+So the host never sends from a name or an address before its SPF and PTR say so, and stops
+before they go.
+
 It prints one JSON report on stdout and never prints a secret file's content.
 """
 
@@ -39,6 +51,9 @@ STATE_FILE = os.path.join(STATE, "state.json")
 LOG = "/var/log/mailserver-apply.log"
 LOCK = "/run/mailserver-apply.lock"
 EMPTY = "empty"
+PREPARE = "prepare"
+COMMIT = "commit"
+STAGES = (PREPARE, COMMIT)
 MODES = {"0644": 0o644, "0640": 0o640, "0600": 0o600, "0755": 0o755, "0440": 0o440}
 # Where live files may be; nothing else is ever written.
 ALLOWED_PREFIXES = ("/etc/", "/usr/local/sbin/mailserver-")
@@ -94,15 +109,66 @@ def canonical(value):
 
 
 def read_bundle():
+    """The bundle's stage and payload."""
     bundle = json.loads(sys.stdin.buffer.read())
     if bundle.get("format") != FORMAT:
         raise Failure("not a %s bundle" % FORMAT)
+    stage = bundle.get("stage")
+    if stage not in STAGES:
+        raise Failure("stage %r is not one of %s" % (stage, ", ".join(STAGES)))
     payload = bundle.get("payload")
     if not isinstance(payload, dict):
         raise Failure("the bundle has no payload")
     for entry in payload.get("files", []):
         check_file_entry(entry)
-    return payload
+    for gate in payload.get("gates", []):
+        for entry in gate.get("held", []):
+            if entry.get("path") not in {e["path"] for e in payload.get("files", [])}:
+                raise Failure("gate %s holds %r, which is not a file of the bundle" % (gate.get("feature"), entry.get("path")))
+    return stage, payload
+
+
+def features_of(payload, fallback):
+    """The features a saved release uses; a release saved before features existed used what `fallback` uses."""
+    if payload is None:
+        return {}
+    return payload.get("features", fallback)
+
+
+def staged(payload, stage, previous_payload):
+    """
+    What this stage applies: the payload itself at commit; at prepare, None when a new host name
+    holds the whole release, else the payload with each gate whose feature is new to the host
+    held (its files at their held content, the feature off). The result has no gates: a release
+    is what is written, and its id is its hash.
+    """
+    result = {key: value for key, value in payload.items() if key not in ("gates", "announcedBy")}
+    if stage == COMMIT:
+        return result
+    if previous_payload is not None and previous_payload.get("hostname") != payload.get("hostname"):
+        return None
+    running = features_of(previous_payload, payload.get("features", {}))
+    features = dict(payload.get("features", {}))
+    held = {}
+    for gate in payload.get("gates", []):
+        if features.get(gate["feature"]) and not running.get(gate["feature"]):
+            features[gate["feature"]] = False
+            held.update({entry["path"]: entry["content"] for entry in gate["held"]})
+    result["features"] = features
+    result["files"] = [dict(entry, content=held[entry["path"]]) if entry["path"] in held else entry for entry in payload.get("files", [])]
+    return result
+
+
+def restarted_services(payload, effective, previous_payload):
+    """Services that restart rather than reload: those of each gate whose feature goes on or off."""
+    if previous_payload is None:
+        return set()
+    running = features_of(previous_payload, effective.get("features", {}))
+    services = set()
+    for gate in payload.get("gates", []):
+        if bool(running.get(gate["feature"])) != bool(effective.get("features", {}).get(gate["feature"])):
+            services.update(gate.get("restart", []))
+    return services
 
 
 def check_file_entry(entry):
@@ -364,25 +430,32 @@ def answers(record, server=None):
     return lines
 
 
-def wait_for_records(payload):
-    records = payload.get("waitFor", [])
+def served(record, server):
+    """Whether `server` (None: the host's resolver) answers `record`."""
+    if "spfTerm" in record:
+        return any(text.startswith("v=spf1 ") and record["spfTerm"] in text.split() for text in answers(record, server))
+    return record["value"] in answers(record, server)
+
+
+def wait_for_records(records, seconds):
+    """Waits until every record is served: by each authoritative server of its zone, a PTR by the resolver."""
     if not records:
         return
-    deadline = time.time() + int(payload.get("waitSeconds", 600))
+    deadline = time.time() + int(seconds)
     pending = list(records)
     while True:
         still = []
         for record in pending:
-            servers = authorities(record["name"]) or [None]
-            if not all(record["value"] in answers(record, server) for server in servers):
+            servers = [None] if record["type"] == "PTR" else authorities(record["name"]) or [None]
+            if not all(served(record, server) for server in servers):
                 still.append(record)
         if not still:
-            log("DNS: %d record(s) published on the zone's authoritative servers" % len(records))
+            log("DNS: %d record(s) served" % len(records))
             return
         if time.time() > deadline:
             raise Failure(
-                "DNS: not published after %ss: %s; the old configuration stays in place"
-                % (payload.get("waitSeconds", 600), ", ".join("%s %s" % (r["name"], r["type"]) for r in still))
+                "DNS: not served after %ss: %s; the old configuration stays in place"
+                % (seconds, ", ".join("%s %s %s" % (r["name"], r["type"], r.get("spfTerm", r.get("value"))) for r in still))
             )
         pending = still
         time.sleep(5)
@@ -520,7 +593,7 @@ def run_service(command, retried):
         )
 
 
-def activate(payload, services, first=False, retried=None):
+def activate(payload, services, first=False, retried=None, restart=frozenset()):
     retried = [] if retried is None else retried
     if "hostname" in services and payload.get("hostname"):
         run(["hostnamectl", "hostname", payload["hostname"]], check=False)
@@ -531,7 +604,7 @@ def activate(payload, services, first=False, retried=None):
     for unit in payload.get("enable", []):
         run(["systemctl", "enable", unit], check=False)
     for service in services:
-        for command in (RESTART if first and service in RESTART else RELOAD).get(service, []):
+        for command in (RESTART if (first or service in restart) and service in RESTART else RELOAD).get(service, []):
             run_service(command, retried)
     for unit in payload.get("running", []):
         run_service(["systemctl", "start", unit], retried)
@@ -573,8 +646,8 @@ def prune(keep):
             shutil.rmtree(os.path.join(RELEASES, name), ignore_errors=True)
 
 
-def apply(payload):
-    report = {"release": None, "changed": [], "installed": [], "reloaded": [], "retried": []}
+def apply(stage, payload):
+    report = {"stage": stage, "release": None, "changed": [], "installed": [], "reloaded": [], "restarted": [], "retried": []}
     os.makedirs(RELEASES, mode=0o755, exist_ok=True)
     os.makedirs(os.path.join(RELEASES, EMPTY, "files"), mode=0o755, exist_ok=True)
     os.makedirs(STATE, mode=0o700, exist_ok=True)
@@ -584,24 +657,33 @@ def apply(payload):
     wait_for_cloud_init()
     report["installed"] = install_packages(payload)
     ensure_users(payload)
-    release = release_id(payload)
-    report["release"] = release
     previous = state.get("current", EMPTY)
+    previous_payload = load_payload(previous)
+    effective = staged(payload, stage, previous_payload)
+    if effective is None:
+        report.update(release=previous, held="the host name changes to %s: the commit stage switches to it" % payload.get("hostname"))
+        log("prepare: %s" % report["held"])
+        return report
+    release = release_id(effective)
+    report["release"] = release
+    held = sorted(k for k, on in payload.get("features", {}).items() if on and not effective["features"].get(k))
+    if held:
+        report["held"] = "%s: new to the host, switched on by the commit stage" % ", ".join(held)
     if previous == release:
-        self_check(payload)
+        self_check(effective)
         report["unchanged"] = True
         return report
-    write_release(payload, release)
-    save_payload(release, payload)
-    previous_payload = load_payload(previous)
-    changed, services = changed_services(payload, previous_payload)
+    write_release(effective, release)
+    save_payload(release, effective)
+    changed, services = changed_services(effective, previous_payload)
+    restart = restarted_services(payload, effective, previous_payload)
     report["changed"] = changed
-    wait_for_records(payload)
-    paths = managed_paths(payload)
+    wait_for_records(payload.get("waitFor", []) + (payload.get("announcedBy", []) if stage == COMMIT else []), payload.get("waitSeconds", 600))
+    paths = managed_paths(effective)
     linked = link_live(paths, state)
     save_state(state)
     try:
-        check_release(payload, release)
+        check_release(effective, release)
     except Failure:
         # Refused before the switch: the live files are as they were, and the new paths' links go.
         undo_links(linked, state)
@@ -613,21 +695,22 @@ def apply(payload):
     state.update(current=release, previous=previous, files=paths)
     save_state(state)
     try:
-        activate(payload, services, first=previous_payload is None, retried=report["retried"])
-        self_check(payload)
+        activate(effective, services, first=previous_payload is None, retried=report["retried"], restart=restart)
+        self_check(effective)
     except Failure as failure:
         log("rolling back to %s: %s" % (previous, failure))
         point_current(previous)
         undo_links(linked, state)
         if previous_payload is not None:
             unlink_stale(set(managed_paths(previous_payload)), paths)
-            activate(previous_payload, [s for s in SERVICE_ORDER])
+            activate(previous_payload, [s for s in SERVICE_ORDER], restart=restart)
         state.update(current=previous, previous=None, files=managed_paths(previous_payload or {}))
         save_state(state)
         raise Failure("%s; the previous configuration (%s) is back in place" % (failure, previous))
     unlink_stale(set(paths), [p for p in previous_files if p not in paths])
     prune({release, previous})
-    report["reloaded"] = services
+    report["reloaded"] = [s for s in services if s not in restart]
+    report["restarted"] = [s for s in SERVICE_ORDER if s in restart and s in services]
     return report
 
 
@@ -637,8 +720,8 @@ def main():
     lock = open(LOCK, "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        payload = read_bundle()
-        report = apply(payload)
+        stage, payload = read_bundle()
+        report = apply(stage, payload)
     except Failure as failure:
         log("FAILED: %s" % failure)
         sys.stdout.write(json.dumps({"ok": False, "error": str(failure)}) + "\n")
@@ -648,7 +731,7 @@ def main():
         sys.stdout.write(json.dumps({"ok": False, "error": repr(error)}) + "\n")
         return 1
     report["ok"] = True
-    log("applied release %s (%d file(s) changed)" % (report["release"], len(report["changed"])))
+    log("%s: release %s (%d file(s) changed)" % (report["stage"], report["release"], len(report["changed"])))
     sys.stdout.write(json.dumps(report, sort_keys=True) + "\n")
     return 0
 

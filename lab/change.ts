@@ -8,6 +8,7 @@
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { reverseName } from "../components/records/reverse";
 import { sendForward, sendOutbound } from "./checks";
 import * as container from "./container";
 import { editedBundle, setParameter } from "./controls";
@@ -15,7 +16,7 @@ import { applyPlan } from "./deployment";
 import type { Graded } from "./grade-cli";
 import { gradeMessages, type Lab, observePositive, received, server, serveZones, type ToGrade, waitReceived } from "./lab";
 import { message } from "./messages";
-import { makePlan, type Plan } from "./plan";
+import { makePlan, type Plan, type PtrRecord } from "./plan";
 import { ACME_DIR_URL } from "./services";
 import { inNamespace, log, sleep, waitFor } from "./sys";
 import { LAB } from "./topology";
@@ -42,6 +43,34 @@ export function zonesBeforeApply(before: Plan, after: Plan): Zone[] {
         target.records.push(...zone.records.filter((r) => early.has(key(r.owner, r.type))));
     }
     return zones;
+}
+
+/** Between the two stages: every record of the new zones, and the retired ones still there (the engine deletes them last). */
+export function zonesBetweenStages(before: Plan, after: Plan): Zone[] {
+    const present = new Set(after.zones.flatMap((z) => z.records.map((r) => key(r.owner, r.type))));
+    const zones = after.zones.map((z) => ({ origin: z.origin, records: [...z.records] }));
+    for (const zone of before.zones) {
+        const retired = zone.records.filter((r) => !present.has(key(r.owner, r.type)));
+        if (retired.length === 0) continue;
+        let target = zones.find((z) => z.origin === zone.origin);
+        if (!target) {
+            target = { origin: zone.origin, records: [] };
+            zones.push(target);
+        }
+        target.records.push(...retired);
+    }
+    return zones;
+}
+
+/**
+ * The PTRs the provider serves at each step: a PTR the plan sets after the prepare stage (Linode's
+ * Rdns) keeps its old name until then; one that goes away (a removed Rdns) stays until the end.
+ */
+export function ptrsAt(step: "before-apply" | "between", before: Plan, after: Plan): PtrRecord[] {
+    const late = (p: PtrRecord) => after.afterApply.has(`${reverseName(p.address)} PTR`);
+    const current = step === "before-apply" ? after.ptrs.filter((p) => !late(p)) : [...after.ptrs];
+    const kept = before.ptrs.filter((p) => !current.some((c) => c.address === p.address));
+    return [...current, ...kept];
 }
 
 async function queueUndeliverable(lab: Lab, id: string): Promise<void> {
@@ -99,23 +128,30 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     cpSync(after.dir, kept, { recursive: true });
     cpSync(join(lab.work, "plan", lab.stack, "change.json"), join(kept, "change.json"));
     // The step runs when its input (the bundle) changed, as the engine decides; the plan must have said so.
-    const applyRuns = after.apply.bundleSha256 !== before.apply.bundleSha256;
+    const applyRuns = after.apply.bundleSha256 !== before.apply.bundleSha256 || after.commit.bundleSha256 !== before.commit.bundleSha256;
     add(
         "planned",
         !planned.refused && planned.applyRuns === applyRuns,
         `after-plan in ${kept}; change.json: kind ${planned.kind}, applyRuns ${planned.applyRuns}${planned.refused ? `, refused: ${planned.refused}` : ""}; the bundle ${applyRuns ? "changed" : "is unchanged"}`,
     );
 
-    // 1. The records the configuration step depends on, in their new form; nothing removed yet.
+    // 1. The records the prepare stage depends on, in their new form; nothing removed yet.
     lab.plan = { ...after, zones: zonesBeforeApply(before, after) };
-    await serveZones(lab, { ptrs: after.ptrs, without: new Set() });
-    // 2. The configuration step, when the plan changed it.
-    if (applyRuns && !(await applyPlan(lab, after, `apply:${section}`))) {
+    await serveZones(lab, { ptrs: ptrsAt("before-apply", before, after), without: new Set() });
+    // 2. The prepare stage; 3. the records that depend on it (retired ones still there); 4. the commit stage.
+    let atPrepare = "";
+    const between = async () => {
+        atPrepare = await postfixIdentity(lab);
+        lab.plan = { ...after, zones: zonesBetweenStages(before, after) };
+        await serveZones(lab, { ptrs: ptrsAt("between", before, after), without: new Set() });
+    };
+    if (applyRuns && !(await applyPlan(lab, after, `apply:${section}`, { between }))) {
         rmSync(join(lab.out, "receiver.stall"), { force: true });
         lab.plan = after;
         return;
     }
-    // 3. The rest of the new zones; retired records gone.
+    if (!applyRuns) await between();
+    // 5. The retired records go last.
     lab.plan = after;
     await serveZones(lab, { ptrs: after.ptrs, without: new Set() });
 
@@ -127,13 +163,29 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
         applyRuns ? releaseAfter !== releaseBefore : releaseAfter === releaseBefore,
         `${releaseBefore} → ${releaseAfter} (the configuration step ${applyRuns ? "ran" : "did not run"})`,
     );
+    if (applyRuns) {
+        // What the host used between the stages, and after: prepare gives up, commit takes on.
+        const atCommit = await postfixIdentity(lab);
+        const wanted = stagedIdentity(changes);
+        if (wanted)
+            add(
+                "staged",
+                atPrepare === wanted.atPrepare && atCommit === wanted.atCommit,
+                `after prepare: ${atPrepare}; after commit: ${atCommit}; wanted ${wanted.atPrepare}; then ${wanted.atCommit}`,
+            );
+    }
     rmSync(join(lab.out, "receiver.stall"), { force: true });
+    let queuedFrom = "";
     try {
         const queued = await waitReceived(lab, `${prefix}queued`, 240_000);
+        queuedFrom = queued.session.ip;
         add("queued-message-delivered", true, `queued before the change, delivered after it from ${queued.session.ip}`);
     } catch (error) {
         add("queued-message-delivered", false, (error as Error).message);
     }
+    // Postfix restarts when IPv6 goes off: a delivery in flight over IPv6 is cut and goes again over IPv4.
+    if (changes.ipv6 === "false")
+        add("queued-message-over-ipv4", queuedFrom === LAB.server.v4, `delivered from ${queuedFrom || "(nowhere)"}`);
 
     // The new configuration, graded against the new zones.
     const cases: ToGrade[] = await sendOutbound(lab, prefix);
@@ -155,6 +207,20 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     if (changes.operatorEmail) checkOperator(lab, add, `${prefix}forward`, changes.operatorEmail);
     if (changes.dkimSelector) await checkSelectorChange(lab, add, prefix, before, changes.dkimSelector);
     if (changes.ipv6 === "false") await checkNoIpv6(lab, add, prefix);
+    if (changes.ipv6 === "true") await checkIpv6(lab, add, prefix);
+}
+
+/** The host's Postfix identity: `<myhostname> <inet_protocols>`, as the running configuration has it. */
+async function postfixIdentity(lab: Lab): Promise<string> {
+    return (await container.exec(server(lab), "postconf -h myhostname inet_protocols")).stdout.trim().split("\n").join(" ");
+}
+
+/** What the host must use after each stage, for a change of IPv6 (the lab's host name stays). */
+export function stagedIdentity(changes: Record<string, string>): { atPrepare: string; atCommit: string } | undefined {
+    const name = LAB.server.name;
+    if (changes.ipv6 === "true") return { atPrepare: `${name} ipv4`, atCommit: `${name} all` };
+    if (changes.ipv6 === "false") return { atPrepare: `${name} ipv4`, atCommit: `${name} ipv4` };
+    return undefined;
 }
 
 type Add = (name: string, pass: boolean, evidence: string) => void;
@@ -222,6 +288,32 @@ async function checkNoIpv6(lab: Lab, add: Add, prefix: string): Promise<void> {
     );
     await serveZones(lab, { mxFamily: undefined });
     await container.exec(host, "postsuper -d ALL", { allowFail: true });
+}
+
+/** With IPv6 back on, mail to an IPv6-only MX leaves from the host's IPv6 address and passes SPF, PTR and DKIM there. */
+async function checkIpv6(lab: Lab, add: Add, prefix: string): Promise<void> {
+    const host = server(lab);
+    const protocols = await container.exec(host, "postconf -h inet_protocols");
+    add("postfix-ipv6", protocols.stdout.trim() === "all", `inet_protocols = ${protocols.stdout.trim()}`);
+    await serveZones(lab, { mxFamily: 6 });
+    await sleep(2500);
+    const id = `${prefix}v6-only-mx`;
+    await container.exec(host, `/usr/sbin/sendmail -i -f ${FROM} ${LAB.operator}`, {
+        input: message({ caseId: id, from: FROM, to: LAB.operator, subject: `lab ${id}`, withIds: false }),
+    });
+    try {
+        const got = await waitReceived(lab, id, 90_000);
+        const graded = (await gradeMessages(lab, [{ id, options: { addedFields: ["message-id", "date"] } }])).get(id);
+        const failed = graded?.verdicts.filter((v) => !v.pass) ?? [];
+        add(
+            "over-ipv6-graded",
+            got.session.ip === LAB.server.v6 && !!graded && !graded.error && failed.length === 0,
+            `delivered from ${got.session.ip}; ${graded?.error ?? (failed.map((v) => `${v.property}: ${v.evidence}`).join("; ") || "all pass")}`,
+        );
+    } catch (error) {
+        add("over-ipv6-graded", false, (error as Error).message);
+    }
+    await serveZones(lab, { mxFamily: undefined });
 }
 
 /**

@@ -42,7 +42,7 @@ export function setParameter(mainCf: string, key: string, value: string | null):
 
 /** The plan's signing key, from its (throwaway) bundle. */
 function signingKey(lab: Lab): { selector: string; pem: string } {
-    const bundle = JSON.parse(readFileSync(lab.plan.apply.bundleFile, "utf8")) as { payload: { files: BundleFile[] } };
+    const bundle = JSON.parse(readFileSync(lab.plan.commit.bundleFile, "utf8")) as { payload: { files: BundleFile[] } };
     const key = bundle.payload.files.find((f) => /^\/etc\/opendkim\/keys\/[^/]+\.private$/.test(f.path));
     if (!key) throw new Error("the bundle has no DKIM key");
     return { selector: (/([^/]+)\.private$/.exec(key.path) as RegExpExecArray)[1], pem: key.content };

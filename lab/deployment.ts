@@ -1,12 +1,14 @@
 /**
  * A host the way `pulumi up` makes it: boot the plan's user data, then run the plan's
- * configuration step over SSH, then publish the records the plan writes after it.
+ * configuration step over SSH: its prepare stage, the records the plan writes after it, its
+ * commit stage.
  */
 import { join } from "node:path";
+import { Stage } from "../components/host/bundle";
 import * as container from "./container";
-import { runApplyStep } from "./deploy";
+import { type ApplyResult, runApplyStep } from "./deploy";
 import { type Lab, server, serveZones } from "./lab";
-import type { Plan } from "./plan";
+import type { ApplyStep, Plan } from "./plan";
 import { log, now } from "./sys";
 
 /** Boots a fresh container (new overlay, new instance id) with the plan's user data. */
@@ -24,32 +26,58 @@ export async function freshBoot(lab: Lab, tag: string, options: { memoryCgroup?:
     return container.waitCloudInit(lab.container, 600_000);
 }
 
-/** Runs `plan`'s configuration step; reports it under `section`; true when the applier succeeded. */
+/** A bundle of the other stage: the same payload, `stage` set (for bundles the lab edited). */
+export function asStage(bundle: Buffer, stage: Stage): Buffer {
+    return Buffer.from(JSON.stringify({ ...(JSON.parse(bundle.toString()) as Record<string, unknown>), stage }));
+}
+
+/** One stage's run, as the report tells it. */
+function stageDetail(step: ApplyStep, result: ApplyResult, ok: boolean): string {
+    const report = result.report;
+    const detail = report
+        ? `release ${String(report.release)}${report.held ? ` (held: ${String(report.held)})` : ""}; changed ${JSON.stringify(report.changed)}; installed ${JSON.stringify(report.installed)}; reloaded ${JSON.stringify(report.reloaded)}; restarted ${JSON.stringify(report.restarted)}${
+              Array.isArray(report.retried) && report.retried.length > 0
+                  ? `; RETRIED after a failure: ${JSON.stringify(report.retried)}`
+                  : ""
+          }`
+        : (result.stdout.trim().split("\n").pop() ?? "");
+    return `${step.stage}: ssh ${step.user}@${step.host} ${step.command} < bundle (sha256 ${step.bundleSha256.slice(0, 16)}…): exit ${result.code} after ${result.seconds.toFixed(1)} s, ${result.attempts} attempt(s); ${
+        ok ? detail : `${detail} ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`
+    }`;
+}
+
+/**
+ * Runs `plan`'s configuration step as `pulumi up` does: the prepare stage, then `between` (the
+ * records the plan writes after it), then the commit stage. `bundle` replaces the plan's (a
+ * control; its commit is the same bundle at stage commit). Reports it under `section`; true when
+ * both stages succeeded. A run expected to fail is its prepare stage refusing the bundle.
+ */
 export async function applyPlan(
     lab: Lab,
     plan: Plan,
     section: string,
-    options: { bundle?: Buffer; expect?: "success" | "failure" } = {},
+    options: { bundle?: Buffer; expect?: "success" | "failure"; between?: () => Promise<void> } = {},
 ): Promise<boolean> {
     const started = now();
-    const result = await runApplyStep(plan.apply, lab.work, options);
-    lab.report.time(`${section}-apply`, now() - started);
-    const ok = result.code === 0 && result.report?.ok === true;
-    const detail = result.report
-        ? `release ${String(result.report.release)}; changed ${JSON.stringify(result.report.changed)}; installed ${JSON.stringify(result.report.installed)}; reloaded ${JSON.stringify(result.report.reloaded)}${
-              Array.isArray(result.report.retried) && result.report.retried.length > 0
-                  ? `; RETRIED after a failure: ${JSON.stringify(result.report.retried)}`
-                  : ""
-          }`
-        : (result.stdout.trim().split("\n").pop() ?? "");
     const expected = options.expect ?? "success";
+    const prepared = await runApplyStep(plan.apply, lab.work, { bundle: options.bundle });
+    const preparedOk = prepared.code === 0 && prepared.report?.ok === true;
+    const details = [stageDetail(plan.apply, prepared, preparedOk)];
+    let ok = preparedOk;
+    if (preparedOk && expected === "success") {
+        await options.between?.();
+        const committed = await runApplyStep(plan.commit, lab.work, {
+            bundle: options.bundle ? asStage(options.bundle, Stage.Commit) : undefined,
+        });
+        ok = committed.code === 0 && committed.report?.ok === true;
+        details.push(stageDetail(plan.commit, committed, ok));
+    }
+    lab.report.time(`${section}-apply`, now() - started);
     lab.report.add(
         section,
         expected === "success" ? "configuration-step" : "configuration-step-refused",
-        expected === "success" ? ok : !ok && result.code !== 255,
-        `ssh ${plan.apply.user}@${plan.apply.host} ${plan.apply.command} < bundle (sha256 ${plan.apply.bundleSha256.slice(0, 16)}…): exit ${result.code} after ${result.seconds.toFixed(1)} s, ${result.attempts} attempt(s); ${
-            ok ? detail : `${detail} ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`
-        }`,
+        expected === "success" ? ok : !preparedOk && prepared.code !== 255,
+        details.join(" || "),
     );
     // A configuration step that failed unexpectedly: keep the host's logs to say why.
     if (expected === "success" && !ok && lab.container) {
@@ -78,8 +106,8 @@ export async function deploy(lab: Lab, tag: string): Promise<boolean> {
     lab.report.info.os = os.stdout.trim();
     lab.report.add("boot", "debian-13", /^debian 13 trixie$/.test(os.stdout.trim()), `/etc/os-release: ${os.stdout.trim()}`);
     log("the configuration step, over SSH, as pulumi up runs it ...");
-    if (!(await applyPlan(lab, lab.plan, "apply"))) return false;
-    await serveZones(lab, { without: new Set() });
+    const rest = () => serveZones(lab, { without: new Set() });
+    if (!(await applyPlan(lab, lab.plan, "apply", { between: rest }))) return false;
     const units = await container.exec(server(lab), "systemctl is-system-running; systemctl --failed --no-legend --plain", {
         allowFail: true,
     });

@@ -18,7 +18,7 @@ const skip =
 /**
  * What each stack's run covers: every property with its negative control on both; all faults on
  * DigitalOcean; on each a change applied to the running host (a selector rotation, then a
- * DMARC-only change and an operator address; on Linode IPv6 turned off).
+ * DMARC-only change and an operator address; on Linode IPv6 turned off, then on again).
  */
 export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
     {
@@ -36,7 +36,7 @@ export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
             ].flatMap((c) => ["--change", c]),
         ],
     },
-    { stack: "linode-example", args: ["--faults", "none", "--change", "ipv6=false"] },
+    { stack: "linode-example", args: ["--faults", "none", ...["ipv6=false", "then", "ipv6=true"].flatMap((c) => ["--change", c])] },
 ];
 
 for (const run of LAB_RUNS) {

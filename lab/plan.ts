@@ -8,12 +8,14 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Stage } from "../components/host/bundle";
+import { reverseName } from "../components/records/reverse";
 import { TYPES } from "../components/resourceTypes";
-import type { StepJson } from "../plan/artifacts";
+import { STAGE_DIRS, type StepJson } from "../plan/artifacts";
 import { run } from "./sys";
 import { parsePlanZones, type Zone } from "./zones";
 
-/** The configuration step as the plan recorded it (apply/step.json and the files beside it). */
+/** One stage of the configuration step as the plan recorded it (`apply/` or `commit/`: step.json and the files beside it). */
 export interface ApplyStep extends StepJson {
     /** Paths of the bundle and of the deploy key (a throwaway). */
     readonly bundleFile: string;
@@ -43,8 +45,10 @@ export interface Plan {
     readonly zones: Zone[];
     readonly zoneText: string;
     readonly resources: readonly PlannedResource[];
+    /** The configuration step's prepare stage (apply/) and its commit stage (commit/). */
     readonly apply: ApplyStep;
-    /** The records (`<name> <type>`) the plan writes after the configuration step (they depend on it). */
+    readonly commit: ApplyStep;
+    /** The records (`<name> <type>`, PTRs included) the plan writes after the prepare stage (they depend on it). */
     readonly afterApply: ReadonlySet<string>;
     readonly ptrs: readonly PtrRecord[];
     readonly outputs: { readonly ipv4: string; readonly ipv6: string | undefined };
@@ -91,15 +95,13 @@ export function readPlan(dir: string): Plan {
     if (header.stated !== header.actual) throw new Error(`${dir}/cloud-init.yaml: the header's sha256 is not the user data's`);
     const zoneText = readFileSync(join(dir, "zone.txt"), "utf8");
     const resources = JSON.parse(readFileSync(join(dir, "resources.json"), "utf8")) as PlannedResource[];
-    const step = JSON.parse(readFileSync(join(dir, "apply", "step.json"), "utf8")) as Omit<ApplyStep, "bundleFile" | "keyFile">;
-    const apply: ApplyStep = { ...step, bundleFile: join(dir, "apply", "bundle.json"), keyFile: join(dir, "apply", "deploy-key") };
-    const bundleSha = createHash("sha256").update(readFileSync(apply.bundleFile)).digest("hex");
-    if (bundleSha !== apply.bundleSha256) throw new Error(`${apply.bundleFile}: sha256 ${bundleSha}, step.json says ${apply.bundleSha256}`);
-    const afterApply = new Set(
-        resources
-            .filter((r) => r.type === TYPES.dnsRecord && (r.dependsOn ?? []).includes(apply.resource))
-            .map((r) => `${String(r.inputs.name)} ${String(r.inputs.type)}`),
-    );
+    const apply = readStep(join(dir, STAGE_DIRS[Stage.Prepare]));
+    const commit = readStep(join(dir, STAGE_DIRS[Stage.Commit]));
+    const after = resources.filter((r) => (r.dependsOn ?? []).includes(apply.resource));
+    const afterApply = new Set([
+        ...after.filter((r) => r.type === TYPES.dnsRecord).map((r) => `${String(r.inputs.name)} ${String(r.inputs.type)}`),
+        ...after.filter((r) => r.type === TYPES.rdns).map((r) => `${reverseName(String(r.inputs.address))} PTR`),
+    ]);
     const outputs = plannedAddresses(resources);
     return {
         dir,
@@ -109,11 +111,21 @@ export function readPlan(dir: string): Plan {
         zoneText,
         resources,
         apply,
+        commit,
         afterApply,
         ptrs: providerPtrs(resources, outputs),
         outputs,
-        operator: operatorOf(readFileSync(apply.bundleFile, "utf8")),
+        operator: operatorOf(readFileSync(commit.bundleFile, "utf8")),
     };
+}
+
+/** One stage's step.json, with its bundle checked against the SHA-256 it states. */
+function readStep(stageDir: string): ApplyStep {
+    const step = JSON.parse(readFileSync(join(stageDir, "step.json"), "utf8")) as Omit<ApplyStep, "bundleFile" | "keyFile">;
+    const result: ApplyStep = { ...step, bundleFile: join(stageDir, "bundle.json"), keyFile: join(stageDir, "deploy-key") };
+    const sha = createHash("sha256").update(readFileSync(result.bundleFile)).digest("hex");
+    if (sha !== result.bundleSha256) throw new Error(`${result.bundleFile}: sha256 ${sha}, step.json says ${result.bundleSha256}`);
+    return result;
 }
 
 /** The address postmaster@ goes to, in the bundle's /etc/postfix/virtual. */

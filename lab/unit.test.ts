@@ -5,10 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { ptrsAt, zonesBetweenStages } from "./change";
 import { setParameter } from "./controls";
 import { expand6, grade, headerFields, type LabResolver, tamper } from "./grade";
 import { dkimSignature, message } from "./messages";
-import { providerPtrs } from "./plan";
+import { type Plan, type PtrRecord, providerPtrs } from "./plan";
 import { Report } from "./report";
 import { failedValidations } from "./services";
 import { systemdSeconds } from "./sys";
@@ -69,6 +70,8 @@ describe("the lab's zones", () => {
         const withoutPtr =
             buildZones(plan, { ptrs, withoutServerPtr: true, serial: 1 }).find((z) => z.origin === "2.0.192.in-addr.arpa.")?.text ?? "";
         assert.doesNotMatch(withoutPtr, /^10\.2\.0\.192/m);
+        const late = buildZones(plan, { ptrs, without: new Set(["10.2.0.192.in-addr.arpa PTR"]), serial: 1 });
+        assert.doesNotMatch(late.find((z) => z.origin === "2.0.192.in-addr.arpa.")?.text ?? "", /^10\.2\.0\.192/m);
         const v4 = buildZones(plan, { ptrs, mxFamily: 4, serial: 1 }).find((z) => z.origin === "example.net.")?.text ?? "";
         assert.doesNotMatch(v4, /mx\.example\.net\. 300 IN AAAA/);
     });
@@ -104,6 +107,34 @@ describe("the PTRs a provider serves, from what the plan asks of it", () => {
         assert.deepEqual(providerPtrs([rdns], { ipv4: "192.0.2.10", ipv6: "2001:db8::10" }), [
             { address: "192.0.2.10", name: "mail.example.com", from: "mail-rdns-ipv4.rdns" },
         ]);
+    });
+});
+
+describe("a change's DNS steps, in the plan's order", () => {
+    const v6 = "2001:db8::10";
+    const v6Ptr = "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR";
+    const planOf = (zone: string, planPtrs: PtrRecord[], afterApply: string[]) =>
+        ({ zones: parsePlanZones(zone), ptrs: planPtrs, afterApply: new Set(afterApply) }) as unknown as Plan;
+    const v4Ptr = { address: "192.0.2.10", name: "mail.example.com", from: "mail-rdns-ipv4.rdns" };
+    const ipv6Ptr = { address: v6, name: "mail.example.com", from: "mail-rdns-ipv6.rdns" };
+    it("Linode, IPv6 on: the new PTR only between the stages; removed records stay until the end", () => {
+        const before = planOf(ZONE, [v4Ptr], ["10.2.0.192.in-addr.arpa PTR"]);
+        const after = planOf(
+            ZONE.replace("mail.example.com.  3600 IN A     192.0.2.10", `mail.example.com.  3600 IN AAAA ${v6}`),
+            [v4Ptr, ipv6Ptr],
+            ["10.2.0.192.in-addr.arpa PTR", v6Ptr],
+        );
+        assert.deepEqual(ptrsAt("before-apply", before, after), [v4Ptr]);
+        assert.deepEqual(ptrsAt("between", before, after), [v4Ptr, ipv6Ptr]);
+        const between = zonesBetweenStages(before, after).flatMap((z) => z.records.map((r) => `${r.owner} ${r.type}`));
+        assert.ok(between.includes("mail.example.com. AAAA"), between.join(", "));
+        assert.ok(between.includes("mail.example.com. A"), "the retired A record is still served");
+    });
+    it("DigitalOcean: the droplet's PTRs change with the droplet, before the prepare stage", () => {
+        const droplet = { address: "192.0.2.10", name: "smtp.example.com", from: "mail-droplet.name" };
+        const before = planOf(ZONE, [{ ...droplet, name: "mail.example.com" }], []);
+        const after = planOf(ZONE, [droplet], []);
+        assert.deepEqual(ptrsAt("before-apply", before, after), [droplet]);
     });
 });
 

@@ -182,7 +182,9 @@ export function buildZones(plan: readonly Zone[], options: ZoneOptions): Array<{
         zone.records.push({ owner, type, text: `${owner} 300 IN ${type} ${rdata}`, lab });
     };
     if (!options.withoutServerPtr) {
-        for (const ptr of options.ptrs) add(`${reverseZone(ptr.address)}.`, ptrName(ptr.address), "PTR", fq(ptr.name), false);
+        for (const ptr of options.ptrs)
+            if (!without.has(`${ptrName(ptr.address)} PTR`))
+                add(`${reverseZone(ptr.address)}.`, ptrName(ptr.address), "PTR", fq(ptr.name), false);
     }
     for (const [owner, value] of replaced) {
         if (value !== null) add("", owner, "TXT", (value.match(/.{1,250}/g) ?? [""]).map((part) => `"${part}"`).join(" "), true);

@@ -166,13 +166,12 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     if (applyRuns) {
         // What the host used between the stages, and after: prepare gives up, commit takes on.
         const atCommit = await postfixIdentity(lab);
-        const wanted = stagedIdentity(changes);
-        if (wanted)
-            add(
-                "staged",
-                atPrepare === wanted.atPrepare && atCommit === wanted.atCommit,
-                `after prepare: ${atPrepare}; after commit: ${atCommit}; wanted ${wanted.atPrepare}; then ${wanted.atCommit}`,
-            );
+        const wanted = stagedIdentity(identityOf(before), identityOf(after));
+        add(
+            "staged",
+            atPrepare === wanted.atPrepare && atCommit === wanted.atCommit,
+            `after prepare: ${atPrepare}; after commit: ${atCommit}; wanted: ${wanted.atPrepare}, then ${wanted.atCommit}`,
+        );
     }
     rmSync(join(lab.out, "receiver.stall"), { force: true });
     let queuedFrom = "";
@@ -215,12 +214,26 @@ async function postfixIdentity(lab: Lab): Promise<string> {
     return (await container.exec(server(lab), "postconf -h myhostname inet_protocols")).stdout.trim().split("\n").join(" ");
 }
 
-/** What the host must use after each stage, for a change of IPv6 (the lab's host name stays). */
-export function stagedIdentity(changes: Record<string, string>): { atPrepare: string; atCommit: string } | undefined {
-    const name = LAB.server.name;
-    if (changes.ipv6 === "true") return { atPrepare: `${name} ipv4`, atCommit: `${name} all` };
-    if (changes.ipv6 === "false") return { atPrepare: `${name} ipv4`, atCommit: `${name} ipv4` };
-    return undefined;
+/** A plan's host name (its bundle's) and whether it uses IPv6. */
+interface Identity {
+    readonly name: string;
+    readonly ipv6: boolean;
+}
+
+function identityOf(plan: Plan): Identity {
+    const bundle = JSON.parse(readFileSync(plan.commit.bundleFile, "utf8")) as { payload: { hostname: string } };
+    return { name: bundle.payload.hostname, ipv6: plan.outputs.ipv6 !== undefined };
+}
+
+/**
+ * What the host must use after each stage, as `<myhostname> <inet_protocols>`: prepare gives up
+ * what the change removes and holds what it adds (a new name holds everything); commit has it all.
+ */
+export function stagedIdentity(before: Identity, after: Identity): { atPrepare: string; atCommit: string } {
+    const protocols = (ipv6: boolean) => (ipv6 ? "all" : "ipv4");
+    const renamed = before.name !== after.name;
+    const atPrepare = renamed ? `${before.name} ${protocols(before.ipv6)}` : `${after.name} ${protocols(before.ipv6 && after.ipv6)}`;
+    return { atPrepare, atCommit: `${after.name} ${protocols(after.ipv6)}` };
 }
 
 type Add = (name: string, pass: boolean, evidence: string) => void;

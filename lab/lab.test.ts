@@ -18,7 +18,7 @@ const skip =
 /**
  * What each stack's run covers: every property with its negative control on both; all faults on
  * DigitalOcean; on each a change applied to the running host (a selector rotation, then a
- * DMARC-only change and an operator address; on Linode IPv6 turned off, then on again).
+ * DMARC-only change, an operator address, a new host name; on Linode IPv6 turned off, then on again).
  */
 export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
     {
@@ -33,6 +33,8 @@ export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
                 "dmarcPolicy=reject",
                 "then",
                 "operatorEmail=postmaster@example.net",
+                "then",
+                "hostLabel=smtp",
             ].flatMap((c) => ["--change", c]),
         ],
     },

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ptrsAt, zonesBetweenStages } from "./change";
+import { ptrsAt, stagedIdentity, zonesBetweenStages } from "./change";
 import { setParameter } from "./controls";
 import { expand6, grade, headerFields, type LabResolver, tamper } from "./grade";
 import { dkimSignature, message } from "./messages";
@@ -129,6 +129,22 @@ describe("a change's DNS steps, in the plan's order", () => {
         const between = zonesBetweenStages(before, after).flatMap((z) => z.records.map((r) => `${r.owner} ${r.type}`));
         assert.ok(between.includes("mail.example.com. AAAA"), between.join(", "));
         assert.ok(between.includes("mail.example.com. A"), "the retired A record is still served");
+    });
+    it("the host holds what a change adds until commit, and gives up what it removes at prepare", () => {
+        const mail = { name: "mail.example.com", ipv6: true };
+        assert.deepEqual(stagedIdentity(mail, mail), { atPrepare: "mail.example.com all", atCommit: "mail.example.com all" });
+        assert.deepEqual(stagedIdentity({ ...mail, ipv6: false }, mail), {
+            atPrepare: "mail.example.com ipv4",
+            atCommit: "mail.example.com all",
+        });
+        assert.deepEqual(stagedIdentity(mail, { ...mail, ipv6: false }), {
+            atPrepare: "mail.example.com ipv4",
+            atCommit: "mail.example.com ipv4",
+        });
+        assert.deepEqual(stagedIdentity(mail, { ...mail, name: "smtp.example.com" }), {
+            atPrepare: "mail.example.com all",
+            atCommit: "smtp.example.com all",
+        });
     });
     it("DigitalOcean: the droplet's PTRs change with the droplet, before the prepare stage", () => {
         const droplet = { address: "192.0.2.10", name: "smtp.example.com", from: "mail-droplet.name" };

@@ -189,4 +189,9 @@ describe("certificate script", () => {
         assert.ok(script.indexOf("until points_here") < script.indexOf("certbot certonly"));
         assert.match(script, /--server "\$ACME_SERVER" --cert-name "\$FQDN" -d "\$FQDN"/);
     });
+    it("stops its retry timer rather than disabling it (disabling a linked unit deletes the applier's link), and reloads Postfix only when the links change", () => {
+        assert.match(script, /^ {2}systemctl stop mailserver-cert\.timer$/m);
+        assert.doesNotMatch(script, /systemctl disable/);
+        assert.match(script, /if \[ "\$\(readlink \/etc\/mailserver\/tls\/fullchain\.pem\)" != "\$LIVE\/fullchain\.pem" \]/);
+    });
 });

@@ -25,7 +25,8 @@ export function shellQuote(value: string): string {
  * (so STARTTLS works from the first minute); `obtain` waits until the domain's authoritative
  * servers (or, failing those, the system resolver) answer the FQDN with this host's own
  * addresses, because the DNS records are created after the host boots, then runs certbot
- * (http-01, standalone), switches the links, reloads Postfix and stops its retry timer.
+ * (http-01, standalone), switches the links and reloads Postfix when they change, and stops its
+ * retry timer.
  */
 export function renderCertScript(input: CertificateInput): string {
     return `#!/bin/sh
@@ -98,10 +99,14 @@ obtain)
       --preferred-challenges http --http-01-port "$HTTP_PORT" \\
       --key-type rsa --rsa-key-size 2048 --keep-until-expiring
   fi
-  link "$LIVE/fullchain.pem" "$LIVE/privkey.pem"
-  systemctl reload postfix
-  systemctl disable --now ${PATHS.certUnit}.timer
-  log "Postfix uses the certificate for $FQDN"
+  if [ "$(readlink ${PATHS.tlsCert})" != "$LIVE/fullchain.pem" ] || [ "$(readlink ${PATHS.tlsKey})" != "$LIVE/privkey.pem" ]; then
+    link "$LIVE/fullchain.pem" "$LIVE/privkey.pem"
+    systemctl reload postfix
+    log "Postfix uses the certificate for $FQDN"
+  fi
+  # No more retries until the next boot or configuration run. Stop, not disable: the timer's unit
+  # file is the applier's link into its release, and disabling a linked unit deletes the link.
+  systemctl stop ${PATHS.certUnit}.timer
   ;;
 *)
   echo "usage: $0 init|obtain" >&2
@@ -124,7 +129,7 @@ ExecStart=${PATHS.certScript} obtain
 `;
 }
 
-/** mailserver-cert.timer: retries until the service succeeds (it then disables the timer). */
+/** mailserver-cert.timer: retries until the service succeeds (it then stops the timer until the next boot or configuration run). */
 export function renderCertTimer(): string {
     return `[Unit]
 Description=Retry the mail host's TLS certificate until it is obtained (mailserver)

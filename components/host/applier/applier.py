@@ -512,6 +512,8 @@ def smtp_banner(timeout=10):
 
 def self_check(payload):
     problems = []
+    if payload.get("hostname") and socket.gethostname() != payload["hostname"]:
+        problems.append("the host is named %r, not %r" % (socket.gethostname(), payload["hostname"]))
     for unit in payload.get("running", []):
         if run(["systemctl", "is-active", "--quiet", unit], check=False).returncode != 0:
             problems.append("%s is not running" % unit)
@@ -596,13 +598,12 @@ def run_service(command, retried):
 def activate(payload, services, first=False, retried=None, restart=frozenset()):
     retried = [] if retried is None else retried
     if "hostname" in services and payload.get("hostname"):
-        run(["hostnamectl", "hostname", payload["hostname"]], check=False)
-        with open("/etc/hostname", "w") as out:
-            out.write(payload["hostname"] + "\n")
+        # Sets the running name and /etc/hostname; a failure rolls the release back.
+        run(["hostnamectl", "hostname", payload["hostname"]])
     for command in payload.get("beforeReload", []):
         run(command)
     for unit in payload.get("enable", []):
-        run(["systemctl", "enable", unit], check=False)
+        run(["systemctl", "enable", unit])
     for service in services:
         for command in (RESTART if (first or service in restart) and service in RESTART else RELOAD).get(service, []):
             run_service(command, retried)

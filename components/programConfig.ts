@@ -44,7 +44,8 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
     domain: {
         change: "in-place",
         onHost: true,
-        changeNote: "records move to the new name; DigitalOcean renames the droplet (its PTR)",
+        changeNote:
+            "records move to the new name; DigitalOcean renames the droplet (its PTR); the host takes the new name once its SPF and PTR are served; refused together with ipv6 off",
         type: "string",
         description: "Mail domain (example.com); MX, SPF, DKIM and DMARC are published for it. Lower-case ASCII, punycode for IDNs.",
     },
@@ -207,7 +208,8 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
     ipv6: {
         change: "in-place",
         onHost: true,
-        changeNote: "turning it off on DigitalOcean replaces the droplet: new-host there",
+        changeNote:
+            "off: Postfix restarts on IPv4 before the records go; on: it restarts with IPv6 once SPF and the PTR list the address; turning it off on DigitalOcean replaces the droplet: new-host there",
         type: "boolean",
         default: true,
         description: "Give the host IPv6 (AAAA, PTR, sending over IPv6); off sends over IPv4 only.",

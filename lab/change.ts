@@ -236,13 +236,13 @@ export function stagedIdentity(before: Identity, after: Identity): { atPrepare: 
     return { atPrepare, atCommit: `${after.name} ${protocols(after.ipv6)}` };
 }
 
-type Add = (name: string, pass: boolean, evidence: string) => void;
+export type Add = (name: string, pass: boolean, evidence: string) => void;
 
 /**
  * The receiver's DMARC evaluation of the server's own mail sent after the change reads the new
  * policy from DNS (a forward is evaluated against its author's domain, not ours).
  */
-function checkDmarcPolicy(add: Add, graded: Map<string, Graded>, policy: string): void {
+export function checkDmarcPolicy(add: Add, graded: ReadonlyMap<string, Graded>, policy: string): void {
     const seen = [...graded.values()]
         .map((g) => (g.auth as { dmarc?: { policy?: string; domain?: string } } | undefined)?.dmarc)
         .filter((d) => d?.domain === LAB.server.domain)

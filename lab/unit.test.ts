@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ptrsAt, stagedIdentity, zonesBetweenStages } from "./change";
+import { checkDmarcPolicy, ptrsAt, stagedIdentity, zonesBetweenStages } from "./change";
 import { setParameter } from "./controls";
 import { expand6, grade, headerFields, type LabResolver, tamper } from "./grade";
 import { dkimSignature, message } from "./messages";
@@ -151,6 +151,41 @@ describe("a change's DNS steps, in the plan's order", () => {
         const before = planOf(ZONE, [{ ...droplet, name: "mail.example.com" }], []);
         const after = planOf(ZONE, [droplet], []);
         assert.deepEqual(ptrsAt("before-apply", before, after), [droplet]);
+    });
+});
+
+describe("the change checks fail when the change did not reach the receiver", () => {
+    const evaluated = (domain: string, policy: string) => ({ verdicts: [], auth: { dmarc: { domain, policy } } });
+    const outcome = (graded: Map<string, ReturnType<typeof evaluated>>, policy: string) => {
+        const seen: Array<[string, boolean, string]> = [];
+        checkDmarcPolicy((name, pass, evidence) => seen.push([name, pass, evidence]), graded, policy);
+        return seen;
+    };
+    it("dmarc-policy-served: the old policy still read fails; a forward's author domain does not count", () => {
+        const forward = evaluated("example.org", "none");
+        assert.deepEqual(
+            outcome(
+                new Map([
+                    ["a", evaluated("example.com", "reject")],
+                    ["f", forward],
+                ]),
+                "reject",
+            ),
+            [["dmarc-policy-served", true, "the receiver's DMARC evaluations read p=reject; reject wanted"]],
+        );
+        assert.deepEqual(
+            outcome(
+                new Map([
+                    ["a", evaluated("example.com", "quarantine")],
+                    ["f", forward],
+                ]),
+                "reject",
+            ),
+            [["dmarc-policy-served", false, "the receiver's DMARC evaluations read p=quarantine; reject wanted"]],
+        );
+        assert.deepEqual(outcome(new Map([["f", forward]]), "reject"), [
+            ["dmarc-policy-served", false, "the receiver's DMARC evaluations read p=(none); reject wanted"],
+        ]);
     });
 });
 

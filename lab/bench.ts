@@ -211,8 +211,8 @@ async function main(): Promise<number> {
             const planBanner = bannerAnswered(lab);
             const planBoot = await freshBoot(lab, `plan-${i}`, boot);
             if (!planBoot.ok) throw new Error(`the plan's boot failed: ${planBoot.errors.join(" | ")}`);
-            if (!(await applyPlan(lab, lab.plan, `bench-${i}`))) throw new Error("the configuration step failed");
-            await serveZones(lab, { without: new Set() });
+            const rest = () => serveZones(lab, { without: new Set() });
+            if (!(await applyPlan(lab, lab.plan, `bench-${i}`, { between: rest }))) throw new Error("the configuration step failed");
             samples.plan.push(await planBanner);
             const id = `ready-${i}`;
             await container.exec(server(lab), `/usr/sbin/sendmail -i -f ${FROM} ${LAB.operator}`, {

@@ -57,12 +57,19 @@ function baselineUserData(fqdn: string): Buffer {
 }
 
 /**
+ * Disposes of the previous host and waits until it is gone (systemd-nspawn, every process in the
+ * memory cgroup, its veth): only then may the banner poll and the next boot start.
+ */
+async function disposePrevious(lab: Lab): Promise<void> {
+    if (lab.container) await container.dispose(lab.container);
+}
+
+/**
  * Seconds from the container's start until port 25 answers with its 220 banner from outside: the
- * same endpoint on both sides, polled from before the boot (the previous host is gone by then),
- * whatever cloud-init or the configuration step are still doing.
+ * same endpoint on both sides, polled from before the boot, whatever cloud-init or the
+ * configuration step are still doing. The previous host must be gone already (disposePrevious).
  */
 async function bannerAnswered(lab: Lab): Promise<number> {
-    if (lab.container) await container.dispose(lab.container);
     await waitFor(
         "port 25 to answer",
         async () => {
@@ -93,17 +100,10 @@ function memoryCgroup(mb: number): string {
     return CGROUP;
 }
 
-/** Every process id in the cgroup and its children (systemd's own cgroups inside the container). */
-function cgroupPids(dir: string): number[] {
-    const pids = readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
-    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) pids.push(...cgroupPids(join(dir, entry.name)));
-    return pids;
-}
-
 /** The mail services' process names (as the host sees them) that run inside the cgroup. */
 function servicesInside(dir: string): string[] {
     const names = new Set<string>();
-    for (const pid of cgroupPids(dir)) {
+    for (const pid of container.cgroupPids(dir)) {
         try {
             names.add(readFileSync(`/proc/${pid}/comm`, "utf8").trim());
         } catch {
@@ -201,6 +201,7 @@ async function main(): Promise<number> {
             log(`sample ${i + 1}/${SAMPLES}: the packages only ...`);
             lab.plan = { ...lab.plan, userData: baselineUserData(LAB.server.name) };
             await serveZones(lab, { without: new Set() });
+            await disposePrevious(lab);
             const baselineBanner = bannerAnswered(lab);
             const baseline = await freshBoot(lab, `baseline-${i}`, boot);
             if (!baseline.ok) throw new Error(`the baseline boot failed: ${baseline.errors.join(" | ")}`);
@@ -208,6 +209,7 @@ async function main(): Promise<number> {
             log(`sample ${i + 1}/${SAMPLES}: the plan ...`);
             lab.plan = { ...lab.plan, userData: ours };
             await serveZones(lab, { without: lab.plan.afterApply });
+            await disposePrevious(lab);
             const planBanner = bannerAnswered(lab);
             const planBoot = await freshBoot(lab, `plan-${i}`, boot);
             if (!planBoot.ok) throw new Error(`the plan's boot failed: ${planBoot.errors.join(" | ")}`);

@@ -1,6 +1,6 @@
 /** Boots the cached root filesystem with systemd-nspawn, the plan's user data as its NoCloud seed. */
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
     forgetMount,
@@ -31,7 +31,10 @@ export interface Container {
      * process of the container — init, Postfix, OpenDKIM — is charged to it from the first fork.
      */
     memoryCgroup?: string;
+    /** Set as soon as dispose is called: the container is no longer to be used. */
     disposed?: boolean;
+    /** The one stop that dispose starts; every caller of dispose waits for it to end. */
+    stopped?: Promise<void>;
 }
 
 /** A fresh writable layer over the cached root, with the NoCloud seed: the user data byte for byte. */
@@ -224,20 +227,96 @@ export async function reboot(container: Container, repo: string, logFile: string
     await exec(container, "systemctl reboot", { allowFail: true });
     const code = await Promise.race([exited, sleep(120_000).then(() => -1)]);
     if (code === -1) throw new Error("the container did not exit on reboot");
+    await vethsGone();
     await boot(container, repo, logFile);
     return code;
 }
 
-/** Stops the container and unmounts its overlay (safe to call twice). */
-export async function dispose(container: Container): Promise<void> {
-    if (container.disposed) return;
+/** Every process id in a cgroup (v1) and in the cgroups below it. */
+export function cgroupPids(dir: string): number[] {
+    const pids = readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) pids.push(...cgroupPids(join(dir, entry.name)));
+    return pids;
+}
+
+/**
+ * Kills whatever is left in the container's memory cgroup (its init, when systemd-nspawn had to be
+ * killed before the container halted) and waits until the cgroup is empty.
+ */
+async function emptyCgroup(dir: string): Promise<void> {
+    await waitFor(
+        `the processes in ${dir} to exit`,
+        () => {
+            const pids = cgroupPids(dir);
+            for (const pid of pids) {
+                try {
+                    process.kill(pid, "SIGKILL");
+                } catch {
+                    // exited meanwhile
+                }
+            }
+            return pids.length === 0;
+        },
+        30_000,
+        100,
+    );
+}
+
+/** The host ends of systemd-nspawn's veths (`vb-…`) in the hub namespace. */
+async function nspawnVeths(): Promise<string[]> {
+    const r = await run("ip", ["-n", LAB.hub.netns, "-o", "link", "show"], { allowFail: true });
+    if (r.code) return []; // no hub namespace: no veth either
+    return r.stdout
+        .split("\n")
+        .map((line) => line.split(": ")[1]?.split("@")[0] ?? "")
+        .filter((name) => name.startsWith("vb-"));
+}
+
+/**
+ * Waits until no veth of a container is left on the lab bridge. The kernel removes the pair only
+ * when the container's network namespace is freed, after its last process exited, and does so
+ * asynchronously: a container started meanwhile under the same machine name fails with
+ * "Failed to add new veth interfaces (vb-…:host0): File exists".
+ */
+async function vethsGone(): Promise<void> {
+    let left: string[] = [];
+    await waitFor(
+        "the previous container's veth to go",
+        async () => {
+            left = await nspawnVeths();
+            return left.length === 0;
+        },
+        30_000,
+        100,
+    ).catch((error: Error) => {
+        throw new Error(`${error.message} (still in ${LAB.hub.netns}: ${left.join(", ")})`);
+    });
+}
+
+/**
+ * Stops the container and unmounts its overlay. Safe to call twice, also concurrently: every call
+ * returns only once the container is gone — systemd-nspawn, every process in its memory cgroup, its
+ * veth — so that the next container can start under the same name.
+ */
+export function dispose(container: Container): Promise<void> {
     container.disposed = true;
-    if (container.process) await stopBackground(container.process, 20_000);
-    if ((await run("mountpoint", ["-q", container.root], { allowFail: true })).code === 0) {
-        const r = await run("umount", [container.root], { allowFail: true });
-        if (r.code) await run("umount", ["-l", container.root], { allowFail: true });
+    container.stopped ??= stop(container);
+    return container.stopped;
+}
+
+/** systemd-nspawn (halting the container), what its cgroup still holds, its veth; then the overlay. */
+async function stop(container: Container): Promise<void> {
+    try {
+        if (container.process) await stopBackground(container.process, 20_000);
+        if (container.memoryCgroup && existsSync(container.memoryCgroup)) await emptyCgroup(container.memoryCgroup);
+        if (container.process) await vethsGone();
+    } finally {
+        if ((await run("mountpoint", ["-q", container.root], { allowFail: true })).code === 0) {
+            const r = await run("umount", [container.root], { allowFail: true });
+            if (r.code) await run("umount", ["-l", container.root], { allowFail: true });
+        }
+        forgetMount(container.root);
     }
-    forgetMount(container.root);
 }
 
 /** Files of the container's logs, copied out under `suffix`. */

@@ -199,7 +199,7 @@ async function main(): Promise<number> {
         const samples = { baseline: [] as number[], plan: [] as number[], graded: [] as number[] };
         for (let i = 0; i < SAMPLES; i++) {
             log(`sample ${i + 1}/${SAMPLES}: the packages only ...`);
-            lab.plan = { ...lab.plan, userData: baselineUserData(LAB.server.name) };
+            lab.plan = { ...lab.plan, userData: baselineUserData(lab.plan.hostname) };
             await serveZones(lab, { without: new Set() });
             await disposePrevious(lab);
             const baselineBanner = bannerAnswered(lab);

@@ -14,7 +14,7 @@ import * as container from "./container";
 import { editedBundle, setParameter } from "./controls";
 import { applyPlan } from "./deployment";
 import type { Graded } from "./grade-cli";
-import { gradeMessages, type Lab, observePositive, received, server, serveZones, type ToGrade, waitReceived } from "./lab";
+import { gradeMessages, type Lab, observePositive, received, server, serveZones, type ToGrade, waitForRealCert, waitReceived } from "./lab";
 import { message } from "./messages";
 import { makePlan, type Plan, type PtrRecord } from "./plan";
 import { ACME_DIR_URL } from "./services";
@@ -172,6 +172,13 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
             atPrepare === wanted.atPrepare && atCommit === wanted.atCommit,
             `after prepare: ${atPrepare}; after commit: ${atCommit}; wanted: ${wanted.atPrepare}, then ${wanted.atCommit}`,
         );
+        // The certificate follows the name: Pebble's, verified for the host name the new plan gives.
+        try {
+            const cert = (await waitForRealCert(lab, 300_000)).cert;
+            add("certificate", true, `verified for ${lab.plan.hostname}: subject=${cert?.subject} san=${cert?.san}`);
+        } catch (error) {
+            add("certificate", false, `for ${lab.plan.hostname}: ${(error as Error).message}`);
+        }
     }
     rmSync(join(lab.out, "receiver.stall"), { force: true });
     let queuedFrom = "";
@@ -220,9 +227,9 @@ interface Identity {
     readonly ipv6: boolean;
 }
 
+/** Read from the plan as loaded: its files are overwritten by the next plan of the same stack. */
 function identityOf(plan: Plan): Identity {
-    const bundle = JSON.parse(readFileSync(plan.commit.bundleFile, "utf8")) as { payload: { hostname: string } };
-    return { name: bundle.payload.hostname, ipv6: plan.outputs.ipv6 !== undefined };
+    return { name: plan.hostname, ipv6: plan.outputs.ipv6 !== undefined };
 }
 
 /**

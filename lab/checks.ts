@@ -25,7 +25,7 @@ export async function checkInbound(lab: Lab): Promise<void> {
         lab.report.add("smtp-in", "wait-certificate", false, (error as Error).message);
     }
     lab.report.time("certificate-after-apply", now() - started);
-    const fqdn = LAB.server.name;
+    const fqdn = lab.plan.hostname;
     lab.report.add(
         "smtp-in",
         "banner-fqdn",
@@ -67,7 +67,7 @@ export async function checkRelay(lab: Lab, kind: "positive" | "negative", source
         from: "alice@example.org",
         to: ["victim@example.net"],
         starttls: true,
-        servername: LAB.server.name,
+        servername: lab.plan.hostname,
     });
     const reply = relay.rcpt?.[0];
     const refused = !!reply && reply.code >= 500;
@@ -80,11 +80,11 @@ export async function checkRelay(lab: Lab, kind: "positive" | "negative", source
     );
 }
 
-async function openssl(args: string[]): Promise<{ connected: boolean; output: string }> {
+async function openssl(lab: Lab, args: string[]): Promise<{ connected: boolean; output: string }> {
     const r = await inNamespace(
         LAB.client.netns,
         "openssl",
-        ["s_client", "-connect", `${LAB.server.v4}:25`, "-starttls", "smtp", "-servername", LAB.server.name, ...args],
+        ["s_client", "-connect", `${LAB.server.v4}:25`, "-starttls", "smtp", "-servername", lab.plan.hostname, ...args],
         {
             input: "QUIT\r\n",
             allowFail: true,
@@ -105,14 +105,14 @@ async function openssl(args: string[]): Promise<{ connected: boolean; output: st
 
 /** TLS below 1.2, and TLS 1.2 with ciphers the configuration excludes, get no session. */
 async function checkWeakTls(lab: Lab): Promise<void> {
-    const good = await openssl(["-tls1_2"]);
+    const good = await openssl(lab, ["-tls1_2"]);
     lab.report.add("tls", "tls12-strong-cipher", good.connected, good.output);
     for (const [name, args] of [
         ["tls11-refused", ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]],
         ["3des-refused", ["-tls1_2", "-cipher", "DES-CBC3-SHA:@SECLEVEL=0"]],
         ["camellia-refused", ["-tls1_2", "-cipher", "CAMELLIA128-SHA:@SECLEVEL=0"]],
     ] as const) {
-        const weak = await openssl([...args]);
+        const weak = await openssl(lab, [...args]);
         lab.report.add("tls", name, !weak.connected, weak.output);
     }
 }
@@ -120,9 +120,9 @@ async function checkWeakTls(lab: Lab): Promise<void> {
 /** Addresses that must not take mail from outside, and what the checks on HELO and senders refuse. */
 async function checkRecipients(lab: Lab): Promise<void> {
     const outside = (from: string, to: string, helo: string = LAB.client.name) =>
-        smtp(LAB.client.netns, { host: LAB.server.v4, helo, from, to: [to], starttls: true, servername: LAB.server.name });
+        smtp(LAB.client.netns, { host: LAB.server.v4, helo, from, to: [to], starttls: true, servername: lab.plan.hostname });
     for (const account of ["nobody", "daemon", "postfix", "mailadmin", "root", "opendkim"]) {
-        const t = await outside("alice@example.org", `${account}@${LAB.server.name}`);
+        const t = await outside("alice@example.org", `${account}@${lab.plan.hostname}`);
         const reply = t.rcpt?.[0];
         lab.report.add(
             "recipients",
@@ -340,7 +340,7 @@ export async function sendForward(lab: Lab, id = "forward-postmaster"): Promise<
         host: LAB.server.v4,
         helo: LAB.client.name,
         starttls: true,
-        servername: LAB.server.name,
+        servername: lab.plan.hostname,
         from: "alice@example.org",
         to: [`postmaster@${LAB.server.domain}`],
         dataFile: file,

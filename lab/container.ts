@@ -38,7 +38,14 @@ export interface Container {
 }
 
 /** A fresh writable layer over the cached root, with the NoCloud seed: the user data byte for byte. */
-export async function prepare(name: string, rootfs: string, runDir: string, userData: Buffer, instanceId: string): Promise<Container> {
+export async function prepare(
+    name: string,
+    rootfs: string,
+    runDir: string,
+    userData: Buffer,
+    instanceId: string,
+    hostname: string,
+): Promise<Container> {
     const root = join(runDir, "root");
     await run("umount", ["-l", root], { allowFail: true });
     if ((await run("mountpoint", ["-q", root], { allowFail: true })).code === 0) throw new Error(`${root} is still mounted`);
@@ -62,7 +69,7 @@ export async function prepare(name: string, rootfs: string, runDir: string, user
     const seed = join(root, "var/lib/cloud/seed/nocloud");
     mkdirSync(seed, { recursive: true });
     writeFileSync(join(seed, "user-data"), userData);
-    writeFileSync(join(seed, "meta-data"), `instance-id: ${instanceId}\nlocal-hostname: ${LAB.server.name.split(".")[0]}\n`);
+    writeFileSync(join(seed, "meta-data"), `instance-id: ${instanceId}\nlocal-hostname: ${hostname.split(".")[0]}\n`);
     writeFileSync(
         join(seed, "network-config"),
         [

@@ -20,6 +20,7 @@ export async function freshBoot(lab: Lab, tag: string, options: { memoryCgroup?:
         join(lab.work, `container-${tag}`),
         lab.plan.userData,
         `lab-${lab.stack}-${tag}-${Date.now()}`,
+        lab.plan.hostname,
     );
     lab.container.memoryCgroup = options.memoryCgroup;
     await container.boot(lab.container, lab.repoDir, join(lab.out, tag === "main" ? "console.log" : `console-${tag}.log`));

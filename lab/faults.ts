@@ -202,7 +202,7 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
         const issued = async () =>
             Number(
                 (
-                    await container.exec(host, `ls /etc/letsencrypt/archive/${LAB.server.name}/ | grep -c '^cert'`, { allowFail: true })
+                    await container.exec(host, `ls /etc/letsencrypt/archive/${lab.plan.hostname}/ | grep -c '^cert'`, { allowFail: true })
                 ).stdout.trim() || 0,
             );
         const renewNow = async () => {
@@ -288,7 +288,7 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
         // The positive waits for the certificate; the control only until Pebble refuses a validation.
         const run = async (tag: string, until: "certificate" | "refused", bundle?: Buffer) => {
             const seen = failedValidations(lab.pebble.logFile).length;
-            await serveZones(lab, { withoutAddressesOf: [LAB.server.name] });
+            await serveZones(lab, { withoutAddressesOf: [lab.plan.hostname] });
             const booted = await freshBoot(lab, tag);
             const started = now();
             // The positive: the records come 60 s after boot, whatever the host does meanwhile. The

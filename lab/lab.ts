@@ -94,7 +94,7 @@ export async function probeTls(lab: Lab, extra: Partial<Job> = {}): Promise<Tran
         helo: LAB.client.name,
         starttls: true,
         caFile: lab.pebble.root,
-        servername: LAB.server.name,
+        servername: lab.plan.hostname,
         ...extra,
     });
 }

@@ -54,6 +54,8 @@ export interface Plan {
     readonly outputs: { readonly ipv4: string; readonly ipv6: string | undefined };
     /** Where postmaster@ is forwarded: the operator's address, from the bundle's alias map. */
     readonly operator: string;
+    /** The host's name (FQDN) as the plan configures it: the commit bundle's, read when the plan is loaded. */
+    readonly hostname: string;
 }
 
 /**
@@ -116,6 +118,7 @@ export function readPlan(dir: string): Plan {
         ptrs: providerPtrs(resources, outputs),
         outputs,
         operator: operatorOf(readFileSync(commit.bundleFile, "utf8")),
+        hostname: (JSON.parse(readFileSync(commit.bundleFile, "utf8")) as { payload: { hostname: string } }).payload.hostname,
     };
 }
 

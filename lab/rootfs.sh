@@ -35,6 +35,7 @@ SUITE=${LAB_SUITE:-trixie}
 BASE_PACKAGES="systemd,systemd-sysv,dbus,cloud-init,python3,python3-cffi-backend,iproute2,procps,sudo,openssh-server,ca-certificates,gnupg,less"
 # What the configuration step installs: the arguments after CACHE_DIR.
 USERDATA_PACKAGES="${*:2}"   # one space apart (cache key)
+USERDATA_LIST=("${@:2}")
 [[ -n $USERDATA_PACKAGES ]] || { echo "rootfs.sh: no packages for the local repository" >&2; exit 2; }
 
 log() { printf '[rootfs %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -65,7 +66,7 @@ TMP_ROOT=$ROOTFS.tmp
 unmount_under() {
   local d m
   d=$(realpath -m "$1")
-  for m in $(awk '{print $2}' /proc/mounts | grep -E "^$d(/|$)" | sort -r); do umount -l "$m" || true; done
+  awk '{print $2}' /proc/mounts | { grep -E "^$d(/|$)" || true; } | sort -r | while IFS= read -r m; do umount -l "$m" || true; done
 }
 safe_rm() { for d in "$@"; do unmount_under "$d"; rm -rf --one-file-system "$d"; done; }
 safe_rm "$ROOTFS" "$REPO" "$TOOLS" "$TMP_ROOT" "$REPO.tmp" "$TOOLS.tmp"
@@ -111,14 +112,14 @@ step "download user-data packages"
 # Same root, same apt configuration (Recommends on) as cloud-init's `apt-get install` at boot,
 # so the download is exactly what the boot will ask for.
 mkdir -p "$REPO.tmp"
-in_root apt-get -y -qq install --download-only $USERDATA_PACKAGES >/dev/null
+in_root apt-get -y -qq install --download-only "${USERDATA_LIST[@]}" >/dev/null
 cp "$TMP_ROOT"/var/cache/apt/archives/*.deb "$REPO.tmp/"
 # keep the base image's own packages too, so a `package_upgrade` or reinstall finds them
 done_step
 
 step "index local repository"
 (cd "$REPO.tmp" && dpkg-scanpackages -m . /dev/null 2>/dev/null | gzip -9 >Packages.gz)
-log "repository: $(ls "$REPO.tmp"/*.deb | wc -l) packages, $(du -sh "$REPO.tmp" | cut -f1)"
+log "repository: $(find "$REPO.tmp" -maxdepth 1 -name '*.deb' | wc -l) packages, $(du -sh "$REPO.tmp" | cut -f1)"
 done_step
 
 step "configure image"
@@ -177,7 +178,7 @@ echo "postfix postfix/main_mailer_type select No configuration" | in_tools debco
 in_tools apt-get update -qq
 # policy-rc.d: install without starting services in the chroot
 printf '#!/bin/sh\nexit 101\n' >"$TOOLS.tmp/usr/sbin/policy-rc.d"; chmod 755 "$TOOLS.tmp/usr/sbin/policy-rc.d"
-in_tools apt-get -y -qq install $USERDATA_PACKAGES >/dev/null
+in_tools apt-get -y -qq install "${USERDATA_LIST[@]}" >/dev/null
 rm -rf "$TOOLS.tmp"/var/lib/apt/lists/*
 tools_cleanup
 trap - EXIT

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The machine packages `npm test` uses for real: nsd (the DNS server the `check` command is tested
-# against), openssh-client, python3; and, as root on Linux, what the mail lab and the Debian 13
-# tools root need (lab/install-deps.sh: debootstrap, systemd-container, pebble, spamassassin…).
+# against), openssh-client, python3, shellcheck and pyflakes3 (the lint of what Biome does not
+# read); and, as root on Linux, what the mail lab and the Debian 13 tools root need (lab/install-deps.sh: debootstrap, systemd-container, pebble, spamassassin…).
 # Installs the missing ones when run as root with apt; otherwise says what is missing, and the
 # tests that need them are skipped with that reason (CI sets REQUIRE_ALL=1: a skip fails it).
 set -euo pipefail
 
-declare -A packages=([nsd]=nsd [ssh]=openssh-client [python3]=python3)
+declare -A packages=([nsd]=nsd [ssh]=openssh-client [python3]=python3 [shellcheck]=shellcheck [pyflakes3]=pyflakes3)
 missing=()
 for command in "${!packages[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${packages[$command]}")

@@ -24,9 +24,27 @@ suite() { # name, test files…
     return "$status"
 }
 
+# The shell scripts and Python programs, which Biome does not read: shellcheck (every level) and
+# pyflakes. The scripts the component renders for the host are checked by test/hostScripts.test.ts.
+lint_scripts() {
+    local tool absent=()
+    for tool in shellcheck pyflakes3; do command -v "$tool" >/dev/null 2>&1 || absent+=("$tool"); done
+    if [ ${#absent[@]} -gt 0 ]; then
+        echo "${absent[*]} not installed (apt-get install ${absent[*]}; npm test installs them when run as root): the shell and Python lint is skipped" >&2
+        [ "${REQUIRE_ALL:-0}" != 1 ]
+        return
+    fi
+    local sh py
+    mapfile -t sh < <(find . -name '*.sh' -not -path './node_modules/*' -not -path './.cache/*' -not -path './out/*' | sort)
+    mapfile -t py < <(find . -name '*.py' -not -path './node_modules/*' -not -path './.cache/*' -not -path './out/*' | sort)
+    shellcheck "${sh[@]}" && pyflakes3 "${py[@]}" components/host/applier/mailserver-apply
+}
+
 status=0
 echo "biome: format and lint"
 "${node[@]}" node_modules/@biomejs/biome/bin/biome check . || status=$?
+echo "shellcheck and pyflakes: the shell scripts and Python programs"
+lint_scripts || status=$?
 suite unit 'dist/test/**/*.test.js' 'dist/lab/unit.test.js' || status=$?
 if [ "${LAB:-1}" = 0 ]; then
     echo "LAB=0: the mail lab is left out"

@@ -5,26 +5,13 @@ object of observations; test/bundle.test.ts asserts them.
 
     python3 applierRollback.py APPLIER_DIR SCRATCH
 """
-import grp
 import json
 import os
-import pwd
-import sys
 
-sys.path.insert(0, sys.argv[1])
-import applier  # noqa: E402
+from scratchApplier import applier, live, owner
 
-root = sys.argv[2]
-applier.LOG = "/dev/null"
-applier.ETC = os.path.join(root, "etc-mailserver")
-applier.RELEASES = os.path.join(applier.ETC, "releases")
-applier.CURRENT = os.path.join(applier.ETC, "current")
-applier.STATE = os.path.join(root, "state")
-applier.ORIGINALS = os.path.join(applier.STATE, "originals")
-applier.STATE_FILE = os.path.join(applier.STATE, "state.json")
 for name in ("wait_for_cloud_init", "ensure_users", "wait_for_records"):
     setattr(applier, name, lambda *args: None)
-applier.install_packages = lambda payload: []
 activated = []
 applier.activate = lambda payload, services, first=False, retried=None, restart=frozenset(): activated.append(
     sorted(f["path"] for f in payload.get("files", []))
@@ -45,9 +32,6 @@ def self_check(payload):
 applier.check_release = check_release
 applier.self_check = self_check
 
-live = os.path.join(root, "live")
-os.makedirs(live)
-owner = "%s:%s" % (pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name)
 package_file = os.path.join(live, "package.conf")
 new_file = os.path.join(live, "new.conf")
 with open(package_file, "w") as out:

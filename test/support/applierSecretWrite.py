@@ -5,21 +5,13 @@ Prints one JSON object; test/bundle.test.ts asserts it.
 
     python3 applierSecretWrite.py APPLIER_DIR SCRATCH
 """
-import grp
 import json
 import os
-import pwd
 import stat
-import sys
 
-sys.path.insert(0, sys.argv[1])
-import applier  # noqa: E402
+from scratchApplier import applier, owner
 
-root = sys.argv[2]
-applier.LOG = "/dev/null"
-applier.RELEASES = os.path.join(root, "releases")
 os.makedirs(applier.RELEASES)
-owner = "%s:%s" % (pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name)
 seen = {}
 real_open = os.open
 

@@ -5,35 +5,19 @@ which services restart. Prints one JSON list of observations; test/bundle.test.t
 
     python3 applierStages.py APPLIER_DIR SCRATCH
 """
-import grp
 import json
 import os
-import pwd
-import sys
 
-sys.path.insert(0, sys.argv[1])
-import applier  # noqa: E402
+from scratchApplier import applier, live, owner
 
-root = sys.argv[2]
-applier.LOG = "/dev/null"
-applier.ETC = os.path.join(root, "etc-mailserver")
-applier.RELEASES = os.path.join(applier.ETC, "releases")
-applier.CURRENT = os.path.join(applier.ETC, "current")
-applier.STATE = os.path.join(root, "state")
-applier.ORIGINALS = os.path.join(applier.STATE, "originals")
-applier.STATE_FILE = os.path.join(applier.STATE, "state.json")
 for name in ("wait_for_cloud_init", "ensure_users", "check_release", "self_check"):
     setattr(applier, name, lambda *args: None)
-applier.install_packages = lambda payload: []
 seen = {}
 applier.wait_for_records = lambda records, seconds: seen.update(waited=sorted(r.get("spfTerm", r.get("value")) for r in records))
 applier.activate = lambda payload, services, first=False, retried=None, restart=frozenset(): seen.update(
     services=list(services), restart=sorted(restart)
 )
 
-live = os.path.join(root, "live")
-os.makedirs(live)
-owner = "%s:%s" % (pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name)
 main_cf = os.path.join(live, "main.cf")
 virtual = os.path.join(live, "virtual")
 

@@ -4,7 +4,9 @@
  *
  * - dns-late: the host's A/AAAA appear a minute after boot. The applier and the certificate script
  *   wait for them on the authoritative servers; Pebble must see no failed validation (each would
- *   count against Let's Encrypt's failed-validation limit). Control: both waits removed.
+ *   count against Let's Encrypt's failed-validation limit) and the first message the host sends
+ *   passes FCrDNS. Controls: the applier's wait removed (the first message fails FCrDNS); both
+ *   waits removed (Pebble refuses a validation).
  * - acme-down: the ACME server is down while the host is configured and at the timer's first run.
  *   Postfix serves the temporary certificate; the real one arrives by the timer's retry. Control:
  *   the retry pushed out of reach.
@@ -22,7 +24,7 @@ import { PATHS } from "../components/host/paths";
 import * as container from "./container";
 import { editedBundle, setParameter } from "./controls";
 import { applyPlan, deploy, freshBoot } from "./deployment";
-import { type Lab, probeTls, received, server, serveZones, waitForRealCert, waitReceived } from "./lab";
+import { gradeMessages, type Lab, probeTls, received, server, serveZones, waitForRealCert, waitReceived } from "./lab";
 import { message, pySmtpSubmit } from "./messages";
 import { failedValidations, startPebble } from "./services";
 import { log, now, sleep, stopBackground, systemdSeconds, waitFor } from "./sys";
@@ -285,55 +287,79 @@ const SCENARIOS: Record<Fault, (lab: Lab, section: string) => Promise<void>> = {
     },
 
     async "dns-late"(lab, section) {
-        // The positive waits for the certificate; the control only until Pebble refuses a validation.
-        const run = async (tag: string, until: "certificate" | "refused", bundle?: Buffer) => {
+        // When the host's addresses come: 60 s after boot whatever the host does (the positive);
+        // only after the first message it sends has been graded; or only once Pebble has refused a
+        // validation (or after 240 s), so no outcome hangs on how long a busy machine takes.
+        type Publish = "after-60s" | "after-first-message" | "after-refusal";
+        const run = async (tag: string, publishAt: Publish, bundle?: Buffer) => {
             const seen = failedValidations(lab.pebble.logFile).length;
             await serveZones(lab, { withoutAddressesOf: [lab.plan.hostname] });
             const booted = await freshBoot(lab, tag);
             const started = now();
-            // The positive: the records come 60 s after boot, whatever the host does meanwhile. The
-            // control: they come only once Pebble has refused a validation (or after 240 s), so the
-            // outcome does not hang on how long the configuration step takes on a busy machine.
-            const publish =
-                until === "certificate" ? sleep(60_000).then(() => serveZones(lab, { withoutAddressesOf: [] })) : Promise.resolve();
+            const publish = async () => serveZones(lab, { withoutAddressesOf: [] });
+            const published = publishAt === "after-60s" ? sleep(60_000).then(publish) : Promise.resolve();
             const applied = await applyPlan(lab, lab.plan, `${section}:${tag}`, { bundle });
-            await publish;
-            const certified =
-                until === "certificate"
-                    ? await waitForRealCert(lab, 420_000).then(
-                          () => true,
-                          () => false,
-                      )
-                    : undefined;
-            if (until === "refused") {
+            // The first message the configured host sends, graded on arrival (as a receiver would).
+            await sendmail(lab, `${tag}-first`);
+            const first = await waitReceived(lab, `${tag}-first`, 120_000)
+                .then(async () => (await gradeMessages(lab, [{ id: `${tag}-first` }])).get(`${tag}-first`))
+                .catch((error: Error) => ({ verdicts: [], error: error.message }));
+            const fcrdns = first?.verdicts.find((v) => v.property === "fcrdns");
+            if (publishAt === "after-first-message") await publish();
+            await published;
+            if (publishAt === "after-refusal")
                 await waitFor(
                     "Pebble to refuse a validation",
                     async () => failedValidations(lab.pebble.logFile).length > seen,
                     240_000,
                     2000,
                 ).catch(() => undefined);
-            }
+            const certified =
+                publishAt === "after-refusal"
+                    ? undefined
+                    : await waitForRealCert(lab, 420_000).then(
+                          () => true,
+                          () => false,
+                      );
             // Every record back (serveZones keeps earlier options: the addresses must be named back too).
             await serveZones(lab, { without: new Set(), withoutAddressesOf: [] });
             const failures = failedValidations(lab.pebble.logFile).slice(seen);
-            return { booted: booted.ok, applied, certified, seconds: now() - started, failures };
+            const firstMessage = fcrdns
+                ? `first message fcrdns ${fcrdns.pass ? "pass" : "fail"} (${fcrdns.evidence})`
+                : `first message: ${first?.error ?? "not graded"}`;
+            return { booted: booted.ok, applied, certified, seconds: now() - started, failures, fcrdns: fcrdns?.pass, firstMessage };
         };
-        const r = await run("dns-late", "certificate");
+        const r = await run("dns-late", "after-60s");
         lab.report.observe(
             "fault:dns-late",
             "positive",
             section,
-            r.booted && r.applied && r.certified === true && r.failures.length === 0,
-            `records published 60 s after boot; configured: ${r.applied}; certificate: ${r.certified} (${r.seconds.toFixed(0)} s); failed ACME validations: ${r.failures.length}`,
+            r.booted && r.applied && r.certified === true && r.failures.length === 0 && r.fcrdns === true,
+            `records published 60 s after boot; configured: ${r.applied}; certificate: ${r.certified} (${r.seconds.toFixed(0)} s); failed ACME validations: ${r.failures.length}; ${r.firstMessage}`,
         );
-        // The control: no wait for the host's addresses, neither in the applier nor in the certificate script.
-        const impatient = JSON.parse(
-            editedBundle(lab, "/usr/local/sbin/mailserver-cert", (script) =>
-                script.replace(/until points_here; do/, "until true; do"),
-            ).toString(),
-        ) as { payload: { waitFor: Array<{ type: string }> } };
-        impatient.payload.waitFor = impatient.payload.waitFor.filter((w) => w.type === "TXT");
-        const c = await run("dns-late-control", "refused", Buffer.from(JSON.stringify(impatient)));
+        // Control 1: the applier's wait for the host's addresses removed (the certificate script's
+        // kept). The host takes on its name before it resolves: its first message fails FCrDNS at
+        // the receiver, while the certificate script's own wait still spares Pebble a failed validation.
+        const noApplierWait = (bundle: Buffer) => {
+            const edited = JSON.parse(bundle.toString()) as { payload: { waitFor: Array<{ type: string }> } };
+            edited.payload.waitFor = edited.payload.waitFor.filter((w) => w.type === "TXT");
+            return Buffer.from(JSON.stringify(edited));
+        };
+        const a = await run("dns-late-applier", "after-first-message", noApplierWait(readFileSync(lab.plan.apply.bundleFile)));
+        lab.report.observe(
+            "fault:dns-late",
+            "negative",
+            "the applier's wait removed",
+            a.booted && a.applied && a.fcrdns === false && a.certified === true && a.failures.length === 0,
+            `configured: ${a.applied}; ${a.firstMessage}; certificate: ${a.certified}; failed ACME validations: ${a.failures.length}`,
+        );
+        // Control 2: the certificate script's wait removed too: certbot asks before the name points
+        // here, and Pebble refuses (Let's Encrypt would count it against its failed-validation limit).
+        // Removing only the script's wait changes nothing on this path: the applier waits first.
+        const impatient = noApplierWait(
+            editedBundle(lab, "/usr/local/sbin/mailserver-cert", (script) => script.replace(/until points_here; do/, "until true; do")),
+        );
+        const c = await run("dns-late-control", "after-refusal", impatient);
         lab.report.observe(
             "fault:dns-late",
             "negative",

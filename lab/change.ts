@@ -210,7 +210,7 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     }
     observePositive(lab, graded);
     if (changes.dmarcPolicy) checkDmarcPolicy(add, graded, changes.dmarcPolicy);
-    if (changes.operatorEmail) checkOperator(lab, add, `${prefix}forward`, changes.operatorEmail);
+    if (changes.operatorEmail) checkOperator(add, received(lab).get(`${prefix}forward`) ?? [], changes.operatorEmail);
     if (changes.dkimSelector) await checkSelectorChange(lab, add, prefix, before, changes.dkimSelector);
     if (changes.ipv6 === "false") await checkNoIpv6(lab, add, prefix);
     if (changes.ipv6 === "true") await checkIpv6(lab, add, prefix);
@@ -262,8 +262,7 @@ export function checkDmarcPolicy(add: Add, graded: ReadonlyMap<string, Graded>, 
 }
 
 /** Mail to postmaster@ after the change reaches the new operator address (the receiver's RCPT TO). */
-function checkOperator(lab: Lab, add: Add, forwardId: string, operator: string): void {
-    const copies = received(lab).get(forwardId) ?? [];
+export function checkOperator(add: Add, copies: readonly { session: { rcptTo: readonly string[] } }[], operator: string): void {
     const recipients = copies.flatMap((c) => c.session.rcptTo);
     add(
         "operator-receives",

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { checkDmarcPolicy, ptrsAt, stagedIdentity, zonesBetweenStages } from "./change";
+import { checkDmarcPolicy, checkOperator, ptrsAt, stagedIdentity, zonesBetweenStages } from "./change";
 import { setParameter } from "./controls";
 import { expand6, grade, headerFields, type LabResolver, tamper } from "./grade";
 import { dkimSignature, message } from "./messages";
@@ -186,6 +186,30 @@ describe("the change checks fail when the change did not reach the receiver", ()
         assert.deepEqual(outcome(new Map([["f", forward]]), "reject"), [
             ["dmarc-policy-served", false, "the receiver's DMARC evaluations read p=(none); reject wanted"],
         ]);
+    });
+});
+
+describe("operator-receives fails when postmaster@ still goes to the old address, or nowhere", () => {
+    const outcome = (rcptTo: string[][]) => {
+        const seen: Array<[string, boolean, string]> = [];
+        checkOperator(
+            (name, pass, evidence) => seen.push([name, pass, evidence]),
+            rcptTo.map((r) => ({ session: { rcptTo: r } })),
+            "ops@example.net",
+        );
+        return seen;
+    };
+    it("passes only when every copy went to the new address", () => {
+        assert.deepEqual(outcome([["OPS@example.net"]]), [
+            ["operator-receives", true, "postmaster@ forwarded to OPS@example.net; ops@example.net wanted"],
+        ]);
+        assert.deepEqual(outcome([["old@example.net"]]), [
+            ["operator-receives", false, "postmaster@ forwarded to old@example.net; ops@example.net wanted"],
+        ]);
+        assert.deepEqual(outcome([["ops@example.net"], ["old@example.net"]]), [
+            ["operator-receives", false, "postmaster@ forwarded to ops@example.net, old@example.net; ops@example.net wanted"],
+        ]);
+        assert.deepEqual(outcome([]), [["operator-receives", false, "postmaster@ forwarded to (nothing arrived); ops@example.net wanted"]]);
     });
 });
 

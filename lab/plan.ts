@@ -105,6 +105,7 @@ export function readPlan(dir: string): Plan {
         ...after.filter((r) => r.type === TYPES.rdns).map((r) => `${reverseName(String(r.inputs.address))} PTR`),
     ]);
     const outputs = plannedAddresses(resources);
+    const commitPayload = (JSON.parse(readFileSync(commit.bundleFile, "utf8")) as { payload: BundlePayload }).payload;
     return {
         dir,
         userData: header.exact,
@@ -117,8 +118,8 @@ export function readPlan(dir: string): Plan {
         afterApply,
         ptrs: providerPtrs(resources, outputs),
         outputs,
-        operator: operatorOf(readFileSync(commit.bundleFile, "utf8")),
-        hostname: (JSON.parse(readFileSync(commit.bundleFile, "utf8")) as { payload: { hostname: string } }).payload.hostname,
+        operator: operatorOf(commitPayload),
+        hostname: commitPayload.hostname,
     };
 }
 
@@ -131,10 +132,15 @@ function readStep(stageDir: string): ApplyStep {
     return result;
 }
 
-/** The address postmaster@ goes to, in the bundle's /etc/postfix/virtual. */
-function operatorOf(bundle: string): string {
-    const files = (JSON.parse(bundle) as { payload: { files: Array<{ path: string; content: string }> } }).payload.files;
-    const virtual = files.find((f) => f.path === "/etc/postfix/virtual")?.content ?? "";
+/** What the lab reads of a bundle's payload when it loads a plan. */
+interface BundlePayload {
+    readonly hostname: string;
+    readonly files: ReadonlyArray<{ readonly path: string; readonly content: string }>;
+}
+
+/** The address postmaster@ goes to, in the payload's /etc/postfix/virtual. */
+function operatorOf(payload: BundlePayload): string {
+    const virtual = payload.files.find((f) => f.path === "/etc/postfix/virtual")?.content ?? "";
     const target = /^postmaster@\S+ (\S+)$/m.exec(virtual)?.[1];
     if (!target) throw new Error("the bundle forwards postmaster@ nowhere");
     return target;

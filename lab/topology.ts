@@ -24,8 +24,8 @@ const server = documentationAddresses(0);
 export const LAB = {
     prefix: "mlab",
     hub: { netns: "mlab-hub", bridge: "br0" },
-    /** The mail host, inside the container; cloud-init configures these addresses. */
-    server: { name: "mail.example.com", domain: "example.com", v4: server.ipv4, v6: server.ipv6 },
+    /** The mail host, inside the container; cloud-init configures these addresses. Its name is the plan's (Plan.hostname): a change may rename it. */
+    server: { domain: "example.com", v4: server.ipv4, v6: server.ipv6 },
     dns: { netns: "mlab-dns", name: "ns.lab.test", v4: "192.0.2.53", v6: "2001:db8::53" },
     /** A second NSD in the same namespace, serving the zones without the server's PTR records. */
     dnsNoPtr: { netns: "mlab-dns", name: "ns2.lab.test", v4: "192.0.2.54", v6: "2001:db8::54" },

@@ -17,3 +17,5 @@ export const dkimSelector = server.dkimSelector;
 export const dkimRecord = server.dkimRecord;
 export const operatorSteps = server.operatorSteps;
 export const applied = server.applied;
+/** Secret: `pulumi stack output --show-secrets mailboxPasswords`. */
+export const mailboxPasswords = server.mailboxPasswords;

@@ -144,6 +144,30 @@ export interface MailServerArgs {
     readonly ipv6?: boolean;
 
     /**
+     * Mailboxes, read over IMAP (993, or 143 after STARTTLS) and sending through the submission
+     * ports (587, 465): `"alice@example.com"` or `"alice@example.com quota=2G"`, addresses of
+     * {@link domain}. Each gets a generated password (the `mailboxPasswords` output) unless
+     * {@link mailboxPasswords} gives one. Adding, removing or changing one changes the running
+     * host in place; removing one keeps its mail on the host.
+     * @default [] (send-only: the host delivers nothing and opens no client ports)
+     */
+    readonly mailboxes?: string[];
+    /**
+     * Aliases: `"sales@example.com alice@example.com bob@partner.example"` sends mail for the first
+     * address to every target (mailboxes, other aliases, outside addresses; forwarded mail keeps
+     * passing SPF through SRS). `"@example.com alice@example.com"` is the catch-all, which must
+     * reach a mailbox. A mailbox user may send as each alias that delivers to them.
+     * @default []
+     */
+    readonly aliases?: string[];
+    /**
+     * Passwords chosen for mailboxes, `"alice@example.com <password>"` (at least 12 characters), kept
+     * as secrets; a mailbox not listed gets a generated one. The host stores only Argon2id hashes.
+     * @default [] (every password generated)
+     */
+    readonly mailboxPasswords?: string[];
+
+    /**
      * ACME directory for the host's certificate.
      * @default "https://acme-v02.api.letsencrypt.org/directory" (Let's Encrypt production)
      */

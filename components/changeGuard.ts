@@ -20,6 +20,8 @@ export interface GuardState {
     readonly hostGeneration: number;
     readonly dkimSelector: string;
     readonly dkimPreviousSelectors: readonly string[];
+    /** The mail domain, when the server has mailboxes (their Maildirs are kept under it); absent when send-only. */
+    readonly mailboxDomain?: string;
 }
 
 export const GUARD_ID = "mailserver-change-guard";
@@ -62,6 +64,12 @@ export function changeProblems(olds: GuardState, news: GuardState): string[] {
                 "after the SPF record dropped its IPv6 address. Change them in two runs: first ipv6, then hostLabel or domain.",
         );
     }
+    if (olds.mailboxDomain !== undefined && news.mailboxDomain !== undefined && olds.mailboxDomain !== news.mailboxDomain) {
+        problems.push(
+            `domain: the mailboxes' mail is kept under ${olds.mailboxDomain}; changing the domain to ${news.mailboxDomain} would leave it ` +
+                "behind, unreachable. Remove the mailboxes in one run (their mail stays on the host), then change the domain.",
+        );
+    }
     const published = [news.dkimSelector, ...news.dkimPreviousSelectors];
     if (olds.dkimSelector !== news.dkimSelector && !published.includes(olds.dkimSelector)) {
         problems.push(
@@ -91,6 +99,7 @@ export const guardProvider: pulumi.dynamic.ResourceProvider = {
             "hostGeneration",
             "dkimSelector",
             "dkimPreviousSelectors",
+            "mailboxDomain",
         ] as const;
         return { changes: keys.some((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key])) };
     },

@@ -3,7 +3,8 @@ import { getDomain } from "tldts";
 import { DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "./args";
 import { labelProblem, MAX_NAME_LENGTH } from "./dnsName";
 import { MailServerArgumentError } from "./errors";
-import { DEFAULT_SIZES, defaultImage, IMAGES, imageFamily } from "./images";
+import { DEFAULT_SIZES, defaultImage, IMAGES, imageFamily, MAILBOX_SIZES } from "./images";
+import { type MailSettings, mailSystemProblem, parseAlias, parseMailbox } from "./mailboxes";
 import {
     addressRange,
     certificateBundle,
@@ -29,6 +30,8 @@ export interface HostSettings {
     readonly sshPublicKeys: readonly string[];
     /** Where the admin (sshPublicKeys) may log in from: sshd's AllowUsers, besides the cloud firewall. */
     readonly sshAllowedCidrs: readonly string[];
+    /** Mailboxes and aliases; none: send-only. */
+    readonly mail: MailSettings;
 }
 
 /** DNS-only settings: changing them never touches the host. */
@@ -61,6 +64,8 @@ export interface MailServerConfig {
     /** CIDR ranges, IPv4 and IPv6 apart. */
     readonly sshAllowed: { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] };
     readonly zone: { readonly id: pulumi.Input<string> } | { readonly name: string };
+    /** Passwords chosen for mailboxes, by address (secret); the others are generated. */
+    readonly mailboxPasswords: Readonly<Record<string, string>>;
 }
 
 export const DEFAULTS = {
@@ -76,6 +81,9 @@ export const DEFAULTS = {
     deployFromCidrs: ["0.0.0.0/0", "::/0"],
     hostGeneration: 1,
 } as const;
+
+/** A chosen mailbox password is at least this long (generated ones are 24 letters and digits). */
+export const MIN_PASSWORD_LENGTH = 12;
 
 /** RFC 7208 §4.6.4: at most 10 terms that cause DNS lookups. */
 export const SPF_MAX_LOOKUPS = 10;
@@ -103,11 +111,12 @@ function text(argument: string, value: unknown, what: string): string {
     return value;
 }
 
-/** A list of strings, each given once. */
-function list(argument: string, value: unknown): string[] {
+/** A list of strings, each given once (`secret`: the duplicate is not quoted in the error). */
+function list(argument: string, value: unknown, secret = false): string[] {
     if (value === undefined) return [];
     if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) fail(argument, "must be a list of strings");
     const twice = firstDuplicate(value as string[]);
+    if (twice !== undefined && secret) fail(argument, "an entry is given twice");
     if (twice !== undefined) fail(argument, `${JSON.stringify(twice)} is given twice`);
     return value as string[];
 }
@@ -147,14 +156,49 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
     const operatorProblem = mailboxProblem(operatorEmail, [domain]);
     if (operatorProblem) fail("operatorEmail", operatorProblem);
 
+    const mailboxes = list("mailboxes", args.mailboxes).map((line) => {
+        const parsed = parseMailbox(line, domain);
+        if ("problem" in parsed) fail("mailboxes", parsed.problem);
+        return parsed.value;
+    });
+    const mailboxTwice = firstDuplicate(mailboxes.map((m) => m.address));
+    if (mailboxTwice !== undefined) fail("mailboxes", `${JSON.stringify(mailboxTwice)} is given twice`);
+    const aliases = list("aliases", args.aliases).map((line) => {
+        const parsed = parseAlias(line, domain);
+        if ("problem" in parsed) fail("aliases", parsed.problem);
+        return parsed.value;
+    });
+    const aliasTwice = firstDuplicate(aliases.map((a) => a.address));
+    if (aliasTwice !== undefined) fail("aliases", `${JSON.stringify(aliasTwice)} is given twice`);
+    const mail: MailSettings = { mailboxes, aliases };
+    const mailProblem = mailSystemProblem(mail, domain, fqdn);
+    if (mailProblem) fail("aliases", mailProblem);
+    const mailboxPasswords: Record<string, string> = {};
+    for (const line of list("mailboxPasswords", args.mailboxPasswords, true)) {
+        // Never quote the line: it holds a password.
+        const space = line.indexOf(" ");
+        const address = space < 0 ? line : line.slice(0, space);
+        const password = space < 0 ? "" : line.slice(space + 1);
+        if (!mailboxes.some((m) => m.address === address))
+            fail("mailboxPasswords", `an entry does not start with a mailbox of mailboxes and a space ("alice@${domain} <password>")`);
+        if (address in mailboxPasswords) fail("mailboxPasswords", `${address} is given twice`);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+        if (password.length < MIN_PASSWORD_LENGTH || /[\x00-\x1f\x7f]/.test(password))
+            fail(
+                "mailboxPasswords",
+                `the password of ${address} is shorter than ${MIN_PASSWORD_LENGTH} characters or holds a control character`,
+            );
+        mailboxPasswords[address] = password;
+    }
+
     const provider = oneOf("provider", args.provider, HostProvider);
     if (args.region === undefined || args.region === null) fail("region", "required: a region slug such as fra1 or eu-central");
     if (typeof args.region !== "string" || !SLUG.test(args.region)) {
         fail("region", `${JSON.stringify(args.region)} is not a region slug such as fra1 or eu-central`);
     }
-    const size = args.size ?? DEFAULT_SIZES[provider];
-    if (typeof size !== "string" || !SLUG.test(size))
-        fail("size", `${JSON.stringify(size)} is not a plan slug such as ${DEFAULT_SIZES[provider]}`);
+    const defaultSize = (mailboxes.length > 0 ? MAILBOX_SIZES : DEFAULT_SIZES)[provider];
+    const size = args.size ?? defaultSize;
+    if (typeof size !== "string" || !SLUG.test(size)) fail("size", `${JSON.stringify(size)} is not a plan slug such as ${defaultSize}`);
     const image = args.image ?? defaultImage(provider);
     if (typeof image !== "string" || imageFamily(provider, image) === undefined) {
         const allowed = IMAGES[provider].map(([name]) => name).join(", ");
@@ -279,6 +323,7 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
             acmeCaBundle,
             sshPublicKeys,
             sshAllowedCidrs: sshRanges.map((r) => r.cidr),
+            mail,
         },
         dns: { ttl, spfIncludes, spfIp4, spfIp6, spfAll, dmarcPolicy, dmarcRua, dmarcAlignment },
         provider,
@@ -297,5 +342,6 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
         hostGeneration,
         dkimPreviousSelectors,
         zone,
+        mailboxPasswords,
     };
 }

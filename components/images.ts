@@ -24,6 +24,16 @@ export const DEFAULT_SIZES: Readonly<Record<HostProvider, string>> = {
     [HostProvider.Linode]: "g6-nanode-1",
 };
 
+/**
+ * The default plans with mailboxes: 1 GB of memory and 25 GB of disk. Dovecot, a few IMAP
+ * sessions, an Argon2 check (19 MiB) and an unattended upgrade do not fit beside Postfix in
+ * 512 MB without swap, and mail needs the disk. Linode's smallest plan already is 1 GB.
+ */
+export const MAILBOX_SIZES: Readonly<Record<HostProvider, string>> = {
+    [HostProvider.DigitalOcean]: "s-1vcpu-1gb",
+    [HostProvider.Linode]: "g6-nanode-1",
+};
+
 export function defaultImage(provider: HostProvider): string {
     return IMAGES[provider][0][0];
 }

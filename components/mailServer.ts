@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { HostProvider, type MailServerArgs } from "./args";
 import { ChangeGuard } from "./changeGuard";
@@ -8,6 +9,7 @@ import { MailServerArgumentError } from "./errors";
 import { APPLY_PROGRAM, DEPLOY_USER, renderBootstrap } from "./host/bootstrap";
 import { renderBundle, Stage } from "./host/bundle";
 import { operatorSteps } from "./operatorSteps";
+import { GENERATED_PASSWORD_LENGTH, passwordHashes } from "./passwords";
 import { inboundRules } from "./ports";
 import { cloudflareRecords, cloudflareZoneId } from "./providers/cloudflare";
 import { digitalOceanHost } from "./providers/digitalocean";
@@ -63,6 +65,8 @@ export class MailServer extends pulumi.ComponentResource {
     public readonly userData: pulumi.Output<string>;
     /** The configuration bundle of the commit stage: the host's whole configuration (secret: it holds the DKIM key). */
     public readonly bundle: pulumi.Output<string>;
+    /** Each mailbox's password, by address (secret): the chosen ones and the generated ones. */
+    public readonly mailboxPasswords: pulumi.Output<Record<string, string>>;
     /** What the configuration step's two stages reported (one JSON line each: release, changed files, reloaded services); empty in a preview. */
     public readonly applied: pulumi.Output<string>;
 
@@ -96,8 +100,26 @@ export class MailServer extends pulumi.ComponentResource {
                 hostGeneration: config.hostGeneration,
                 dkimSelector: config.host.dkimSelector,
                 dkimPreviousSelectors: config.dkimPreviousSelectors,
+                ...(config.host.mail.mailboxes.length > 0 ? { mailboxDomain: config.host.domain } : {}),
             },
             { parent: this },
+        );
+
+        // A password per mailbox: the chosen one, or one generated once and kept in state (secret).
+        const passwords: pulumi.Output<Record<string, string>> = pulumi.secret(
+            pulumi
+                .all(
+                    config.host.mail.mailboxes.map(({ address }) =>
+                        address in config.mailboxPasswords
+                            ? pulumi.secret(config.mailboxPasswords[address])
+                            : new random.RandomPassword(
+                                  `${name}-password-${address}`,
+                                  { length: GENERATED_PASSWORD_LENGTH, special: false },
+                                  { parent: this },
+                              ).result,
+                    ),
+                )
+                .apply((values) => Object.fromEntries(config.host.mail.mailboxes.map((m, i) => [m.address, values[i]]))),
         );
 
         // Secret: it holds the host key's private half.
@@ -130,9 +152,10 @@ export class MailServer extends pulumi.ComponentResource {
         // and reloads; any failure leaves the previous configuration serving and fails `pulumi up`.
         // The bundles are secret: they hold the DKIM private key.
         const bundles = pulumi
-            .all([host.ipv4, host.ipv6, signingKey.privateKeyPem, signingKey.publicKeyPem])
-            .apply(([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem]) => {
-                const live = { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem };
+            .all([host.ipv4, host.ipv6, signingKey.privateKeyPem, signingKey.publicKeyPem, passwords])
+            .apply(async ([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, chosen]) => {
+                // Only the hashes reach the bundle.
+                const live = { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, passwordHashes: await passwordHashes(chosen) };
                 return { prepare: renderBundle(config.host, live, Stage.Prepare), commit: renderBundle(config.host, live, Stage.Commit) };
             });
         this.bundle = pulumi.secret(bundles.commit);
@@ -190,6 +213,7 @@ export class MailServer extends pulumi.ComponentResource {
         }));
         this.operatorSteps = pulumi.output(operatorSteps(config, host.operatorSteps));
         this.userData = userData;
+        this.mailboxPasswords = passwords;
         this.applied = pulumi.all([apply.stdout, commit.stdout]).apply(([prepared, committed]) => `${prepared}${committed}`);
 
         this.registerOutputs({
@@ -204,6 +228,7 @@ export class MailServer extends pulumi.ComponentResource {
             operatorSteps: this.operatorSteps,
             userData: this.userData,
             bundle: this.bundle,
+            mailboxPasswords: this.mailboxPasswords,
             applied: this.applied,
         });
     }

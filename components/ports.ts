@@ -13,6 +13,8 @@ export interface InboundPort {
     readonly port: number | undefined;
     readonly from: PortSource;
     readonly purpose: string;
+    /** Open only when the server has mailboxes. */
+    readonly mailboxesOnly?: boolean;
 }
 
 /**
@@ -30,6 +32,38 @@ export const INBOUND_PORTS: readonly InboundPort[] = [
         purpose: "configuration by pulumi up (forced command) and the admin's login",
     },
     { service: "icmp", protocol: "icmp", port: undefined, from: PortSource.Anywhere, purpose: "path-MTU discovery and ping" },
+    {
+        service: "submission",
+        protocol: "tcp",
+        port: 587,
+        from: PortSource.Anywhere,
+        purpose: "mail from clients and applications: STARTTLS, then AUTH",
+        mailboxesOnly: true,
+    },
+    {
+        service: "submissions",
+        protocol: "tcp",
+        port: 465,
+        from: PortSource.Anywhere,
+        purpose: "mail from clients and applications over implicit TLS (RFC 8314), then AUTH",
+        mailboxesOnly: true,
+    },
+    {
+        service: "imaps",
+        protocol: "tcp",
+        port: 993,
+        from: PortSource.Anywhere,
+        purpose: "reading mail over IMAP, implicit TLS (RFC 8314)",
+        mailboxesOnly: true,
+    },
+    {
+        service: "imap",
+        protocol: "tcp",
+        port: 143,
+        from: PortSource.Anywhere,
+        purpose: "reading mail over IMAP after STARTTLS (no login before it)",
+        mailboxesOnly: true,
+    },
 ];
 
 export const ANYWHERE = { ipv4: ["0.0.0.0/0"], ipv6: ["::/0"] } as const;
@@ -51,18 +85,25 @@ function union(a: Ranges, b: Ranges): Ranges {
 }
 
 /** The inbound firewall rules; a port whose source list is empty is left closed. */
-export function inboundRules(sources: { readonly deployFrom: Ranges; readonly sshAllowed: Ranges }): FirewallRule[] {
-    return INBOUND_PORTS.map((p) => ({
-        service: p.service,
-        protocol: p.protocol,
-        port: p.port,
-        purpose: p.purpose,
-        ...(p.from === PortSource.Anywhere ? ANYWHERE : union(sources.deployFrom, sources.sshAllowed)),
-    })).filter((r) => r.ipv4.length + r.ipv6.length > 0);
+export function inboundRules(sources: {
+    readonly deployFrom: Ranges;
+    readonly sshAllowed: Ranges;
+    readonly host: { readonly mail: { readonly mailboxes: readonly unknown[] } };
+}): FirewallRule[] {
+    const ports = INBOUND_PORTS.filter((p) => !p.mailboxesOnly || sources.host.mail.mailboxes.length > 0);
+    return ports
+        .map((p) => ({
+            service: p.service,
+            protocol: p.protocol,
+            port: p.port,
+            purpose: p.purpose,
+            ...(p.from === PortSource.Anywhere ? ANYWHERE : union(sources.deployFrom, sources.sshAllowed)),
+        }))
+        .filter((r) => r.ipv4.length + r.ipv6.length > 0);
 }
 
 /** The port of a TCP service in the table. */
-export function tcpPort(service: "smtp" | "http" | "ssh"): number {
+export function tcpPort(service: "smtp" | "http" | "ssh" | "submission" | "submissions" | "imap" | "imaps"): number {
     const entry = INBOUND_PORTS.find((p) => p.service === service && p.protocol === "tcp");
     if (!entry?.port) throw new Error(`no TCP port for ${service}`);
     return entry.port;

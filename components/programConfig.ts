@@ -45,7 +45,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
         change: "in-place",
         onHost: true,
         changeNote:
-            "records move to the new name; DigitalOcean renames the droplet (its PTR); the host takes the new name once its SPF and PTR are served; refused together with ipv6 off",
+            "records move to the new name; DigitalOcean renames the droplet (its PTR); the host takes the new name once its SPF and PTR are served; refused together with ipv6 off, and while there are mailboxes",
         type: "string",
         description: "Mail domain (example.com); MX, SPF, DKIM and DMARC are published for it. Lower-case ASCII, punycode for IDNs.",
     },
@@ -213,6 +213,31 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
         type: "boolean",
         default: true,
         description: "Give the host IPv6 (AAAA, PTR, sending over IPv6); off sends over IPv4 only.",
+    },
+    mailboxes: {
+        change: "in-place",
+        onHost: true,
+        changeNote:
+            "a new mailbox gets its password and Maildir; a removed one can no longer log in or receive, and its mail stays on the host; the first mailbox on a send-only stack raises the DigitalOcean default size (new-host)",
+        type: "array",
+        default: [],
+        description: "Mailboxes of the domain, read over IMAP: alice@example.com or alice@example.com quota=2G. None: send-only.",
+    },
+    aliases: {
+        change: "in-place",
+        onHost: true,
+        type: "array",
+        default: [],
+        description: "Aliases: an address (or @domain, the catch-all) then its targets, mailboxes or outside addresses, one space apart.",
+    },
+    mailboxPasswords: {
+        change: "in-place",
+        onHost: true,
+        changeNote: "the host gets the new hash; the old password stops working",
+        type: "array",
+        default: [],
+        description:
+            'Secret: chosen passwords, "alice@example.com <password>" (12+ characters); others are generated (output mailboxPasswords).',
     },
     acmeDirectoryUrl: {
         change: "in-place",

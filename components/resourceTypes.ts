@@ -6,6 +6,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as linode from "@pulumi/linode";
+import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 
 /**
@@ -31,4 +32,5 @@ export const TYPES = {
     legacyCloudflareRecord: typeToken(cloudflare.Record),
     privateKey: typeToken(tls.PrivateKey),
     remoteCommand: typeToken(command.remote.Command),
+    randomPassword: typeToken(random.RandomPassword),
 } as const;

@@ -56,6 +56,10 @@ export interface Plan {
     readonly operator: string;
     /** The host's name (FQDN) as the plan configures it: the commit bundle's, read when the plan is loaded. */
     readonly hostname: string;
+    /** The mailboxes and their (throwaway) passwords: the plan's mailbox-passwords.json; none when send-only. */
+    readonly mailboxes: ReadonlyArray<{ readonly address: string; readonly password: string }>;
+    /** The aliases of the domain, as the commit bundle's alias map has them (neither role addresses nor the catch-all). */
+    readonly aliases: ReadonlyArray<{ readonly address: string; readonly targets: readonly string[] }>;
 }
 
 /**
@@ -120,7 +124,30 @@ export function readPlan(dir: string): Plan {
         outputs,
         operator: operatorOf(commitPayload),
         hostname: commitPayload.hostname,
+        mailboxes: mailboxesOf(dir),
+        aliases: aliasesOf(commitPayload),
     };
+}
+
+/** The plan's mailboxes with their passwords (written only when there are mailboxes). */
+function mailboxesOf(dir: string): Plan["mailboxes"] {
+    const file = join(dir, "mailbox-passwords.json");
+    if (!existsSync(file)) return [];
+    const { passwords } = JSON.parse(readFileSync(file, "utf8")) as { passwords: Record<string, string> };
+    return Object.entries(passwords).map(([address, password]) => ({ address, password }));
+}
+
+/** The alias lines of the payload's /etc/postfix/virtual, without the role addresses, identity lines and the catch-all. */
+function aliasesOf(payload: BundlePayload): Plan["aliases"] {
+    const virtual = payload.files.find((f) => f.path === "/etc/postfix/virtual")?.content ?? "";
+    return virtual
+        .split("\n")
+        .filter((line) => line !== "" && !/^(postmaster|abuse|root)@/.test(line) && !line.startsWith("@"))
+        .map((line) => {
+            const [address, ...rest] = line.split(" ");
+            return { address, targets: rest.join(" ").split(/,\s*/) };
+        })
+        .filter((alias) => !(alias.targets.length === 1 && alias.targets[0] === alias.address));
 }
 
 /** One stage's step.json, with its bundle checked against the SHA-256 it states. */

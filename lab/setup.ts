@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { HOST_PACKAGES } from "../components/host/bundle";
+import { ALL_PACKAGES } from "../components/host/bundle";
 import { DIST_LAB, type Lab } from "./lab";
 import { networkDown, networkUp } from "./network";
 import { makePlan } from "./plan";
@@ -28,7 +28,7 @@ export async function cleanupLeftovers(): Promise<void> {
 
 /** The root filesystem and the package repository holding exactly the packages the applier installs. */
 export async function rootFilesystem(): Promise<{ rootfs: string; repo: string; log: string }> {
-    const r = await run(join(LAB_SRC, "rootfs.sh"), [CACHE, ...HOST_PACKAGES], { timeoutMs: 1_800_000 });
+    const r = await run(join(LAB_SRC, "rootfs.sh"), [CACHE, ...ALL_PACKAGES], { timeoutMs: 1_800_000 });
     const value = (name: string) => {
         const match = new RegExp(`^${name}=(.*)$`, "m").exec(r.stdout);
         if (!match) throw new Error(`rootfs.sh printed no ${name}: ${r.stderr.slice(-1000)}`);

@@ -142,6 +142,14 @@ export class PlanMocks implements pulumi.runtime.Mocks {
                     state: { ...inputs, ipAddress: address.ipv4, ipv4s: [address.ipv4], ipv6: `${address.ipv6}/128` },
                 };
             }
+            case TYPES.randomPassword: {
+                // Throwaway, labelled: derived from the resource name, never a password anyone uses.
+                const result = `offline${createHash("sha256")
+                    .update(args.name)
+                    .digest("hex")
+                    .slice(0, Number(inputs.length ?? 24) - 7)}`;
+                return { id, state: { ...inputs, result: pulumi.secret(result) } };
+            }
             case TYPES.remoteCommand:
                 // A preview runs nothing: the command's output is not known yet.
                 return { id, state: { ...inputs, stdout: "", stderr: "" } };

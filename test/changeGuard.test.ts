@@ -77,6 +77,19 @@ describe("change guard: what it refuses", () => {
         assert.deepEqual(changeProblems(linode, { ...linode, fqdn: "smtp.example.com" }), []);
         assert.deepEqual(changeProblems({ ...linode, fqdn: undefined }, { ...linode, ipv6: false, fqdn: "smtp.example.com" }), []);
     });
+    it("a new domain is refused while there are mailboxes (their mail is kept under the old one), and not otherwise", () => {
+        const withMail = { ...base, mailboxDomain: "example.com" };
+        assert.deepEqual(
+            changeProblems(withMail, { ...withMail, fqdn: "mail.example.org", mailboxDomain: "example.org", hostGeneration: 2 }),
+            [
+                "domain: the mailboxes' mail is kept under example.com; changing the domain to example.org would leave it behind, unreachable. " +
+                    "Remove the mailboxes in one run (their mail stays on the host), then change the domain.",
+            ],
+        );
+        assert.deepEqual(changeProblems(withMail, { ...base, fqdn: "mail.example.org" }), [], "the mailboxes removed first");
+        assert.deepEqual(changeProblems(withMail, { ...withMail, fqdn: "smtp.example.com" }), [], "a new host label keeps the domain");
+        assert.deepEqual(changeProblems(base, { ...withMail }), [], "the first mailboxes");
+    });
     it("IPv6 on is in place on DigitalOcean (the droplet gets an address)", () => {
         assert.deepEqual(changeProblems({ ...base, ipv6: false }, base), []);
     });

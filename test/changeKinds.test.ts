@@ -32,12 +32,18 @@ interface Case {
 
 const ANOTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA2PpFAEz5oulgsbA5OsnoEwUuQR4Xp/XszAbs4Q18Jz ops@laptop";
 const CASES: readonly Case[] = [
-    { key: "domain", stack: "do-example", value: "example.org", with: { cloudflareZoneName: "example.org" } },
+    {
+        key: "domain",
+        stack: "do-example",
+        value: "example.org",
+        with: { cloudflareZoneName: "example.org" },
+        config: { mailboxes: "[]", aliases: "[]" },
+    },
     { key: "hostLabel", stack: "do-example", value: "mx" },
     { key: "operatorEmail", stack: "do-example", value: "other@example.org" },
     { key: "provider", stack: "do-example", value: "linode", with: { region: "eu-central" } },
     { key: "region", stack: "do-example", value: "ams3" },
-    { key: "size", stack: "do-example", value: "s-1vcpu-1gb" },
+    { key: "size", stack: "do-example", value: "s-1vcpu-2gb" },
     { key: "linodeLabel", stack: "linode-example", value: "mailhost" },
     { key: "sshPublicKeys", stack: "do-example", value: JSON.stringify([ANOTHER_KEY]) },
     { key: "sshAllowedCidrs", stack: "do-example", value: '["198.51.100.0/24"]' },
@@ -48,7 +54,7 @@ const CASES: readonly Case[] = [
         key: "cloudflareZoneName",
         stack: "do-example",
         value: "lists.example.com",
-        config: { domain: "lists.example.com", cloudflareZoneName: "example.com", dmarcRua: "[]" },
+        config: { domain: "lists.example.com", cloudflareZoneName: "example.com", dmarcRua: "[]", mailboxes: "[]", aliases: "[]" },
     },
     { key: "dnsTtl", stack: "do-example", value: "300" },
     { key: "spfIncludes", stack: "do-example", value: '["_spf.example.org"]' },
@@ -61,6 +67,9 @@ const CASES: readonly Case[] = [
     { key: "dmarcRua", stack: "do-example", value: '["agg@example.org"]' },
     { key: "dmarcAlignment", stack: "do-example", value: "strict" },
     { key: "ipv6", stack: "linode-example", value: "false" },
+    { key: "mailboxes", stack: "do-example", value: '["alice@example.com quota=1G","bob@example.com","carol@example.com"]' },
+    { key: "aliases", stack: "do-example", value: '["info@example.com alice@example.com friend@example.net"]' },
+    { key: "mailboxPasswords", stack: "linode-example", value: '["alice@example.com a chosen password"]' },
     { key: "acmeDirectoryUrl", stack: "do-example", value: "https://acme-staging-v02.api.letsencrypt.org/directory" },
     { key: "acmeCaBundle", stack: "do-example", value: new TestCa("ACME test CA").pem },
 ];

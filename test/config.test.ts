@@ -63,7 +63,9 @@ describe("resolveConfig defaults", () => {
             acmeCaBundle: undefined,
             sshPublicKeys: [],
             sshAllowedCidrs: [],
+            mail: { mailboxes: [], aliases: [] },
         });
+        assert.deepEqual(c.mailboxPasswords, {});
         assert.deepEqual(c.dns, {
             ttl: 3600,
             spfIncludes: [],

@@ -7,7 +7,7 @@ import { srsSetup } from "../components/host/postsrsd";
 import { run } from "./support/tools";
 
 const srs = srsSetup({ domain: "example.com", fqdn: "mail.example.com" });
-const postfix = { domain: "example.com", fqdn: "mail.example.com", ipv6: true, srs };
+const postfix = { domain: "example.com", fqdn: "mail.example.com", ipv6: true, srs, mailboxes: false };
 
 /** main.cf as a map; fails on a parameter set twice. */
 function params(mainCf: string): Map<string, string> {
@@ -176,6 +176,7 @@ describe("certificate script", () => {
         operatorEmail: "o'brien@example.net",
         acmeDirectoryUrl: "https://acme.example/dir",
         hasAcmeCaBundle: true,
+        servedBy: ["postfix"],
     });
     it("is valid POSIX shell (sh -n)", () => {
         const result = run("sh", ["-n"], script);

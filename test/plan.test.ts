@@ -20,8 +20,8 @@ function plan(stack: string, ...extra: string[]) {
 }
 
 for (const [stack, machine, expectedTypes] of [
-    ["do-example", "digitalocean:index/droplet:Droplet", 17],
-    ["linode-example", "linode:index/instance:Instance", 19],
+    ["do-example", "digitalocean:index/droplet:Droplet", 19],
+    ["linode-example", "linode:index/instance:Instance", 21],
 ] as const) {
     describe(`offline plan of ${stack}`, () => {
         const result = plan(stack);
@@ -72,6 +72,28 @@ for (const [stack, machine, expectedTypes] of [
             ]) {
                 assert.match(result.zone, line);
             }
+        });
+
+        it("generates a password per mailbox, writes the throwaway ones labelled, and only their hashes reach the bundle", () => {
+            const passwords = resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
+            assert.deepEqual(
+                passwords.map((r) => [r.name, r.inputs.length, r.inputs.special]),
+                [
+                    ["mail-password-alice@example.com", 24, false],
+                    ["mail-password-bob@example.com", 24, false],
+                ],
+            );
+            const file = JSON.parse(result.read("mailbox-passwords.json")) as { throwaway: string; passwords: Record<string, string> };
+            assert.match(file.throwaway, /^THROWAWAY passwords of the offline plan/);
+            assert.deepEqual(Object.keys(file.passwords), ["alice@example.com", "bob@example.com"]);
+            const bundle = result.read("commit/bundle.json");
+            for (const password of Object.values(file.passwords)) {
+                assert.match(password, /^offline[0-9a-f]{17}$/);
+                assert.equal(bundle.includes(password), false, "no password in the bundle");
+                assert.equal(result.resources.includes(password), false, "no password in resources.json");
+                assert.equal(result.stdout.includes(password), false, "no password in the summary");
+            }
+            assert.match(bundle, /alice@example\.com:\{ARGON2ID\}\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
         });
 
         it("writes the exact user data the provider receives, labelled as holding a throwaway key", () => {

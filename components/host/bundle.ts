@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HostSettings } from "../config";
+import { tcpPort } from "../ports";
 import { dkimRecord, dkimRecordName } from "../records/dkim";
 import { reverseName } from "../records/reverse";
 import { APPLIER_DIR } from "./bootstrap";
@@ -17,6 +18,7 @@ import {
     renderCertTimer,
     renderDeployHook,
 } from "./certificate";
+import { renderDovecotConf, renderDovecotDropIn, renderDovecotUsers } from "./dovecot";
 import type { ManagedFile } from "./files";
 import {
     ADMIN_USER,
@@ -28,8 +30,8 @@ import {
     renderSshdAdminConf,
 } from "./hardening";
 import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHosts } from "./opendkim";
-import { DKIM_MILTER, dkimKeyPath, PATHS } from "./paths";
-import { type PostfixInput, renderMainCf, renderMasterCf, renderVirtualMap } from "./postfix";
+import { DKIM_MILTER, DOVECOT, dkimKeyPath, MAILBOX_MAPS, PATHS } from "./paths";
+import { type PostfixInput, renderMailboxMap, renderMainCf, renderMasterCf, renderSenderLogins, renderVirtualMap } from "./postfix";
 import { SRS_PORTS, srsSetup } from "./postsrsd";
 
 export const BUNDLE_FORMAT = "mailserver-bundle/1";
@@ -48,6 +50,12 @@ export const HOST_PACKAGES = [
     "nftables",
 ] as const;
 
+/** Packages a host with mailboxes runs besides those: Dovecot for IMAP, LMTP delivery and SASL. */
+export const MAILBOX_PACKAGES = ["dovecot-core", "dovecot-imapd", "dovecot-lmtpd"] as const;
+
+/** Every package some configuration installs: the lab's package repository and the tests' Debian root hold these. */
+export const ALL_PACKAGES = [...HOST_PACKAGES, ...MAILBOX_PACKAGES] as const;
+
 /** Answers for the packages' installers: Postfix must not ask questions or write its own main.cf. */
 export const DEBCONF = ["postfix postfix/main_mailer_type select No configuration"];
 
@@ -63,6 +71,8 @@ export interface BundleLive {
     readonly dkimPrivateKeyPem: string;
     /** SubjectPublicKeyInfo PEM of the signing DKIM key. */
     readonly dkimPublicKeyPem: string;
+    /** Dovecot password field (`{ARGON2ID}$argon2id$…`) of each mailbox, by address. */
+    readonly passwordHashes?: Readonly<Record<string, string>>;
 }
 
 /** A DNS record the host waits for on the zone's authoritative servers before switching to a release. */
@@ -108,12 +118,42 @@ export enum Stage {
     Commit = "commit",
 }
 
-function postfixInput(host: Pick<HostSettings, "domain" | "fqdn" | "ipv6">): PostfixInput {
-    return { domain: host.domain, fqdn: host.fqdn, ipv6: host.ipv6, srs: srsSetup({ domain: host.domain, fqdn: host.fqdn }) };
+function postfixInput(host: Pick<HostSettings, "domain" | "fqdn" | "ipv6" | "mail">): PostfixInput {
+    return {
+        domain: host.domain,
+        fqdn: host.fqdn,
+        ipv6: host.ipv6,
+        srs: srsSetup({ domain: host.domain, fqdn: host.fqdn }),
+        mailboxes: hasMailboxes(host),
+    };
+}
+
+/** Whether the host keeps mailboxes (Dovecot, the submission and IMAP ports); without, it is send-only. */
+export function hasMailboxes(host: Pick<HostSettings, "mail">): boolean {
+    return host.mail.mailboxes.length > 0;
+}
+
+/** Dovecot's files, and the Postfix maps of mailbox mode. */
+function mailboxFiles(host: HostSettings, live: Pick<BundleLive, "passwordHashes">): ManagedFile[] {
+    if (!hasMailboxes(host)) return [];
+    return [
+        { path: DOVECOT.conf, content: renderDovecotConf(host), mode: "0644", reload: ["dovecot"] },
+        // Hashes, not keys: readable by Dovecot's auth process (group dovecot), as Dovecot's passwd-file guide has it.
+        {
+            path: DOVECOT.users,
+            content: renderDovecotUsers(host.mail.mailboxes, live.passwordHashes ?? {}),
+            mode: "0640",
+            owner: "root:dovecot",
+            reload: ["dovecot"],
+        },
+        { path: DOVECOT.dropIn, content: renderDovecotDropIn(), mode: "0644", reload: ["systemd", "dovecot"] },
+        { path: MAILBOX_MAPS.mailboxes, content: renderMailboxMap(host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
+        { path: MAILBOX_MAPS.senderLogins, content: renderSenderLogins(host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
+    ];
 }
 
 /** The files of the host's configuration. */
-export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimPrivateKeyPem">): ManagedFile[] {
+export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimPrivateKeyPem" | "passwordHashes">): ManagedFile[] {
     const dkim = { domain: host.domain, fqdn: host.fqdn, selector: host.dkimSelector };
     const postfix = postfixInput(host);
     const { srs } = postfix;
@@ -124,6 +164,7 @@ export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimPrivat
         operatorEmail: host.operatorEmail,
         acmeDirectoryUrl: host.acmeDirectoryUrl,
         hasAcmeCaBundle: host.acmeCaBundle !== undefined,
+        servedBy: hasMailboxes(host) ? ["postfix", "dovecot"] : ["postfix"],
     };
     const admin: ManagedFile[] =
         host.sshPublicKeys.length > 0
@@ -137,8 +178,9 @@ export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimPrivat
         { path: "/etc/mailname", content: `${host.fqdn}\n`, mode: "0644", reload: ["postfix"] },
         { path: PATHS.cloudInitConf, content: renderCloudInitConf(), mode: "0644" },
         { path: "/etc/postfix/main.cf", content: renderMainCf(postfix), mode: "0644", reload: ["postfix"] },
-        { path: "/etc/postfix/master.cf", content: renderMasterCf(), mode: "0644", reload: ["postfix"] },
-        { path: PATHS.virtualMap, content: renderVirtualMap(host), mode: "0644", postmap: true, reload: ["postfix"] },
+        { path: "/etc/postfix/master.cf", content: renderMasterCf(postfix), mode: "0644", reload: ["postfix"] },
+        { path: PATHS.virtualMap, content: renderVirtualMap(host, host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
+        ...mailboxFiles(host, live),
         { path: PATHS.opendkimConf, content: renderOpendkimConf(dkim), mode: "0644", reload: ["opendkim"] },
         { path: `${PATHS.opendkimDir}/key.table`, content: renderKeyTable(dkim), mode: "0644", reload: ["opendkim"] },
         { path: `${PATHS.opendkimDir}/signing.table`, content: renderSigningTable(dkim), mode: "0644", reload: ["opendkim"] },
@@ -156,7 +198,7 @@ export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimPrivat
         { path: PATHS.certScript, content: renderCertScript(cert), mode: "0755" },
         { path: `/etc/systemd/system/${PATHS.certUnit}.service`, content: renderCertService(), mode: "0644", reload: ["systemd"] },
         { path: `/etc/systemd/system/${PATHS.certUnit}.timer`, content: renderCertTimer(), mode: "0644", reload: ["systemd"] },
-        { path: PATHS.deployHook, content: renderDeployHook(), mode: "0755" },
+        { path: PATHS.deployHook, content: renderDeployHook(cert.servedBy), mode: "0755" },
         ...(host.acmeCaBundle !== undefined
             ? [
                   { path: PATHS.acmeCaBundle, content: host.acmeCaBundle, mode: "0644" as const },
@@ -212,33 +254,70 @@ export function hostGates(host: HostSettings): Gate[] {
 /** The payload the applier applies: packages, accounts, files, records to wait for, checks. */
 export function bundlePayload(host: HostSettings, live: BundleLive): Record<string, unknown> {
     const someone = "check@example.org";
+    const mailboxes = hasMailboxes(host);
+    const first = host.mail.mailboxes[0]?.address;
     return {
         hostname: host.fqdn,
         features: { ipv6: host.ipv6 },
         gates: hostGates(host),
         announcedBy: announcingRecords(host, live),
-        packages: [...HOST_PACKAGES],
+        packages: [...HOST_PACKAGES, ...(mailboxes ? MAILBOX_PACKAGES : [])],
+        // Dovecot's package would start it with Debian's configuration (system accounts over PAM) before the release is in place.
+        ...(mailboxes ? { noPackageStart: ["dovecot"] } : {}),
         debconf: DEBCONF,
         users: host.sshPublicKeys.length > 0 ? [{ name: ADMIN_USER, groups: ["sudo"], shell: "/bin/bash" }] : [],
+        // The account that owns the Maildirs (no login, no home of its own).
+        ...(mailboxes ? { systemUsers: [{ name: DOVECOT.mailUser, home: DOVECOT.mailRoot }] } : {}),
         files: hostFiles(host, live),
         waitFor: awaitedRecords(host, live),
         waitSeconds: DNS_WAIT_SECONDS,
         // Checked where the release is already current, before the switch.
-        mapQueries: [{ key: `postmaster@${host.domain}`, map: `hash:${PATHS.virtualMap}` }],
+        mapQueries: [
+            { key: `postmaster@${host.domain}`, map: `hash:${PATHS.virtualMap}` },
+            ...(first
+                ? [
+                      { key: first, map: `hash:${MAILBOX_MAPS.mailboxes}` },
+                      { key: first, map: `hash:${MAILBOX_MAPS.senderLogins}` },
+                  ]
+                : []),
+        ],
         beforeReload: [
             // OpenDKIM's socket directory: group postfix, setgid, so the socket is Postfix's to use.
             ["install", "-d", "-o", "opendkim", "-g", "postfix", "-m", "2750", DKIM_MILTER.directory],
+            ...(mailboxes
+                ? [
+                      ["install", "-d", "-o", DOVECOT.mailUser, "-g", DOVECOT.mailUser, "-m", "0750", DOVECOT.mailRoot],
+                      // Only the configuration's own listeners serve IMAP: never the package's socket unit.
+                      ["systemctl", "mask", "dovecot.socket"],
+                  ]
+                : []),
             [PATHS.certScript, "init"],
         ],
-        enable: ["nftables", "postsrsd", "opendkim", "postfix", "unattended-upgrades", `${PATHS.certUnit}.timer`],
-        running: ["postsrsd", "opendkim", "postfix"],
+        enable: [
+            "nftables",
+            "postsrsd",
+            "opendkim",
+            ...(mailboxes ? ["dovecot"] : []),
+            "postfix",
+            "unattended-upgrades",
+            `${PATHS.certUnit}.timer`,
+        ],
+        running: ["postsrsd", "opendkim", ...(mailboxes ? ["dovecot"] : []), "postfix"],
         afterReload: [
             ["systemctl", "start", `${PATHS.certUnit}.timer`],
             ["systemctl", "start", "--no-block", `${PATHS.certUnit}.service`],
         ],
         // Checked on the running services after the switch.
         banner: `220 ${host.fqdn} ESMTP`,
-        sockets: [DKIM_MILTER.socket],
+        ...(mailboxes
+            ? {
+                  greetings: [
+                      { port: tcpPort("submission"), startsWith: `220 ${host.fqdn} ESMTP` },
+                      { port: tcpPort("imap"), startsWith: "* OK" },
+                  ],
+              }
+            : {}),
+        sockets: [DKIM_MILTER.socket, ...(mailboxes ? [DOVECOT.lmtpSocket, DOVECOT.authSocket, DOVECOT.quotaSocket] : [])],
         liveQueries: [{ key: someone, map: `tcp:127.0.0.1:${SRS_PORTS.forward}`, startsWith: "SRS0=" }],
     };
 }

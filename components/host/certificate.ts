@@ -8,7 +8,11 @@ export interface CertificateInput {
     readonly operatorEmail: string;
     readonly acmeDirectoryUrl: string;
     readonly hasAcmeCaBundle: boolean;
+    /** The services that serve the certificate and re-read it on reload: Postfix, and Dovecot with mailboxes. */
+    readonly servedBy: readonly ("postfix" | "dovecot")[];
 }
+
+const SERVICE_NAMES = { postfix: "Postfix", dovecot: "Dovecot" } as const;
 
 /** How long one run waits for DNS before giving up until the timer's next run. */
 export const DNS_WAIT_SECONDS = 600;
@@ -101,8 +105,8 @@ obtain)
   fi
   if [ "$(readlink ${PATHS.tlsCert})" != "$LIVE/fullchain.pem" ] || [ "$(readlink ${PATHS.tlsKey})" != "$LIVE/privkey.pem" ]; then
     link "$LIVE/fullchain.pem" "$LIVE/privkey.pem"
-    systemctl reload postfix
-    log "Postfix uses the certificate for $FQDN"
+    systemctl reload ${input.servedBy.join(" ")}
+    log "${input.servedBy.map((s) => SERVICE_NAMES[s]).join(" and ")} use${input.servedBy.length === 1 ? "s" : ""} the certificate for $FQDN"
   fi
   # No more retries until the next boot or configuration run. Stop, not disable: the timer's unit
   # file is the applier's link into its release, and disabling a linked unit deletes the link.
@@ -143,9 +147,10 @@ WantedBy=timers.target
 `;
 }
 
-/** Renewal deploy hook: certbot.timer renews; Postfix must re-read the files. */
-export function renderDeployHook(): string {
-    return "#!/bin/sh\n# Rendered by the mailserver Pulumi component: Postfix re-reads the renewed certificate.\nsystemctl reload postfix\n";
+/** Renewal deploy hook: certbot.timer renews; Postfix (and Dovecot) must re-read the files. */
+export function renderDeployHook(servedBy: CertificateInput["servedBy"] = ["postfix"]): string {
+    const names = servedBy.map((s) => SERVICE_NAMES[s]).join(" and ");
+    return `#!/bin/sh\n# Rendered by the mailserver Pulumi component: ${names} re-read${servedBy.length === 1 ? "s" : ""} the renewed certificate.\nsystemctl reload ${servedBy.join(" ")}\n`;
 }
 
 /** certbot.service drop-in so renewals trust the same private ACME CA as the first issuance. */

@@ -33,6 +33,27 @@ export const DKIM_MILTER = {
     socket: "/var/spool/postfix/opendkim/opendkim.sock",
 } as const;
 
+/**
+ * Dovecot's files and the sockets it offers Postfix. The sockets live in Postfix's queue
+ * directory (`private/`), so Postfix (chroot off) names them relative to it.
+ */
+export const DOVECOT = {
+    conf: "/etc/dovecot/mailserver.conf",
+    users: "/etc/dovecot/mailserver-users",
+    dropIn: "/etc/systemd/system/dovecot.service.d/mailserver.conf",
+    mailUser: "vmail",
+    mailRoot: "/var/mail/vhosts",
+    lmtpSocket: "/var/spool/postfix/private/dovecot-lmtp",
+    authSocket: "/var/spool/postfix/private/dovecot-auth",
+    quotaSocket: "/var/spool/postfix/private/dovecot-quota",
+} as const;
+
+/** The Postfix maps of mailbox mode: which addresses are mailboxes, and who may send as which address. */
+export const MAILBOX_MAPS = {
+    mailboxes: "/etc/postfix/vmailbox",
+    senderLogins: "/etc/postfix/sender_logins",
+} as const;
+
 export function dkimKeyPath(selector: string): string {
     return `${PATHS.opendkimDir}/keys/${selector}.private`;
 }

@@ -1,5 +1,6 @@
+import { type MailSettings, senderLogins } from "../mailboxes";
 import { tcpPort } from "../ports";
-import { DKIM_MILTER, PATHS } from "./paths";
+import { DKIM_MILTER, DOVECOT, MAILBOX_MAPS, PATHS } from "./paths";
 import type { SrsSetup } from "./postsrsd";
 
 export interface PostfixInput {
@@ -7,6 +8,13 @@ export interface PostfixInput {
     readonly fqdn: string;
     readonly ipv6: boolean;
     readonly srs: SrsSetup;
+    /** Whether the domain's addresses are Dovecot mailboxes (and the submission ports are open). */
+    readonly mailboxes: boolean;
+}
+
+/** A socket in Postfix's queue directory, as Postfix names it (relative to the queue directory). */
+function queueRelative(path: string): string {
+    return path.replace(/^\/var\/spool\/postfix\//, "");
 }
 
 type Section = { readonly why: string; readonly params: ReadonlyArray<readonly [string, string]> };
@@ -28,6 +36,74 @@ export function mainCfSections(input: PostfixInput): Section[] {
     const localOnly = localOnlyRecipients(input.fqdn)
         .map((address) => `{ ${address} = REJECT 5.7.1 not a public address }`)
         .join(" ");
+    const delivery: Section = input.mailboxes
+        ? {
+              why:
+                  "Delivery: the mail domain's addresses are Dovecot mailboxes (LMTP) or aliases; the host name is an alias domain: " +
+                  "postmaster@ and abuse@ (RFC 2142), and root@ for the host's own mail, are forwarded to the operator. Nothing is " +
+                  "delivered to a system account (nobody@, daemon@, postfix@, the admin); every other address is unknown.",
+              params: [
+                  ["mydestination", ""],
+                  ["local_recipient_maps", ""],
+                  ["local_transport", "error:5.1.1 local delivery is disabled"],
+                  ["alias_maps", ""],
+                  ["alias_database", ""],
+                  ["virtual_alias_domains", "$myhostname"],
+                  ["virtual_alias_maps", `hash:${PATHS.virtualMap}`],
+                  ["virtual_mailbox_domains", "$mydomain"],
+                  ["virtual_mailbox_maps", `hash:${MAILBOX_MAPS.mailboxes}`],
+                  ["virtual_transport", `lmtp:unix:${queueRelative(DOVECOT.lmtpSocket)}`],
+                  ["lmtp_destination_concurrency_limit", "4"],
+                  ["recipient_delimiter", "+"],
+              ],
+          }
+        : {
+              why:
+                  "Delivery: nothing is delivered on this host, so no system account (nobody@, daemon@, postfix@, the admin) receives mail. " +
+                  "The mail domain and the host name are virtual alias domains: postmaster@ and abuse@ (RFC 2142), and root@ for the host's own " +
+                  "mail, are forwarded to the operator; every other address is unknown.",
+              params: [
+                  ["mydestination", ""],
+                  ["local_recipient_maps", ""],
+                  ["local_transport", "error:5.1.1 local delivery is disabled"],
+                  ["alias_maps", ""],
+                  ["alias_database", ""],
+                  ["virtual_alias_domains", "$mydomain, $myhostname"],
+                  ["virtual_alias_maps", `hash:${PATHS.virtualMap}`],
+                  ["recipient_delimiter", "+"],
+              ],
+          };
+    // A full mailbox is refused at RCPT time (no bounce after acceptance, no backscatter).
+    const quota = input.mailboxes ? `check_policy_service unix:${queueRelative(DOVECOT.quotaSocket)}, ` : "";
+    // Nobody outside uses a local user's address as envelope sender on port 25.
+    const spoofing = input.mailboxes ? "reject_unauthenticated_sender_login_mismatch, " : "";
+    const submission: Section[] = input.mailboxes
+        ? [
+              {
+                  why:
+                      `Submission (ports ${tcpPort("submission")} and ${tcpPort("submissions")}): logins are Dovecot's; a logged-in user sends only as ` +
+                      "the addresses sender_logins gives them. AUTH is offered in the submission services only, over TLS only.",
+                  params: [
+                      ["smtpd_sasl_type", "dovecot"],
+                      ["smtpd_sasl_path", queueRelative(DOVECOT.authSocket)],
+                      ["smtpd_sasl_auth_enable", "no"],
+                      ["smtpd_sasl_security_options", "noanonymous, noplaintext"],
+                      ["smtpd_sasl_tls_security_options", "noanonymous"],
+                      ["smtpd_sender_login_maps", `hash:${MAILBOX_MAPS.senderLogins}`],
+                      ["mua_client_restrictions", "permit_sasl_authenticated, reject"],
+                      [
+                          "mua_sender_restrictions",
+                          "reject_non_fqdn_sender, reject_sender_login_mismatch, permit_sasl_authenticated, reject",
+                      ],
+                      ["mua_relay_restrictions", "permit_sasl_authenticated, reject"],
+                      [
+                          "mua_recipient_restrictions",
+                          "reject_non_fqdn_recipient, reject_unknown_recipient_domain, permit_sasl_authenticated, reject",
+                      ],
+                  ],
+              },
+          ]
+        : [];
     return [
         {
             why: "Identity: hostname, banner, HELO name, certificate name and PTR are all the FQDN (Gmail 550-5.7.25; RFC 5321 §4.1.1.1).",
@@ -50,22 +126,7 @@ export function mainCfSections(input: PostfixInput): Section[] {
                 ["inet_protocols", input.ipv6 ? "all" : "ipv4"],
             ],
         },
-        {
-            why:
-                "Delivery: nothing is delivered on this host, so no system account (nobody@, daemon@, postfix@, the admin) receives mail. " +
-                "The mail domain and the host name are virtual alias domains: postmaster@ and abuse@ (RFC 2142), and root@ for the host's own " +
-                "mail, are forwarded to the operator; every other address is unknown.",
-            params: [
-                ["mydestination", ""],
-                ["local_recipient_maps", ""],
-                ["local_transport", "error:5.1.1 local delivery is disabled"],
-                ["alias_maps", ""],
-                ["alias_database", ""],
-                ["virtual_alias_domains", "$mydomain, $myhostname"],
-                ["virtual_alias_maps", `hash:${PATHS.virtualMap}`],
-                ["recipient_delimiter", "+"],
-            ],
-        },
+        delivery,
         {
             why:
                 "Not an open relay: only this host (mynetworks) may send to other domains. Clients must greet with a valid host name and " +
@@ -74,15 +135,16 @@ export function mainCfSections(input: PostfixInput): Section[] {
                 ["mynetworks", mynetworks],
                 ["smtpd_helo_required", "yes"],
                 ["smtpd_helo_restrictions", "permit_mynetworks, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname"],
-                ["smtpd_sender_restrictions", "permit_mynetworks, reject_non_fqdn_sender, reject_unknown_sender_domain"],
+                ["smtpd_sender_restrictions", `permit_mynetworks, ${spoofing}reject_non_fqdn_sender, reject_unknown_sender_domain`],
                 ["smtpd_relay_restrictions", "permit_mynetworks, reject_unauth_destination"],
                 [
                     "smtpd_recipient_restrictions",
-                    `permit_mynetworks, reject_non_fqdn_recipient, reject_unknown_recipient_domain, reject_unauth_destination, check_recipient_access inline:{ ${localOnly} }`,
+                    `permit_mynetworks, reject_non_fqdn_recipient, reject_unknown_recipient_domain, reject_unauth_destination, ${quota}check_recipient_access inline:{ ${localOnly} }`,
                 ],
                 ["disable_vrfy_command", "yes"],
             ],
         },
+        ...submission,
         {
             why: "SMTP smuggling guards (CVE-2023-51764): normalize bare newlines, refuse unauthorized pipelining.",
             params: [
@@ -148,17 +210,60 @@ export function renderMainCf(input: PostfixInput): string {
     return `# Rendered by the mailserver Pulumi component; edits are lost on re-creation.\n\n${blocks.join("\n\n")}\n`;
 }
 
-/** One master.cf service line: service type private unpriv chroot wakeup maxproc command. */
-type Service = readonly [service: string, type: string, priv: string, unpriv: string, wakeup: string, maxproc: string, command: string];
+/** One master.cf service line: service type private unpriv chroot wakeup maxproc command, and its -o options. */
+type Service = readonly [
+    service: string,
+    type: string,
+    priv: string,
+    unpriv: string,
+    wakeup: string,
+    maxproc: string,
+    command: string,
+    options?: ReadonlyArray<readonly [string, string]>,
+];
 
 /**
- * /etc/postfix/master.cf: the stock daemons plus exactly one SMTP listener, the smtp port of the
- * port table. chroot is off everywhere so the milter, SRS and DNS need no copies in a jail.
+ * The submission services' options (after Debian's master.cf.proto): TLS before anything else
+ * (587: STARTTLS first, 465: implicit), AUTH through Dovecot, limits on failed logins, and the
+ * mua_* restrictions of main.cf. Mail clients greet with any name, so no HELO checks; the
+ * client's address stays out of the Received header.
  */
-export function renderMasterCf(): string {
+export function submissionOptions(implicitTls: boolean): Array<readonly [string, string]> {
+    return [
+        ["syslog_name", implicitTls ? "postfix/submissions" : "postfix/submission"],
+        ...(implicitTls ? [["smtpd_tls_wrappermode", "yes"] as const] : []),
+        ["smtpd_tls_security_level", "encrypt"],
+        ["smtpd_tls_auth_only", "yes"],
+        ["smtpd_sasl_auth_enable", "yes"],
+        ["smtpd_hide_client_session", "yes"],
+        ["smtpd_reject_unlisted_recipient", "no"],
+        // At most 10 AUTH commands a minute per client, and 5 errors (each failed AUTH is one) a session.
+        ["smtpd_client_auth_rate_limit", "10"],
+        ["smtpd_hard_error_limit", "5"],
+        ["smtpd_helo_restrictions", ""],
+        ["smtpd_client_restrictions", "$mua_client_restrictions"],
+        ["smtpd_sender_restrictions", "$mua_sender_restrictions"],
+        ["smtpd_relay_restrictions", "$mua_relay_restrictions"],
+        ["smtpd_recipient_restrictions", "$mua_recipient_restrictions"],
+    ];
+}
+
+/**
+ * /etc/postfix/master.cf: the stock daemons plus the SMTP listeners of the port table: smtp, and
+ * with mailboxes submission and submissions. chroot is off everywhere so the milter, SRS, Dovecot's
+ * sockets and DNS need no copies in a jail.
+ */
+export function renderMasterCf(input: { readonly mailboxes: boolean } = { mailboxes: false }): string {
+    const submission: Service[] = input.mailboxes
+        ? [
+              [String(tcpPort("submission")), "inet", "n", "-", "-", "-", "smtpd", submissionOptions(false)],
+              [String(tcpPort("submissions")), "inet", "n", "-", "-", "-", "smtpd", submissionOptions(true)],
+          ]
+        : [];
     const services: Service[] = [
-        // The single inbound listener: the port table's smtp entry (opened in the firewall too).
+        // The inbound listener: the port table's smtp entry (opened in the firewall too).
         [String(tcpPort("smtp")), "inet", "n", "-", "-", "-", "smtpd"],
+        ...submission,
         ["pickup", "unix", "n", "-", "60", "1", "pickup"],
         ["cleanup", "unix", "n", "-", "-", "0", "cleanup"],
         ["qmgr", "unix", "n", "-", "300", "1", "qmgr"],
@@ -184,11 +289,12 @@ export function renderMasterCf(): string {
         ["scache", "unix", "-", "-", "-", "1", "scache"],
         ["postlog", "unix-dgram", "n", "-", "-", "1", "postlogd"],
     ];
-    const lines = services.map(([service, type, priv, unpriv, wakeup, maxproc, command]) =>
+    const lines = services.flatMap(([service, type, priv, unpriv, wakeup, maxproc, command, options]) => [
         [service.padEnd(10), type.padEnd(10), priv.padEnd(7), unpriv.padEnd(7), "n".padEnd(7), wakeup.padEnd(7), maxproc.padEnd(7), command]
             .join(" ")
             .trimEnd(),
-    );
+        ...(options ?? []).map(([key, value]) => `  -o ${key}=${value}`),
+    ]);
     return [
         "# Rendered by the mailserver Pulumi component.",
         "# service  type       private unpriv  chroot  wakeup  maxproc command",
@@ -199,10 +305,34 @@ export function renderMasterCf(): string {
 
 /**
  * /etc/postfix/virtual: the RFC 2142 role addresses of the domain and of the host name, and
- * root@ at the host name (cron, unattended-upgrades), forwarded to the operator. Virtual alias
- * results are addresses only: unlike /etc/aliases, nothing here can name a command or a file.
+ * root@ at the host name (cron, unattended-upgrades), forwarded to the operator; then the
+ * aliases, and the catch-all last. With a catch-all, each mailbox maps to itself (virtual
+ * aliases are looked up before mailboxes, so the catch-all would take them otherwise). Virtual
+ * alias results are addresses only: unlike /etc/aliases, nothing here can name a command or a file.
  */
-export function renderVirtualMap(input: { readonly domain: string; readonly fqdn: string; readonly operatorEmail: string }): string {
+export function renderVirtualMap(
+    input: { readonly domain: string; readonly fqdn: string; readonly operatorEmail: string },
+    mail: MailSettings = { mailboxes: [], aliases: [] },
+): string {
     const roles = [input.domain, input.fqdn].flatMap((name) => ["postmaster", "abuse"].map((role) => `${role}@${name}`));
-    return `${[...roles, ...localOnlyRecipients(input.fqdn)].map((address) => `${address} ${input.operatorEmail}`).join("\n")}\n`;
+    const catchAll = mail.aliases.find((a) => a.address.startsWith("@"));
+    const lines = [
+        ...[...roles, ...localOnlyRecipients(input.fqdn)].map((address) => `${address} ${input.operatorEmail}`),
+        ...(catchAll ? mail.mailboxes.map((m) => `${m.address} ${m.address}`) : []),
+        ...mail.aliases.filter((a) => a !== catchAll).map((a) => `${a.address} ${a.targets.join(", ")}`),
+        ...(catchAll ? [`${catchAll.address} ${catchAll.targets.join(", ")}`] : []),
+    ];
+    return `${lines.join("\n")}\n`;
+}
+
+/** /etc/postfix/vmailbox: the addresses that are mailboxes (recipient validation; LMTP delivers). */
+export function renderMailboxMap(mail: MailSettings): string {
+    return mail.mailboxes.map((m) => `${m.address} OK\n`).join("");
+}
+
+/** /etc/postfix/sender_logins: envelope sender → the logins that may use it. Never an @domain key (it would match every address). */
+export function renderSenderLogins(mail: MailSettings): string {
+    return senderLogins(mail)
+        .map((entry) => `${entry.address} ${entry.logins.join(", ")}\n`)
+        .join("");
 }

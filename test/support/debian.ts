@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { HOST_PACKAGES } from "../../components/host/bundle";
+import { ALL_PACKAGES } from "../../components/host/bundle";
 
 const repo = resolve(__dirname, "..", "..", "..");
 const cache = process.env.LAB_CACHE_DIR ?? "/var/cache/mailserver-lab";
@@ -22,7 +22,7 @@ export function debianMissing(): string | false {
 /** The tools root, built (or found in the cache) on first use. */
 export function debianRoot(): string {
     if (tools) return tools;
-    const result = spawnSync(join(repo, "lab", "rootfs.sh"), [cache, ...HOST_PACKAGES], { encoding: "utf8", timeout: 1_800_000 });
+    const result = spawnSync(join(repo, "lab", "rootfs.sh"), [cache, ...ALL_PACKAGES], { encoding: "utf8", timeout: 1_800_000 });
     const found = /^TOOLS=(.*)$/m.exec(result.stdout)?.[1];
     if (result.status !== 0 || !found) throw new Error(`lab/rootfs.sh failed: ${result.stderr.slice(-2000)}`);
     tools = found;

@@ -58,7 +58,10 @@ MODES = {"0644": 0o644, "0640": 0o640, "0600": 0o600, "0755": 0o755, "0440": 0o4
 # Where live files may be; nothing else is ever written.
 ALLOWED_PREFIXES = ("/etc/", "/usr/local/sbin/mailserver-")
 FORBIDDEN = ("/etc/mailserver/", "/etc/shadow", "/etc/passwd", "/etc/group", "/etc/gshadow")
-SERVICE_ORDER = ["systemd", "hostname", "nftables", "sshd", "postsrsd", "opendkim", "postfix"]
+SERVICE_ORDER = ["systemd", "hostname", "nftables", "sshd", "postsrsd", "opendkim", "dovecot", "postfix"]
+# Installed with policy-rc.d denying these, so no package starts its service with its own defaults.
+POLICY_RC_D = "/usr/sbin/policy-rc.d"
+DOVECOT_CONF = "/etc/dovecot/mailserver.conf"
 # The first time, a service started by its package with its own defaults restarts: a reload does
 # not move OpenDKIM's socket, for one.
 RESTART = {
@@ -66,6 +69,7 @@ RESTART = {
     "sshd": [["systemctl", "reload-or-restart", "ssh"]],
     "postsrsd": [["systemctl", "restart", "postsrsd"]],
     "opendkim": [["systemctl", "restart", "opendkim"]],
+    "dovecot": [["systemctl", "restart", "dovecot"]],
     "postfix": [["systemctl", "restart", "postfix"]],
 }
 RELOAD = {
@@ -75,6 +79,7 @@ RELOAD = {
     # postsrsd 1.10 re-reads its settings only when started.
     "postsrsd": [["systemctl", "restart", "postsrsd"]],
     "opendkim": [["systemctl", "reload-or-restart", "opendkim"]],
+    "dovecot": [["systemctl", "reload-or-restart", "dovecot"]],
     "postfix": [["systemctl", "reload-or-restart", "postfix"]],
 }
 
@@ -238,7 +243,19 @@ def install_packages(payload):
     run(["debconf-set-selections"], stdin=selections)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run(["apt-get", "update", "-q"], env=env, timeout=1800)
-    run(["apt-get", "install", "-y", "-q", "-o", "Dpkg::Options::=--force-confold"] + missing, env=env, timeout=3600)
+    denied = payload.get("noPackageStart", [])
+    guard = denied and not os.path.lexists(POLICY_RC_D)
+    if guard:
+        # invoke-rc.d names the service ("dovecot"), deb-systemd-invoke the unit ("dovecot.service").
+        patterns = "|".join("%s|%s.*" % (name, name) for name in denied)
+        with open(POLICY_RC_D, "w") as out:
+            out.write('#!/bin/sh\n# mailserver-apply: installing packages\ncase "$1" in %s) exit 101 ;; esac\nexit 0\n' % patterns)
+        os.chmod(POLICY_RC_D, 0o755)
+    try:
+        run(["apt-get", "install", "-y", "-q", "-o", "Dpkg::Options::=--force-confold"] + missing, env=env, timeout=3600)
+    finally:
+        if guard:
+            os.unlink(POLICY_RC_D)
     return missing
 
 
@@ -258,6 +275,12 @@ def ensure_users(payload):
             run(["passwd", "--lock", name])
         for group in account.get("groups", []):
             run(["usermod", "--append", "--groups", group, name])
+    for account in payload.get("systemUsers", []):
+        try:
+            pwd.getpwnam(account["name"])
+        except KeyError:
+            log("creating the system account %s" % account["name"])
+            run(["useradd", "--system", "--user-group", "--home-dir", account["home"], "--no-create-home", "--shell", "/usr/sbin/nologin", account["name"]])
 
 
 def write_release(payload, release):
@@ -473,6 +496,8 @@ def release_checks(payload):
         checks.append(["postfix", "check"])
     if "/etc/opendkim.conf" in paths:
         checks.append(["opendkim", "-n"])
+    if DOVECOT_CONF in paths:
+        checks.append(["doveconf", "-c", DOVECOT_CONF, "-n"])
     if any(p.startswith("/etc/ssh/") for p in paths):
         checks.append(["sshd", "-t"])
     for path in sorted(paths):
@@ -496,18 +521,21 @@ def check_release(payload, release):
         script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
         result = run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", release_dir(release), current] + check, check=False)
         warnings = [line for line in result.stderr.splitlines() if "warning" in line.lower()]
-        if result.returncode != 0 or (check[:2] == ["postconf", "-n"] and warnings):
+        if result.returncode != 0 or (check[0] in ("postconf", "doveconf") and warnings):
             failures.append("%s: %s" % (" ".join(check), (result.stderr or result.stdout).strip()[-800:] or "exit %d" % result.returncode))
     if failures:
         raise Failure("the new configuration does not pass its checks; nothing was changed:\n  " + "\n  ".join(failures))
     log("release %s passes %d checks" % (release, len(release_checks(payload))))
 
 
+def greeting(port, timeout=10):
+    """The first line a service on `port` of this host says (SMTP 220, IMAP * OK)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        return connection.recv(512).decode("latin-1").strip()
+
+
 def smtp_banner(timeout=10):
-    with socket.create_connection(("127.0.0.1", 25), timeout=timeout) as connection:
-        reply = connection.recv(512).decode("latin-1").strip()
-        connection.sendall(b"QUIT\r\n")
-        return reply
+    return greeting(25, timeout)
 
 
 def self_check(payload):
@@ -529,6 +557,17 @@ def self_check(payload):
                 time.sleep(0.5)
         if not banner.startswith(expected):
             problems.append("SMTP banner %r, not %r" % (banner, expected))
+    for expected in payload.get("greetings", []):
+        said = ""
+        for _ in range(20):
+            try:
+                said = greeting(expected["port"])
+                break
+            except OSError as error:
+                said = str(error)
+                time.sleep(0.5)
+        if not said.startswith(expected["startsWith"]):
+            problems.append("port %d says %r, not %r" % (expected["port"], said, expected["startsWith"]))
     for path in payload.get("sockets", []):
         for _ in range(20):
             if os.path.exists(path):
@@ -709,6 +748,11 @@ def apply(stage, payload):
         save_state(state)
         raise Failure("%s; the previous configuration (%s) is back in place" % (failure, previous))
     unlink_stale(set(paths), [p for p in previous_files if p not in paths])
+    for unit in (previous_payload or {}).get("running", []):
+        if unit not in effective.get("running", []):
+            # A service the configuration no longer runs (Dovecot once the last mailbox goes).
+            run(["systemctl", "disable", "--now", unit])
+            report.setdefault("stopped", []).append(unit)
     prune({release, previous})
     report["reloaded"] = [s for s in services if s not in restart]
     report["restarted"] = [s for s in SERVICE_ORDER if s in restart and s in services]

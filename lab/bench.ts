@@ -8,17 +8,17 @@
  * - for the plan, boot to the first message graded all-pass;
  * - SMTP throughput with the DKIM milter on and off, in alternating rounds (a message counts as
  *   signed only when mailauth verifies our DKIM signature on it at the MX);
- * - memory of the mail services at rest after the throughput run; every boot runs in a cgroup
- *   memory limit equal to the smallest plan's (512 MB, no swap), with its OOM-kill count and peak.
+ * - memory of the mail services (Dovecot too, with mailboxes) at rest after the throughput run;
+ *   every boot runs in a cgroup memory limit equal to the default plan's memory (512 MB
+ *   send-only, 1 GB with mailboxes; no swap), with its OOM-kill count and peak.
  *
- *   node dist/lab/bench.js [--stack do-example] [--samples 5] [--messages 300] [--memory-mb 512]
+ *   node dist/lab/bench.js [--stack do-example] [--samples 5] [--messages 300] [--memory-mb 512|1024]
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { spread } from "../bench/stats";
-import { HOST_PACKAGES } from "../components/host/bundle";
 import * as container from "./container";
 import { applyPlan, freshBoot } from "./deployment";
 import { gradeMessages, type Lab, server, serveZones, smtp, waitReceived } from "./lab";
@@ -33,16 +33,17 @@ const { values } = parseArgs({
         stack: { type: "string", default: "do-example" },
         samples: { type: "string", default: "5" },
         messages: { type: "string", default: "300" },
-        "memory-mb": { type: "string", default: "512" },
+        "memory-mb": { type: "string", default: "" },
     },
 });
 const SAMPLES = Number(values.samples);
 const MESSAGES = Number(values.messages);
-const MEMORY_MB = Number(values["memory-mb"]);
+/** The default plans' memory: DigitalOcean's smallest send-only, and both providers' default with mailboxes. */
+const PLAN_MEMORY_MB = { sendOnly: 512, mailboxes: 1024 } as const;
 const FROM = `lab@${LAB.server.domain}`;
 
-/** User data that only installs the same packages, with Postfix answering as a plain Internet Site. */
-function baselineUserData(fqdn: string): Buffer {
+/** User data that only installs the same packages as the plan, with Postfix answering as a plain Internet Site. */
+function baselineUserData(fqdn: string, packages: readonly string[]): Buffer {
     return Buffer.from(
         `#cloud-config\n${stringify({
             apt: {
@@ -51,7 +52,7 @@ function baselineUserData(fqdn: string): Buffer {
                 },
             },
             package_update: true,
-            packages: [...HOST_PACKAGES],
+            packages: [...packages],
         })}`,
     );
 }
@@ -101,16 +102,16 @@ function memoryCgroup(mb: number): string {
 }
 
 /** The mail services' process names (as the host sees them) that run inside the cgroup. */
-function servicesInside(dir: string): string[] {
-    const names = new Set<string>();
+function servicesInside(dir: string, names: readonly string[]): string[] {
+    const running = new Set<string>();
     for (const pid of container.cgroupPids(dir)) {
         try {
-            names.add(readFileSync(`/proc/${pid}/comm`, "utf8").trim());
+            running.add(readFileSync(`/proc/${pid}/comm`, "utf8").trim());
         } catch {
             // exited meanwhile
         }
     }
-    return ["master", "qmgr", "opendkim", "postsrsd"].filter((name) => names.has(name));
+    return names.filter((name) => running.has(name));
 }
 
 /** The cgroup's record since its peak was last reset: OOM kills, peak usage, swap, and resident memory now. */
@@ -128,16 +129,19 @@ function cgroupStats(dir: string): { oomKills: number; peakMb: number; swapMb: n
 
 /** Proportional set size (kB) of the mail services, from smaps_rollup: shared pages counted once. */
 async function mailMemory(lab: Lab): Promise<Record<string, number>> {
+    // Dovecot: its master and every process it started (login, auth, imap, lmtp, …), marked with a "d".
     const script = `for p in $(pgrep -x master; pgrep -u postfix; pgrep -x opendkim; pgrep -x postsrsd); do
-  printf '%s %s\\n' "$(cat /proc/$p/comm)" "$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)"; done`;
+  printf '%s %s\\n' "$(cat /proc/$p/comm)" "$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)"; done
+for d in $(pgrep -x dovecot); do for p in $d $(pgrep -P $d); do
+  printf 'd %s\\n' "$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)"; done; done`;
     const r = await container.exec(server(lab), script, { allowFail: true });
-    const out: Record<string, number> = { postfix: 0, opendkim: 0, postsrsd: 0 };
+    const out: Record<string, number> = { postfix: 0, opendkim: 0, postsrsd: 0, dovecot: 0 };
     for (const line of r.stdout.trim().split("\n")) {
         const [comm, pss] = line.split(" ");
-        const key = comm === "opendkim" ? "opendkim" : comm === "postsrsd" ? "postsrsd" : "postfix";
+        const key = comm === "d" ? "dovecot" : comm === "opendkim" ? "opendkim" : comm === "postsrsd" ? "postsrsd" : "postfix";
         out[key] += Number(pss) || 0;
     }
-    out.total = out.postfix + out.opendkim + out.postsrsd;
+    out.total = out.postfix + out.opendkim + out.postsrsd + out.dovecot;
     return out;
 }
 
@@ -193,13 +197,18 @@ async function main(): Promise<number> {
     let code = 0;
     try {
         const lab = await setup(values.stack, out, report);
-        const cgroup = memoryCgroup(MEMORY_MB);
+        const mailboxes = lab.plan.mailboxes.length > 0;
+        const memoryMb = Number(values["memory-mb"] || (mailboxes ? PLAN_MEMORY_MB.mailboxes : PLAN_MEMORY_MB.sendOnly));
+        const services = ["master", "qmgr", "opendkim", "postsrsd", ...(mailboxes ? ["dovecot"] : [])];
+        const packages = (JSON.parse(readFileSync(lab.plan.commit.bundleFile, "utf8")) as { payload: { packages: string[] } }).payload
+            .packages;
+        const cgroup = memoryCgroup(memoryMb);
         const boot = { memoryCgroup: cgroup };
         const ours = lab.plan.userData;
         const samples = { baseline: [] as number[], plan: [] as number[], graded: [] as number[] };
         for (let i = 0; i < SAMPLES; i++) {
             log(`sample ${i + 1}/${SAMPLES}: the packages only ...`);
-            lab.plan = { ...lab.plan, userData: baselineUserData(lab.plan.hostname) };
+            lab.plan = { ...lab.plan, userData: baselineUserData(lab.plan.hostname, packages) };
             await serveZones(lab, { without: new Set() });
             await disposePrevious(lab);
             const baselineBanner = bannerAnswered(lab);
@@ -233,10 +242,11 @@ async function main(): Promise<number> {
         rows.push(["ratio of the medians, plan / packages only", (p.median / b.median).toFixed(2)]);
         rows.push([`boot to the first message graded all-pass, the plan (n=${SAMPLES})`, `${g.median} s (min ${g.min}, max ${g.max})`]);
 
-        const inside = servicesInside(cgroup);
-        if (inside.length !== 4) throw new Error(`the mail services are not all in the memory cgroup: only ${inside.join(", ") || "none"}`);
+        const inside = servicesInside(cgroup, services);
+        if (inside.length !== services.length)
+            throw new Error(`the mail services are not all in the memory cgroup: only ${inside.join(", ") || "none"}`);
         writeFileSync(join(cgroup, "memory.max_usage_in_bytes"), "0");
-        log(`throughput: ${SAMPLES} alternating rounds of ${MESSAGES} messages, DKIM milter on then off (limit ${MEMORY_MB} MB) ...`);
+        log(`throughput: ${SAMPLES} alternating rounds of ${MESSAGES} messages, DKIM milter on then off (limit ${memoryMb} MB) ...`);
         const rates = { on: [] as number[], off: [] as number[] };
         const signed = { on: [] as number[], off: [] as number[] };
         for (let i = 0; i < SAMPLES; i++) {
@@ -269,10 +279,10 @@ async function main(): Promise<number> {
         rows.push(["ratio of the medians, on / off", (on.median / off.median).toFixed(2)]);
         rows.push([
             "memory of the mail services at rest after the run (PSS)",
-            `${mb(rest.total)} MB (postfix ${mb(rest.postfix)}, opendkim ${mb(rest.opendkim)}, postsrsd ${mb(rest.postsrsd)})`,
+            `${mb(rest.total)} MB (postfix ${mb(rest.postfix)}, opendkim ${mb(rest.opendkim)}, postsrsd ${mb(rest.postsrsd)}${mailboxes ? `, dovecot ${mb(rest.dovecot)}` : ""})`,
         ]);
         rows.push([
-            `the whole host in a ${MEMORY_MB} MB cgroup (${inside.join(", ")} inside)`,
+            `the whole host in a ${memoryMb} MB cgroup (${inside.join(", ")} inside)`,
             `peak ${limits.peakMb.toFixed(0)} MB during the throughput run (page cache included), resident ${limits.rssMb.toFixed(0)} MB at rest, swap ${limits.swapMb.toFixed(0)} MB, OOM kills ${limits.oomKills}`,
         ]);
         if (limits.oomKills > 0 || limits.swapMb > 0 || sum(signed.on) !== SAMPLES * MESSAGES || sum(signed.off) !== 0) code = 1;

@@ -13,6 +13,7 @@ import * as container from "./container";
 import { applyPlan } from "./deployment";
 import type { GradeOptions } from "./grade";
 import { gradeMessages, type Lab, observeNegative, probeTls, server, serveZones, waitReceived } from "./lab";
+import { checkCleartextLogin } from "./mailboxChecks";
 import { dkimSignature, GTUBE, message, pySmtpSubmit } from "./messages";
 import { log } from "./sys";
 import { LAB } from "./topology";
@@ -154,6 +155,15 @@ export async function runControls(lab: Lab): Promise<void> {
                 : (t.error ?? "no TLS"),
         );
     });
+
+    // IMAP: a server that lets a password cross in clear (both settings: ssl = required alone already refuses it).
+    const [user] = lab.plan.mailboxes;
+    if (user) {
+        const cleartext = editedBundle(lab, "/etc/dovecot/mailserver.conf", (c) =>
+            c.replace("ssl = required", "ssl = yes").replace("auth_allow_cleartext = no", "auth_allow_cleartext = yes"),
+        );
+        await withBundle(lab, "imap-cleartext", cleartext, () => checkCleartextLogin(lab, "negative", user));
+    }
 
     // A message already signed for the domain, submitted again: the server signs it a second time.
     const presigned = message({

@@ -3,7 +3,10 @@
  * `pulumi up` would, and grades the mail it sends the way large receivers do.
  *
  *   node dist/lab/run.js [--stack do-example] [--controls all|none] [--faults all|none|a,b]
- *                        [--change key=value … [--change then --change key=value …]] [--keep] [--cleanup]
+ *                        [--change key=value … [--change then --change key=value …]] [--keep] [--hold] [--cleanup]
+ *
+ * --hold leaves the lab running after grading, prints LAB READY and writes
+ * out/lab/<stack>/endpoints.json (lab/endpoints.ts); SIGINT or SIGTERM then cleans up.
  *
  * Linux and root only. Writes out/lab/<stack>/report.json; exits 1 when any check fails.
  */
@@ -15,9 +18,11 @@ import { checkHostHardening, checkInbound, sendForward, sendOutbound } from "./c
 import * as container from "./container";
 import { runControls } from "./controls";
 import { deploy } from "./deployment";
+import { writeEndpoints } from "./endpoints";
 import { FAULTS, type Fault, runFaults } from "./faults";
 import { PROPERTIES } from "./grade";
 import { gradeMessages, type Lab, observePositive } from "./lab";
+import { checkMailboxes } from "./mailboxChecks";
 import { Report } from "./report";
 import { cleanupLeftovers, REPO, setup } from "./setup";
 import { cleanup, installSignalHandlers, log, now } from "./sys";
@@ -30,6 +35,7 @@ function options() {
             faults: { type: "string", default: "all" },
             change: { type: "string", multiple: true },
             keep: { type: "boolean", default: false },
+            hold: { type: "boolean", default: false },
             cleanup: { type: "boolean", default: false },
         },
     });
@@ -61,7 +67,9 @@ async function main(): Promise<number> {
     const out = join(REPO, "out", "lab", args.stack);
     const report = new Report(args.stack, out);
     const started = now();
+    let holding = false;
     installSignalHandlers((signal) => {
+        if (holding) return; // the report was written before the lab was held
         report.add("lab", "ran-to-end", false, `interrupted by ${signal}`);
         report.time("total", now() - started);
         report.write();
@@ -70,7 +78,13 @@ async function main(): Promise<number> {
     try {
         lab = await setup(args.stack, out, report);
         report.expect(
-            [...PROPERTIES, "certificate", "relay-refused", ...args.faults.map((fault) => `fault:${fault}`)],
+            [
+                ...PROPERTIES,
+                "certificate",
+                "relay-refused",
+                ...(lab.plan.mailboxes.length > 0 ? ["imap-cleartext-refused"] : []),
+                ...args.faults.map((fault) => `fault:${fault}`),
+            ],
             args.controls === "all",
         );
         if (await deploy(lab, "main")) {
@@ -79,6 +93,10 @@ async function main(): Promise<number> {
             await checkHostHardening(lab);
             log("mail from the server over IPv4 and IPv6, and a forward ...");
             const cases = [...(await sendOutbound(lab)), await sendForward(lab)];
+            if (lab.plan.mailboxes.length > 0) {
+                log("mailboxes: delivery, IMAP, submission, aliases, refusals ...");
+                cases.push(...(await checkMailboxes(lab)));
+            }
             log("grading (mailauth, reverse DNS, SpamAssassin) ...");
             observePositive(lab, await gradeMessages(lab, cases));
             if (args.controls === "all") await runControls(lab);
@@ -90,6 +108,16 @@ async function main(): Promise<number> {
             }
             await failedApply(lab);
             if (args.faults.length > 0) await runFaults(lab, args.faults);
+        }
+        if (args.hold && lab?.container && !lab.container.disposed) {
+            report.time("total", now() - started);
+            report.write();
+            console.log(report.table());
+            const file = writeEndpoints(lab);
+            holding = true;
+            console.log(`LAB READY ${file}`);
+            // Until SIGINT or SIGTERM: the signal handler cleans up and exits (the timer keeps the process alive).
+            await new Promise<never>(() => setInterval(() => undefined, 3_600_000));
         }
     } catch (error) {
         report.add("lab", "ran-to-end", false, String((error as Error).stack ?? error));

@@ -20,6 +20,8 @@ export interface Job {
     /** OpenSSL cipher list to offer (a client with only weak ciphers). */
     readonly ciphers?: string;
     readonly maxVersion?: "TLSv1.2" | "TLSv1.3";
+    /** AUTH PLAIN with these credentials after EHLO (after STARTTLS when that is asked for). */
+    readonly auth?: { readonly user: string; readonly pass: string };
     readonly from?: string;
     readonly to?: readonly string[];
     readonly dataFile?: string;
@@ -47,6 +49,7 @@ export interface Transcript {
     ehlo?: Reply;
     starttls?: Reply;
     ehloTls?: Reply;
+    auth?: Reply;
     cert?: Certificate;
     tlsProtocol?: string;
     tlsCipher?: string;
@@ -158,7 +161,11 @@ async function run(job: Job): Promise<Transcript> {
         connection = new Connection(await upgrade(connection.socket as Socket, job, transcript));
         transcript.ehloTls = await connection.command(`EHLO ${job.helo}`);
     }
-    if (job.from !== undefined) {
+    if (job.auth) {
+        const token = Buffer.from(`\0${job.auth.user}\0${job.auth.pass}`).toString("base64");
+        transcript.auth = await connection.command(`AUTH PLAIN ${token}`);
+    }
+    if (job.from !== undefined && (!transcript.auth || transcript.auth.code === 235)) {
         transcript.mail = await connection.command(`MAIL FROM:<${job.from}>`);
         transcript.rcpt = [];
         for (const recipient of job.to ?? []) transcript.rcpt.push(await connection.command(`RCPT TO:<${recipient}>`));

@@ -1,0 +1,260 @@
+/**
+ * What a stack with mailboxes must do for its users, observed from outside with real clients: mail
+ * from another domain lands in each mailbox and is read back over IMAP (imapflow, certificate
+ * verified), users send through 587 and 465 with their passwords (graded by the receiving MX),
+ * aliases reach their mailboxes and forward outside through SRS; and each refusal on its own: no
+ * AUTH, a wrong password, a user sending as another, AUTH before TLS, a password in clear on 143.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ImapJob, ImapResult } from "./imap-client";
+import { DIST_LAB, type Lab, smtp, type ToGrade, waitReceived } from "./lab";
+import { dkimSignature, message } from "./messages";
+import type { Job, Transcript } from "./smtp-client";
+import { inNamespace, sleep } from "./sys";
+import { LAB } from "./topology";
+
+const SECTION = "mailboxes";
+const OUTSIDE = "alice@example.org";
+
+/** Runs the lab's IMAP client in the outside client's namespace. */
+export async function imap(lab: Lab, job: Omit<ImapJob, "host" | "servername" | "caFile">): Promise<ImapResult> {
+    const full: ImapJob = { host: LAB.server.v4, servername: lab.plan.hostname, caFile: lab.pebble.root, ...job };
+    const r = await inNamespace(LAB.client.netns, process.execPath, [join(DIST_LAB, "imap-client.js"), JSON.stringify(full)], {
+        allowFail: true,
+        timeoutMs: 90_000,
+    });
+    try {
+        return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as ImapResult;
+    } catch {
+        return { error: `imap-client: ${r.stdout} ${r.stderr}` };
+    }
+}
+
+/** A message file for `id`, DKIM-signed for `from`'s domain when it is the outside client's. */
+async function messageFile(lab: Lab, id: string, from: string, to: string): Promise<string> {
+    const raw = message({ caseId: id, from, to, subject: `lab ${id}`, withIds: true, crlf: true });
+    const signature = from.endsWith("@example.org")
+        ? await dkimSignature(raw, {
+              signingDomain: "example.org",
+              selector: "lab",
+              privateKey: lab.clientKey,
+              canonicalization: "relaxed/relaxed",
+          })
+        : "";
+    const file = join(lab.work, `${id}.eml`);
+    writeFileSync(file, signature + raw);
+    return file;
+}
+
+const replies = (t: Transcript) =>
+    [t.auth, t.mail, ...(t.rcpt ?? []), t.dataEnd]
+        .filter((r) => r !== undefined)
+        .map((r) => r.lines.join(" "))
+        .join(" | ") ||
+    (t.error ?? "no reply");
+
+/** Submission on 587 (STARTTLS) or 465 (implicit TLS) as `user`. */
+function submission(lab: Lab, port: 587 | 465, extra: Partial<Job>): Promise<Transcript> {
+    return smtp(LAB.client.netns, {
+        host: LAB.server.v4,
+        port,
+        helo: "laptop.example.org",
+        ...(port === 465 ? { implicitTls: true } : { starttls: true }),
+        caFile: lab.pebble.root,
+        servername: lab.plan.hostname,
+        ...extra,
+    });
+}
+
+/** Waits until `user`'s INBOX holds the message `id`; its header block, or the last answer. */
+async function inMailbox(lab: Lab, user: { address: string; password: string }, id: string): Promise<ImapResult> {
+    let last: ImapResult = {};
+    for (let i = 0; i < 30; i++) {
+        last = await imap(lab, { mode: "read", port: 993, user: user.address, pass: user.password, caseId: id });
+        if (last.header || last.loggedIn === false) return last;
+        await sleep(1000);
+    }
+    return last;
+}
+
+export async function checkMailboxes(lab: Lab): Promise<ToGrade[]> {
+    const [alice, bob] = lab.plan.mailboxes;
+    if (!alice || !bob) {
+        lab.report.add(SECTION, "two-mailboxes-planned", false, `the plan has ${lab.plan.mailboxes.length} mailbox(es); the lab needs two`);
+        return [];
+    }
+    const add = (name: string, pass: boolean, evidence: string) => lab.report.add(SECTION, name, pass, evidence);
+
+    // Inbound: from another domain, over port 25, into each mailbox; read back over IMAP.
+    for (const user of [alice, bob]) {
+        const id = `mbox-${user.address.split("@")[0]}`;
+        const t = await smtp(LAB.client.netns, {
+            host: LAB.server.v4,
+            helo: LAB.client.name,
+            starttls: true,
+            servername: lab.plan.hostname,
+            from: OUTSIDE,
+            to: [user.address],
+            dataFile: await messageFile(lab, id, OUTSIDE, user.address),
+        });
+        add(`${id}-accepted`, t.dataEnd?.code === 250, replies(t));
+        const read = await inMailbox(lab, user, id);
+        add(
+            `${id}-read-over-imaps`,
+            !!read.header?.includes(`X-Lab-Case: ${id}`),
+            read.header ? `found in INBOX of ${user.address}` : (read.error ?? "not in INBOX"),
+        );
+    }
+    const folders = await imap(lab, { mode: "read", port: 993, user: alice.address, pass: alice.password });
+    add(
+        "special-use-folders",
+        ["\\Drafts", "\\Junk", "\\Sent", "\\Trash"].every((f) => folders.specialUse?.includes(f)),
+        JSON.stringify(folders.specialUse ?? folders.error),
+    );
+
+    // IMAP refusals, and 143 after STARTTLS.
+    const wrong = await imap(lab, { mode: "read", port: 993, user: alice.address, pass: `${alice.password}x` });
+    add("imap-wrong-password-refused", wrong.loggedIn === false, wrong.error ?? "logged in");
+    const starttls = await imap(lab, { mode: "read", port: 143, starttls: true, user: alice.address, pass: alice.password });
+    add("imap-143-starttls-login", starttls.loggedIn === true, starttls.error ?? "logged in after STARTTLS");
+    await checkCleartextLogin(lab, "positive", alice);
+
+    // Aliases: one to both mailboxes, one forwarding to two outside addresses.
+    const local = lab.plan.aliases.find((a) => a.targets.includes(alice.address) && a.targets.includes(bob.address));
+    const outside = lab.plan.aliases.find((a) => a.targets.filter((t) => t.endsWith("@example.net")).length >= 2);
+    const cases: ToGrade[] = [];
+    if (!local || !outside) {
+        add(
+            "aliases-planned",
+            false,
+            `the plan needs an alias to both mailboxes and one to two outside addresses: ${JSON.stringify(lab.plan.aliases)}`,
+        );
+    } else {
+        const t = await smtp(LAB.client.netns, {
+            host: LAB.server.v4,
+            helo: LAB.client.name,
+            starttls: true,
+            servername: lab.plan.hostname,
+            from: OUTSIDE,
+            to: [local.address],
+            dataFile: await messageFile(lab, "alias-local", OUTSIDE, local.address),
+        });
+        add("alias-local-accepted", t.dataEnd?.code === 250, replies(t));
+        for (const user of [alice, bob]) {
+            const read = await inMailbox(lab, user, "alias-local");
+            add(
+                `alias-local-in-${user.address.split("@")[0]}`,
+                !!read.header,
+                read.header ? `${local.address} → INBOX of ${user.address}` : (read.error ?? "not in INBOX"),
+            );
+        }
+        const f = await smtp(LAB.client.netns, {
+            host: LAB.server.v4,
+            helo: LAB.client.name,
+            starttls: true,
+            servername: lab.plan.hostname,
+            from: OUTSIDE,
+            to: [outside.address],
+            dataFile: await messageFile(lab, "alias-forward", OUTSIDE, outside.address),
+        });
+        add("alias-forward-accepted", f.dataEnd?.code === 250, replies(f));
+        try {
+            const m = await waitReceived(lab, "alias-forward", 90_000);
+            const wanted = outside.targets.filter((t) => t.endsWith("@example.net"));
+            add(
+                "alias-forward-to-each-target",
+                wanted.every((t) => m.session.rcptTo.includes(t)) && m.session.mailFrom.startsWith("SRS0="),
+                `<${m.session.mailFrom}> → ${m.session.rcptTo.join(",")} (alias ${outside.address} → ${outside.targets.join(", ")})`,
+            );
+            cases.push({ id: "alias-forward", options: { forwarded: true } });
+        } catch (error) {
+            add("alias-forward-to-each-target", false, (error as Error).message);
+        }
+    }
+
+    // Submission: 587 and 465 with a user's password, to an outside address (graded by the MX).
+    for (const port of [587, 465] as const) {
+        const id = `submit-${port}`;
+        const t = await submission(lab, port, {
+            auth: { user: alice.address, pass: alice.password },
+            from: alice.address,
+            to: [LAB.operator],
+            dataFile: await messageFile(lab, id, alice.address, LAB.operator),
+        });
+        add(
+            `${id}-accepted`,
+            t.auth?.code === 235 && t.dataEnd?.code === 250 && !!t.cert?.authorized,
+            `${replies(t)}; certificate verified=${t.cert?.authorized}`,
+        );
+        cases.push({ id });
+    }
+    if (local) {
+        const asAlias = await submission(lab, 587, {
+            auth: { user: bob.address, pass: bob.password },
+            from: local.address,
+            to: [LAB.operator],
+        });
+        add("submission-as-own-alias-accepted", asAlias.rcpt?.[0]?.code === 250, replies(asAlias));
+    }
+
+    // Submission refusals, each on its own.
+    const before = await submission(lab, 587, { starttls: false, auth: { user: alice.address, pass: alice.password } });
+    add(
+        "submission-no-auth-before-tls",
+        !(before.ehlo?.lines ?? []).some((l) => /^250[ -]AUTH/i.test(l)) && before.auth?.code === 530,
+        `EHLO: ${before.ehlo?.lines.join(" | ") ?? before.error}; AUTH: ${before.auth?.lines.join(" ") ?? ""}`,
+    );
+    const anonymous = await submission(lab, 587, { from: alice.address, to: [LAB.operator] });
+    add(
+        "submission-without-auth-refused",
+        (anonymous.rcpt?.[0]?.code ?? 0) >= 500 || (anonymous.mail?.code ?? 0) >= 500,
+        replies(anonymous),
+    );
+    const badPassword = await submission(lab, 465, {
+        auth: { user: alice.address, pass: `${alice.password}x` },
+        from: alice.address,
+        to: [LAB.operator],
+    });
+    add("submission-wrong-password-refused", badPassword.auth?.code === 535 && badPassword.mail === undefined, replies(badPassword));
+    const spoof = await submission(lab, 587, {
+        auth: { user: alice.address, pass: alice.password },
+        from: bob.address,
+        to: [LAB.operator],
+    });
+    add(
+        "submission-as-another-user-refused",
+        spoof.auth?.code === 235 && (spoof.rcpt?.[0]?.code ?? 0) === 553 && /not owned by user/.test(replies(spoof)),
+        replies(spoof),
+    );
+    for (const id of ["submit-587", "submit-465"]) {
+        try {
+            await waitReceived(lab, id, 90_000);
+        } catch (error) {
+            add(`${id}-delivered`, false, (error as Error).message);
+        }
+    }
+    return cases;
+}
+
+/**
+ * A password sent in clear on 143 is refused (positive), and accepted by a server told to allow
+ * it (negative: the control bundle).
+ */
+export async function checkCleartextLogin(
+    lab: Lab,
+    kind: "positive" | "negative",
+    user: { address: string; password: string },
+): Promise<void> {
+    const r = await imap(lab, { mode: "cleartext", port: 143, user: user.address, pass: user.password });
+    const lines = r.lines ?? [];
+    const refused = lines.some((l) => l.startsWith("a2 NO")) && !lines.some((l) => l.startsWith("a2 OK"));
+    const evidence = lines.join(" | ").replaceAll(user.password, "<password>") || (r.error ?? "no answer");
+    lab.report.observe(
+        "imap-cleartext-refused",
+        kind,
+        kind === "positive" ? "the deployed server" : "a server allowing clear text",
+        kind === "positive" ? refused : !refused && lines.some((l) => l.startsWith("a2 OK")),
+        evidence,
+    );
+}

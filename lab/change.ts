@@ -15,6 +15,7 @@ import { editedBundle, setParameter } from "./controls";
 import { applyPlan } from "./deployment";
 import type { Graded } from "./grade-cli";
 import { gradeMessages, type Lab, observePositive, received, server, serveZones, type ToGrade, waitForRealCert, waitReceived } from "./lab";
+import { imap } from "./mailboxChecks";
 import { message } from "./messages";
 import { makePlan, type Plan, type PtrRecord } from "./plan";
 import { ACME_DIR_URL } from "./services";
@@ -214,6 +215,28 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     if (changes.dkimSelector) await checkSelectorChange(lab, add, prefix, before, changes.dkimSelector);
     if (changes.ipv6 === "false") await checkNoIpv6(lab, add, prefix);
     if (changes.ipv6 === "true") await checkIpv6(lab, add, prefix);
+    if (changes.mailboxes || changes.mailboxPasswords) await checkLogins(lab, add, before);
+}
+
+/**
+ * After a change of mailboxes or passwords: every mailbox of the new plan logs in over IMAPS with
+ * its password, and a password the change replaced (or a mailbox it removed) no longer does.
+ */
+async function checkLogins(lab: Lab, add: Add, before: Plan): Promise<void> {
+    for (const user of lab.plan.mailboxes) {
+        const r = await imap(lab, { mode: "read", port: 993, user: user.address, pass: user.password });
+        add(`login-${user.address}`, r.loggedIn === true, r.error ?? "logged in with the plan's password");
+    }
+    for (const old of before.mailboxes) {
+        const now = lab.plan.mailboxes.find((m) => m.address === old.address);
+        if (now?.password === old.password) continue;
+        const r = await imap(lab, { mode: "read", port: 993, user: old.address, pass: old.password });
+        add(
+            `old-login-refused-${old.address}`,
+            r.loggedIn === false,
+            `${now ? "password changed" : "mailbox removed"}: ${r.error ?? "logged in (it should not)"}`,
+        );
+    }
 }
 
 /** The host's Postfix identity: `<myhostname> <inet_protocols>`, as the running configuration has it. */

@@ -18,7 +18,8 @@ const skip =
 /**
  * What each stack's run covers: every property with its negative control on both; all faults on
  * DigitalOcean; on each a change applied to the running host (a selector rotation, then a
- * DMARC-only change, an operator address, a new host name; on Linode IPv6 turned off, then on again).
+ * DMARC-only change, an operator address, a new host name; on Linode IPv6 turned off, then on
+ * again, then a new mailbox and a chosen password).
  */
 export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
     {
@@ -38,7 +39,21 @@ export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
             ].flatMap((c) => ["--change", c]),
         ],
     },
-    { stack: "linode-example", args: ["--faults", "none", ...["ipv6=false", "then", "ipv6=true"].flatMap((c) => ["--change", c])] },
+    {
+        stack: "linode-example",
+        args: [
+            "--faults",
+            "none",
+            ...[
+                "ipv6=false",
+                "then",
+                "ipv6=true",
+                "then",
+                'mailboxes=["alice@example.com quota=1G","bob@example.com","carol@example.com"]',
+                'mailboxPasswords=["bob@example.com a chosen password"]',
+            ].flatMap((c) => ["--change", c]),
+        ],
+    },
 ];
 
 for (const run of LAB_RUNS) {

@@ -50,6 +50,8 @@ export interface Transcript {
     starttls?: Reply;
     ehloTls?: Reply;
     auth?: Reply;
+    /** Milliseconds from AUTH to its reply. */
+    authMs?: number;
     cert?: Certificate;
     tlsProtocol?: string;
     tlsCipher?: string;
@@ -163,7 +165,9 @@ async function run(job: Job): Promise<Transcript> {
     }
     if (job.auth) {
         const token = Buffer.from(`\0${job.auth.user}\0${job.auth.pass}`).toString("base64");
+        const sent = Date.now();
         transcript.auth = await connection.command(`AUTH PLAIN ${token}`);
+        transcript.authMs = Date.now() - sent;
     }
     if (job.from !== undefined && (!transcript.auth || transcript.auth.code === 235)) {
         transcript.mail = await connection.command(`MAIL FROM:<${job.from}>`);

@@ -39,17 +39,22 @@ export function server(lab: Lab): Container {
     return lab.container;
 }
 
-/** Runs the lab's SMTP client in a namespace. */
-export async function smtp(netns: string, job: Job): Promise<Transcript> {
-    const r = await inNamespace(netns, process.execPath, [join(DIST_LAB, "smtp-client.js"), JSON.stringify(job)], {
+/** Runs one of the lab's clients (`<name>.js '<job>'`, one JSON line out) in a namespace. */
+export async function runClient<T extends { error?: string }>(netns: string, name: string, job: object): Promise<T> {
+    const r = await inNamespace(netns, process.execPath, [join(DIST_LAB, `${name}.js`), JSON.stringify(job)], {
         allowFail: true,
         timeoutMs: 90_000,
     });
     try {
-        return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as Transcript;
+        return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as T;
     } catch {
-        return { error: `smtp-client: ${r.stdout} ${r.stderr}` };
+        return { error: `${name}: ${r.stdout} ${r.stderr}` } as T;
     }
+}
+
+/** Runs the lab's SMTP client in a namespace. */
+export function smtp(netns: string, job: Job): Promise<Transcript> {
+    return runClient<Transcript>(netns, "smtp-client", job);
 }
 
 export interface Received {

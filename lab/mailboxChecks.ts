@@ -8,27 +8,19 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ImapJob, ImapResult } from "./imap-client";
-import { DIST_LAB, type Lab, smtp, type ToGrade, waitReceived } from "./lab";
+import { type Lab, runClient, smtp, type ToGrade, waitReceived } from "./lab";
 import { dkimSignature, message } from "./messages";
 import type { Job, Transcript } from "./smtp-client";
-import { inNamespace, sleep } from "./sys";
+import { sleep } from "./sys";
 import { LAB } from "./topology";
 
 const SECTION = "mailboxes";
 const OUTSIDE = "alice@example.org";
 
 /** Runs the lab's IMAP client in the outside client's namespace. */
-export async function imap(lab: Lab, job: Omit<ImapJob, "host" | "servername" | "caFile">): Promise<ImapResult> {
+export function imap(lab: Lab, job: Omit<ImapJob, "host" | "servername" | "caFile">): Promise<ImapResult> {
     const full: ImapJob = { host: LAB.server.v4, servername: lab.plan.hostname, caFile: lab.pebble.root, ...job };
-    const r = await inNamespace(LAB.client.netns, process.execPath, [join(DIST_LAB, "imap-client.js"), JSON.stringify(full)], {
-        allowFail: true,
-        timeoutMs: 90_000,
-    });
-    try {
-        return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as ImapResult;
-    } catch {
-        return { error: `imap-client: ${r.stdout} ${r.stderr}` };
-    }
+    return runClient<ImapResult>(LAB.client.netns, "imap-client", full);
 }
 
 /** A message file for `id`, DKIM-signed for `from`'s domain when it is the outside client's. */
@@ -67,6 +59,19 @@ function submission(lab: Lab, port: 587 | 465, extra: Partial<Job>): Promise<Tra
     });
 }
 
+/** A message from the outside client to `to`, over port 25 with STARTTLS, as another domain's server sends it. */
+async function fromOutside(lab: Lab, id: string, to: string): Promise<Transcript> {
+    return smtp(LAB.client.netns, {
+        host: LAB.server.v4,
+        helo: LAB.client.name,
+        starttls: true,
+        servername: lab.plan.hostname,
+        from: OUTSIDE,
+        to: [to],
+        dataFile: await messageFile(lab, id, OUTSIDE, to),
+    });
+}
+
 /** Waits until `user`'s INBOX holds the message `id`; its header block, or the last answer. */
 async function inMailbox(lab: Lab, user: { address: string; password: string }, id: string): Promise<ImapResult> {
     let last: ImapResult = {};
@@ -89,15 +94,7 @@ export async function checkMailboxes(lab: Lab): Promise<ToGrade[]> {
     // Inbound: from another domain, over port 25, into each mailbox; read back over IMAP.
     for (const user of [alice, bob]) {
         const id = `mbox-${user.address.split("@")[0]}`;
-        const t = await smtp(LAB.client.netns, {
-            host: LAB.server.v4,
-            helo: LAB.client.name,
-            starttls: true,
-            servername: lab.plan.hostname,
-            from: OUTSIDE,
-            to: [user.address],
-            dataFile: await messageFile(lab, id, OUTSIDE, user.address),
-        });
+        const t = await fromOutside(lab, id, user.address);
         add(`${id}-accepted`, t.dataEnd?.code === 250, replies(t));
         const read = await inMailbox(lab, user, id);
         add(
@@ -131,15 +128,7 @@ export async function checkMailboxes(lab: Lab): Promise<ToGrade[]> {
             `the plan needs an alias to both mailboxes and one to two outside addresses: ${JSON.stringify(lab.plan.aliases)}`,
         );
     } else {
-        const t = await smtp(LAB.client.netns, {
-            host: LAB.server.v4,
-            helo: LAB.client.name,
-            starttls: true,
-            servername: lab.plan.hostname,
-            from: OUTSIDE,
-            to: [local.address],
-            dataFile: await messageFile(lab, "alias-local", OUTSIDE, local.address),
-        });
+        const t = await fromOutside(lab, "alias-local", local.address);
         add("alias-local-accepted", t.dataEnd?.code === 250, replies(t));
         for (const user of [alice, bob]) {
             const read = await inMailbox(lab, user, "alias-local");
@@ -149,15 +138,7 @@ export async function checkMailboxes(lab: Lab): Promise<ToGrade[]> {
                 read.header ? `${local.address} → INBOX of ${user.address}` : (read.error ?? "not in INBOX"),
             );
         }
-        const f = await smtp(LAB.client.netns, {
-            host: LAB.server.v4,
-            helo: LAB.client.name,
-            starttls: true,
-            servername: lab.plan.hostname,
-            from: OUTSIDE,
-            to: [outside.address],
-            dataFile: await messageFile(lab, "alias-forward", OUTSIDE, outside.address),
-        });
+        const f = await fromOutside(lab, "alias-forward", outside.address);
         add("alias-forward-accepted", f.dataEnd?.code === 250, replies(f));
         try {
             const m = await waitReceived(lab, "alias-forward", 90_000);

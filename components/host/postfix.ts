@@ -36,6 +36,14 @@ export function mainCfSections(input: PostfixInput): Section[] {
     const localOnly = localOnlyRecipients(input.fqdn)
         .map((address) => `{ ${address} = REJECT 5.7.1 not a public address }`)
         .join(" ");
+    // Nothing is delivered to a system account: no local delivery, no /etc/aliases.
+    const noLocalDelivery: Section["params"] = [
+        ["mydestination", ""],
+        ["local_recipient_maps", ""],
+        ["local_transport", "error:5.1.1 local delivery is disabled"],
+        ["alias_maps", ""],
+        ["alias_database", ""],
+    ];
     const delivery: Section = input.mailboxes
         ? {
               why:
@@ -43,11 +51,7 @@ export function mainCfSections(input: PostfixInput): Section[] {
                   "postmaster@ and abuse@ (RFC 2142), and root@ for the host's own mail, are forwarded to the operator. Nothing is " +
                   "delivered to a system account (nobody@, daemon@, postfix@, the admin); every other address is unknown.",
               params: [
-                  ["mydestination", ""],
-                  ["local_recipient_maps", ""],
-                  ["local_transport", "error:5.1.1 local delivery is disabled"],
-                  ["alias_maps", ""],
-                  ["alias_database", ""],
+                  ...noLocalDelivery,
                   ["virtual_alias_domains", "$myhostname"],
                   ["virtual_alias_maps", `hash:${PATHS.virtualMap}`],
                   ["virtual_mailbox_domains", "$mydomain"],
@@ -63,11 +67,7 @@ export function mainCfSections(input: PostfixInput): Section[] {
                   "The mail domain and the host name are virtual alias domains: postmaster@ and abuse@ (RFC 2142), and root@ for the host's own " +
                   "mail, are forwarded to the operator; every other address is unknown.",
               params: [
-                  ["mydestination", ""],
-                  ["local_recipient_maps", ""],
-                  ["local_transport", "error:5.1.1 local delivery is disabled"],
-                  ["alias_maps", ""],
-                  ["alias_database", ""],
+                  ...noLocalDelivery,
                   ["virtual_alias_domains", "$mydomain, $myhostname"],
                   ["virtual_alias_maps", `hash:${PATHS.virtualMap}`],
                   ["recipient_delimiter", "+"],

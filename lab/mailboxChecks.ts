@@ -228,6 +228,15 @@ export async function checkMailboxes(lab: Lab): Promise<ToGrade[]> {
 }
 
 /**
+ * What the server answered to `a2 LOGIN` in clear text: refused (`a2 NO`, and no `a2 OK`), or
+ * accepted (`a2 OK`); neither when the session broke off.
+ */
+export function cleartextAnswer(lines: readonly string[]): "refused" | "accepted" | "none" {
+    if (lines.some((l) => l.startsWith("a2 OK"))) return "accepted";
+    return lines.some((l) => l.startsWith("a2 NO")) ? "refused" : "none";
+}
+
+/**
  * A password sent in clear on 143 is refused (positive), and accepted by a server told to allow
  * it (negative: the control bundle).
  */
@@ -237,14 +246,8 @@ export async function checkCleartextLogin(
     user: { address: string; password: string },
 ): Promise<void> {
     const r = await imap(lab, { mode: "cleartext", port: 143, user: user.address, pass: user.password });
-    const lines = r.lines ?? [];
-    const refused = lines.some((l) => l.startsWith("a2 NO")) && !lines.some((l) => l.startsWith("a2 OK"));
-    const evidence = lines.join(" | ").replaceAll(user.password, "<password>") || (r.error ?? "no answer");
-    lab.report.observe(
-        "imap-cleartext-refused",
-        kind,
-        kind === "positive" ? "the deployed server" : "a server allowing clear text",
-        kind === "positive" ? refused : !refused && lines.some((l) => l.startsWith("a2 OK")),
-        evidence,
-    );
+    const answer = cleartextAnswer(r.lines ?? []);
+    const evidence = (r.lines ?? []).join(" | ").replaceAll(user.password, "<password>") || (r.error ?? "no answer");
+    const source = kind === "positive" ? "the deployed server" : "a server allowing clear text";
+    lab.report.observe("imap-cleartext-refused", kind, source, answer === (kind === "positive" ? "refused" : "accepted"), evidence);
 }

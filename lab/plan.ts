@@ -138,7 +138,7 @@ function mailboxesOf(dir: string): Plan["mailboxes"] {
 }
 
 /** The alias lines of the payload's /etc/postfix/virtual, without the role addresses, identity lines and the catch-all. */
-function aliasesOf(payload: BundlePayload): Plan["aliases"] {
+export function aliasesOf(payload: BundlePayload): Plan["aliases"] {
     const virtual = payload.files.find((f) => f.path === "/etc/postfix/virtual")?.content ?? "";
     return virtual
         .split("\n")
@@ -160,7 +160,7 @@ function readStep(stageDir: string): ApplyStep {
 }
 
 /** What the lab reads of a bundle's payload when it loads a plan. */
-interface BundlePayload {
+export interface BundlePayload {
     readonly hostname: string;
     readonly files: ReadonlyArray<{ readonly path: string; readonly content: string }>;
 }

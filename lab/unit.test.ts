@@ -8,8 +8,9 @@ import { describe, it } from "node:test";
 import { checkDmarcPolicy, checkOperator, ptrsAt, stagedIdentity, zonesBetweenStages } from "./change";
 import { setParameter } from "./controls";
 import { expand6, grade, headerFields, type LabResolver, tamper } from "./grade";
+import { cleartextAnswer } from "./mailboxChecks";
 import { dkimSignature, message } from "./messages";
-import { type Plan, type PtrRecord, providerPtrs } from "./plan";
+import { aliasesOf, type Plan, type PtrRecord, providerPtrs } from "./plan";
 import { Report } from "./report";
 import { failedValidations } from "./services";
 import { systemdSeconds } from "./sys";
@@ -330,5 +331,39 @@ describe("reading the services' logs and units", () => {
         assert.equal(systemdSeconds("90s"), 90);
         assert.equal(systemdSeconds("1h"), 3600);
         assert.throws(() => systemdSeconds("1min 30s"), /unsupported time span "1min 30s"/);
+    });
+});
+
+describe("mailboxes in the lab", () => {
+    it("reads the aliases from the bundle's alias map: not the role addresses, identity lines or the catch-all", () => {
+        const virtual = [
+            "postmaster@example.com ops@example.net",
+            "abuse@mail.example.com ops@example.net",
+            "root@mail.example.com ops@example.net",
+            "alice@example.com alice@example.com",
+            "team@example.com alice@example.com, bob@example.com",
+            "friends@example.com ops@example.net, friend@example.net",
+            "@example.com alice@example.com",
+            "",
+        ].join("\n");
+        assert.deepEqual(aliasesOf({ hostname: "mail.example.com", files: [{ path: "/etc/postfix/virtual", content: virtual }] }), [
+            { address: "team@example.com", targets: ["alice@example.com", "bob@example.com"] },
+            { address: "friends@example.com", targets: ["ops@example.net", "friend@example.net"] },
+        ]);
+    });
+
+    it("tells a refused clear-text login from an accepted one (the control) and from a broken session", () => {
+        // What Dovecot 2.4.1 answered in the lab, with ssl = required and with the control's settings.
+        const refused = [
+            "* OK [CAPABILITY IMAP4rev1 LOGIN-REFERRALS ID ENABLE IDLE SASL-IR LITERAL+ STARTTLS LOGINDISABLED] Dovecot ready.",
+            "a1 OK Pre-login capabilities listed, post-login capabilities have more.",
+            "* BAD [ALERT] cleartext authentication not allowed without SSL/TLS, but your client did it anyway. If anyone was listening, the password was exposed.",
+            "a2 NO [PRIVACYREQUIRED] Cleartext authentication disallowed on non-secure (SSL/TLS) connections.",
+            "a3 OK Logout completed.",
+        ];
+        assert.equal(cleartextAnswer(refused), "refused");
+        assert.equal(cleartextAnswer(["* OK Dovecot ready.", "a1 OK", "a2 OK [CAPABILITY IMAP4rev1] Logged in", "a3 OK"]), "accepted");
+        assert.equal(cleartextAnswer(["* OK Dovecot ready.", "a1 OK"]), "none");
+        assert.equal(cleartextAnswer([]), "none");
     });
 });

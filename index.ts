@@ -19,3 +19,5 @@ export const operatorSteps = server.operatorSteps;
 export const applied = server.applied;
 /** Secret: `pulumi stack output --show-secrets mailboxPasswords`. */
 export const mailboxPasswords = server.mailboxPasswords;
+/** Secret: `pulumi stack output --show-secrets appPasswords`. */
+export const appPasswords = server.appPasswords;

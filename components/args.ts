@@ -161,6 +161,14 @@ export interface MailServerArgs {
      */
     readonly aliases?: string[];
     /**
+     * Application credentials: logins (`"billing@example.com"`, an address of {@link domain}) for
+     * applications elsewhere that send through the submission ports as that address only; no
+     * mailbox, no IMAP. Each gets a generated password (the `appPasswords` output). Needs at least
+     * one mailbox for now.
+     * @default []
+     */
+    readonly submissionApps?: string[];
+    /**
      * Passwords chosen for mailboxes, `"alice@example.com <password>"` (at least 12 characters), kept
      * as secrets; a mailbox not listed gets a generated one. The host stores only Argon2id hashes.
      * @default [] (every password generated)

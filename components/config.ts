@@ -4,7 +4,7 @@ import { DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll 
 import { labelProblem, MAX_NAME_LENGTH } from "./dnsName";
 import { MailServerArgumentError } from "./errors";
 import { DEFAULT_SIZES, defaultImage, IMAGES, imageFamily, MAILBOX_SIZES } from "./images";
-import { type MailSettings, mailSystemProblem, parseAlias, parseMailbox } from "./mailboxes";
+import { type MailSettings, mailSystemProblem, parseAlias, parseApp, parseMailbox } from "./mailboxes";
 import {
     addressRange,
     certificateBundle,
@@ -170,9 +170,14 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
     });
     const aliasTwice = firstDuplicate(aliases.map((a) => a.address));
     if (aliasTwice !== undefined) fail("aliases", `${JSON.stringify(aliasTwice)} is given twice`);
-    const mail: MailSettings = { mailboxes, aliases };
+    const apps = list("submissionApps", args.submissionApps).map((address) => {
+        const parsed = parseApp(address, domain);
+        if ("problem" in parsed) fail("submissionApps", parsed.problem);
+        return parsed.value;
+    });
+    const mail: MailSettings = { mailboxes, aliases, apps };
     const mailProblem = mailSystemProblem(mail, domain, fqdn);
-    if (mailProblem) fail("aliases", mailProblem);
+    if (mailProblem) fail(/^application logins |is an application login and/.test(mailProblem) ? "submissionApps" : "aliases", mailProblem);
     const mailboxPasswords: Record<string, string> = {};
     for (const line of list("mailboxPasswords", args.mailboxPasswords, true)) {
         // Never quote the line: it holds a password.

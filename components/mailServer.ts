@@ -67,6 +67,8 @@ export class MailServer extends pulumi.ComponentResource {
     public readonly bundle: pulumi.Output<string>;
     /** Each mailbox's password, by address (secret): the chosen ones and the generated ones. */
     public readonly mailboxPasswords: pulumi.Output<Record<string, string>>;
+    /** Each application login's generated password, by address (secret). */
+    public readonly appPasswords: pulumi.Output<Record<string, string>>;
     /** What the configuration step's two stages reported (one JSON line each: release, changed files, reloaded services); empty in a preview. */
     public readonly applied: pulumi.Output<string>;
 
@@ -122,6 +124,21 @@ export class MailServer extends pulumi.ComponentResource {
                 .apply((values) => Object.fromEntries(config.host.mail.mailboxes.map((m, i) => [m.address, values[i]]))),
         );
 
+        const appPasswords: pulumi.Output<Record<string, string>> = pulumi.secret(
+            pulumi
+                .all(
+                    config.host.mail.apps.map(
+                        (address) =>
+                            new random.RandomPassword(
+                                `${name}-app-password-${address}`,
+                                { length: GENERATED_PASSWORD_LENGTH, special: false },
+                                { parent: this },
+                            ).result,
+                    ),
+                )
+                .apply((values) => Object.fromEntries(config.host.mail.apps.map((address, i) => [address, values[i]]))),
+        );
+
         // Secret: it holds the host key's private half.
         const userData = pulumi.secret(
             pulumi
@@ -152,10 +169,11 @@ export class MailServer extends pulumi.ComponentResource {
         // and reloads; any failure leaves the previous configuration serving and fails `pulumi up`.
         // The bundles are secret: they hold the DKIM private key.
         const bundles = pulumi
-            .all([host.ipv4, host.ipv6, signingKey.privateKeyPem, signingKey.publicKeyPem, passwords])
-            .apply(async ([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, chosen]) => {
+            .all([host.ipv4, host.ipv6, signingKey.privateKeyPem, signingKey.publicKeyPem, passwords, appPasswords])
+            .apply(async ([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, chosen, apps]) => {
                 // Only the hashes reach the bundle.
-                const live = { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, passwordHashes: await passwordHashes(chosen) };
+                const hashes = await passwordHashes({ ...chosen, ...apps });
+                const live = { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, passwordHashes: hashes };
                 return { prepare: renderBundle(config.host, live, Stage.Prepare), commit: renderBundle(config.host, live, Stage.Commit) };
             });
         this.bundle = pulumi.secret(bundles.commit);
@@ -214,6 +232,7 @@ export class MailServer extends pulumi.ComponentResource {
         this.operatorSteps = pulumi.output(operatorSteps(config, host.operatorSteps));
         this.userData = userData;
         this.mailboxPasswords = passwords;
+        this.appPasswords = appPasswords;
         this.applied = pulumi.all([apply.stdout, commit.stdout]).apply(([prepared, committed]) => `${prepared}${committed}`);
 
         this.registerOutputs({
@@ -229,6 +248,7 @@ export class MailServer extends pulumi.ComponentResource {
             userData: this.userData,
             bundle: this.bundle,
             mailboxPasswords: this.mailboxPasswords,
+            appPasswords: this.appPasswords,
             applied: this.applied,
         });
     }

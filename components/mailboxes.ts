@@ -23,6 +23,8 @@ export interface Alias {
 export interface MailSettings {
     readonly mailboxes: readonly Mailbox[];
     readonly aliases: readonly Alias[];
+    /** Application credentials: logins that may only submit mail as their own address (no mailbox, no IMAP). */
+    readonly apps: readonly string[];
 }
 
 /** Role addresses the server forwards to the operator (RFC 2142); they are neither mailboxes nor user aliases. */
@@ -59,6 +61,12 @@ export function parseMailbox(line: string, domain: string): Result<Mailbox> {
     return { value: { address, quota } };
 }
 
+/** An application's login: an address of the domain that is nobody's mailbox. */
+export function parseApp(address: string, domain: string): Result<string> {
+    const problem = localAddressProblem(address, domain, "an application login");
+    return problem ? { problem } : { value: address };
+}
+
 /** `sales@example.com alice@example.com bob@partner.example`, or `@example.com alice@example.com` (catch-all). */
 export function parseAlias(line: string, domain: string): Result<Alias> {
     const [address, ...targets] = line.split(" ");
@@ -90,6 +98,12 @@ export function mailSystemProblem(settings: MailSettings, domain: string, fqdn: 
     const mailboxes = new Set(settings.mailboxes.map((m) => m.address));
     const aliases = new Map(settings.aliases.map((a) => [a.address, a.targets]));
     const catchAll = aliases.get(`@${domain}`);
+    for (const app of settings.apps) {
+        if (mailboxes.has(app) || aliases.has(app))
+            return `${app} is an application login and a mailbox or alias; an address is one of them`;
+    }
+    if (settings.apps.length > 0 && mailboxes.size === 0)
+        return "application logins need at least one mailbox for now: Dovecot, which checks their passwords, runs for the mailboxes";
     for (const alias of settings.aliases) {
         if (mailboxes.has(alias.address)) return `${alias.address} is a mailbox and an alias; an address is one or the other`;
         for (const target of alias.targets) {
@@ -97,6 +111,7 @@ export function mailSystemProblem(settings: MailSettings, domain: string, fqdn: 
                 return `${alias.address} → ${target}: the host name ${fqdn} receives no mail; use an address of ${domain} or outside`;
             if (target === alias.address) return `${alias.address} → ${target}: an alias cannot target itself`;
             const local = (splitAddress(target) as { domain: string }).domain === domain;
+            if (settings.apps.includes(target)) return `${alias.address} → ${target}: an application login receives no mail`;
             if (local && !mailboxes.has(target) && !aliases.has(target) && !isRole(target, domain))
                 return `${alias.address} → ${target}: no mailbox or alias has that address`;
         }
@@ -145,7 +160,8 @@ export function deliveredTo(address: string, settings: MailSettings): string[] {
 
 /**
  * Who may send as which address once logged in (Postfix's smtpd_sender_login_maps): each mailbox
- * as itself, each alias by the mailboxes it delivers to. The catch-all gives nobody the domain.
+ * as itself, each alias by the mailboxes it delivers to, each application as itself. The
+ * catch-all gives nobody the domain.
  */
 export function senderLogins(settings: MailSettings): Array<{ address: string; logins: string[] }> {
     return [
@@ -154,5 +170,6 @@ export function senderLogins(settings: MailSettings): Array<{ address: string; l
             .filter((a) => !a.address.startsWith("@"))
             .map((a) => ({ address: a.address, logins: deliveredTo(a.address, settings) }))
             .filter((entry) => entry.logins.length > 0),
+        ...settings.apps.map((app) => ({ address: app, logins: [app] })),
     ];
 }

@@ -230,6 +230,15 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
         default: [],
         description: "Aliases: an address (or @domain, the catch-all) then its targets, mailboxes or outside addresses, one space apart.",
     },
+    submissionApps: {
+        change: "in-place",
+        onHost: true,
+        changeNote: "a new login gets its generated password; a removed one can no longer send",
+        type: "array",
+        default: [],
+        description:
+            "Application logins (billing@example.com): send through 587/465 as that address only, no mailbox; passwords in output appPasswords.",
+    },
     mailboxPasswords: {
         change: "in-place",
         onHost: true,

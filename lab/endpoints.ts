@@ -13,6 +13,8 @@ export interface Endpoints {
     readonly caFile: string;
     readonly resolver: string;
     readonly users: ReadonlyArray<{ readonly address: string; readonly password: string; readonly aliases: readonly string[] }>;
+    /** Application logins: submission only, as their own address. */
+    readonly apps: ReadonlyArray<{ readonly address: string; readonly password: string }>;
     readonly forwards: ReadonlyArray<{ readonly address: string; readonly to: readonly string[] }>;
     readonly outsideSender: string;
     readonly externalRecipient: string;
@@ -33,6 +35,7 @@ export function endpoints(lab: Lab): Endpoints {
             password: m.password,
             aliases: lab.plan.aliases.filter((a) => a.targets.includes(m.address)).map((a) => a.address),
         })),
+        apps: lab.plan.apps,
         forwards: lab.plan.aliases
             .map((a) => ({ address: a.address, to: a.targets.filter((t) => !t.endsWith(domain)) }))
             .filter((f) => f.to.length > 0),

@@ -217,7 +217,29 @@ export async function checkMailboxes(lab: Lab): Promise<ToGrade[]> {
         spoof.auth?.code === 235 && (spoof.rcpt?.[0]?.code ?? 0) === 553 && /not owned by user/.test(replies(spoof)),
         replies(spoof),
     );
-    for (const id of ["submit-587", "submit-465"]) {
+    // An application login: sends as itself (graded), not as a user, and cannot read mail.
+    const [app] = lab.plan.apps;
+    if (!app) {
+        add("application-login-planned", false, "the plan has no application login (submissionApps)");
+    } else {
+        const t = await submission(lab, 587, {
+            auth: { user: app.address, pass: app.password },
+            from: app.address,
+            to: [LAB.operator],
+            dataFile: await messageFile(lab, "submit-app", app.address, LAB.operator),
+        });
+        add("submit-app-accepted", t.auth?.code === 235 && t.dataEnd?.code === 250, replies(t));
+        cases.push({ id: "submit-app" });
+        const asUser = await submission(lab, 587, {
+            auth: { user: app.address, pass: app.password },
+            from: alice.address,
+            to: [LAB.operator],
+        });
+        add("app-as-user-refused", asUser.auth?.code === 235 && (asUser.rcpt?.[0]?.code ?? 0) === 553, replies(asUser));
+        const reads = await imap(lab, { mode: "read", port: 993, user: app.address, pass: app.password });
+        add("app-imap-login-refused", reads.loggedIn === false, reads.error ?? "logged in");
+    }
+    for (const id of ["submit-587", "submit-465", ...(app ? ["submit-app"] : [])]) {
         try {
             await waitReceived(lab, id, 90_000);
         } catch (error) {

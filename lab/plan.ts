@@ -58,6 +58,8 @@ export interface Plan {
     readonly hostname: string;
     /** The mailboxes and their (throwaway) passwords: the plan's mailbox-passwords.json; none when send-only. */
     readonly mailboxes: ReadonlyArray<{ readonly address: string; readonly password: string }>;
+    /** The application logins and their (throwaway) passwords, from the same file. */
+    readonly apps: ReadonlyArray<{ readonly address: string; readonly password: string }>;
     /** The aliases of the domain, as the commit bundle's alias map has them (neither role addresses nor the catch-all). */
     readonly aliases: ReadonlyArray<{ readonly address: string; readonly targets: readonly string[] }>;
 }
@@ -124,17 +126,18 @@ export function readPlan(dir: string): Plan {
         outputs,
         operator: operatorOf(commitPayload),
         hostname: commitPayload.hostname,
-        mailboxes: mailboxesOf(dir),
+        mailboxes: passwordsOf(dir, "passwords"),
+        apps: passwordsOf(dir, "apps"),
         aliases: aliasesOf(commitPayload),
     };
 }
 
-/** The plan's mailboxes with their passwords (written only when there are mailboxes). */
-function mailboxesOf(dir: string): Plan["mailboxes"] {
+/** The plan's mailboxes (`passwords`) or application logins (`apps`) with their passwords (written only when there are mailboxes). */
+function passwordsOf(dir: string, which: "passwords" | "apps"): Plan["mailboxes"] {
     const file = join(dir, "mailbox-passwords.json");
     if (!existsSync(file)) return [];
-    const { passwords } = JSON.parse(readFileSync(file, "utf8")) as { passwords: Record<string, string> };
-    return Object.entries(passwords).map(([address, password]) => ({ address, password }));
+    const read = JSON.parse(readFileSync(file, "utf8")) as Record<typeof which, Record<string, string> | undefined>;
+    return Object.entries(read[which] ?? {}).map(([address, password]) => ({ address, password }));
 }
 
 /** The alias lines of the payload's /etc/postfix/virtual, without the role addresses, identity lines and the catch-all. */

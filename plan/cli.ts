@@ -53,10 +53,13 @@ async function planInto(projectDir: string, stack: string, overrides: Record<str
     writeFileSync(join(dir, "cloud-init.yaml"), cloudInitYaml(plan));
     writeFileSync(join(dir, "plan-digest.json"), `${JSON.stringify(planDigest(plan.resources), null, 2)}\n`);
     const passwords = plan.outputs.mailboxPasswords as Record<string, string> | undefined;
+    const apps = (plan.outputs.appPasswords as Record<string, string> | undefined) ?? {};
     if (passwords && Object.keys(passwords).length > 0) {
         const note =
             "THROWAWAY passwords of the offline plan (the mocks' RandomPassword), never deployed; pulumi up generates its own and keeps them secret";
-        writeFileSync(join(dir, "mailbox-passwords.json"), `${JSON.stringify({ throwaway: note, passwords }, null, 2)}\n`, { mode: 0o600 });
+        writeFileSync(join(dir, "mailbox-passwords.json"), `${JSON.stringify({ throwaway: note, passwords, apps }, null, 2)}\n`, {
+            mode: 0o600,
+        });
     }
     for (const stage of [Stage.Prepare, Stage.Commit]) {
         const stageDir = join(dir, STAGE_DIRS[stage]);

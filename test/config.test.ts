@@ -63,7 +63,7 @@ describe("resolveConfig defaults", () => {
             acmeCaBundle: undefined,
             sshPublicKeys: [],
             sshAllowedCidrs: [],
-            mail: { mailboxes: [], aliases: [] },
+            mail: { mailboxes: [], aliases: [], apps: [] },
         });
         assert.deepEqual(c.mailboxPasswords, {});
         assert.deepEqual(c.dns, {

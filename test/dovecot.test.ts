@@ -16,7 +16,11 @@ import { debianMissing, type InDebian, inDebian } from "./support/debian";
 import { HOST_ARGS } from "./support/hostArgs";
 
 const skip = debianMissing();
-const PASSWORDS = { "alice@example.com": "correct horse battery staple", "bob@example.com": "bob's 12+ characters" };
+const PASSWORDS = {
+    "alice@example.com": "correct horse battery staple",
+    "bob@example.com": "bob's 12+ characters",
+    "billing@example.com": "an application's password",
+};
 const MAIL: Partial<MailServerArgs> = {
     mailboxes: ["alice@example.com quota=2G", "bob@example.com"],
     aliases: [
@@ -24,6 +28,7 @@ const MAIL: Partial<MailServerArgs> = {
         "list@example.com sales@example.com friend@example.net",
         "@example.com alice@example.com",
     ],
+    submissionApps: ["billing@example.com"],
 };
 
 async function files(args: Partial<MailServerArgs> = MAIL): Promise<ManagedFile[]> {
@@ -60,8 +65,9 @@ describe("mailbox mode, checked by Debian 13's Dovecot and Postfix", { skip }, (
             .replace(PATHS.tlsCert, PATHS.snakeoilCert)
             .replace(PATHS.tlsKey, PATHS.snakeoilKey);
         d = inDebian({
-            "dovecot.conf": conf,
+            "dovecot.conf": conf.replaceAll(DOVECOT.apps, "DIR/apps"),
             users: content(list, DOVECOT.users),
+            apps: content(list, DOVECOT.apps),
             "postfix/main.cf": content(list, "/etc/postfix/main.cf"),
             "postfix/master.cf": content(list, "/etc/postfix/master.cf"),
             "postfix/virtual": content(list, PATHS.virtualMap),
@@ -108,9 +114,19 @@ describe("mailbox mode, checked by Debian 13's Dovecot and Postfix", { skip }, (
         assert.doesNotMatch(r.stdout, /pam|passwd \{|driver = passwd$/m);
     });
 
+    it("application logins are checked for Postfix's submission (service smtp) only: IMAP never sees them", () => {
+        const smtp = d.run(`doveconf -c ${d.dir}/dovecot.conf -f protocol=smtp passdb`);
+        assert.equal(smtp.status, 0, smtp.stderr);
+        assert.deepEqual(smtp.stdout.match(/^passdb \S+/gm), ["passdb mailboxes", "passdb apps"]);
+        const imap = d.run(`doveconf -c ${d.dir}/dovecot.conf -f protocol=imap passdb`);
+        assert.deepEqual(imap.stdout.match(/^passdb \S+/gm), ["passdb mailboxes"]);
+        assert.match(content(list, DOVECOT.apps), /^billing@example\.com:\{ARGON2ID\}[^:]+::::::\n$/);
+        assert.equal(content(list, DOVECOT.users).includes("billing@"), false, "no mailbox for the application");
+    });
+
     it("doveadm verifies each stored hash against its password, and refuses another password (control)", () => {
         for (const [address, password] of Object.entries(PASSWORDS)) {
-            const hash = content(list, DOVECOT.users)
+            const hash = (address.startsWith("billing@") ? content(list, DOVECOT.apps) : content(list, DOVECOT.users))
                 .split("\n")
                 .find((line) => line.startsWith(`${address}:`))
                 ?.split(":")[1];
@@ -166,6 +182,7 @@ describe("mailbox mode, checked by Debian 13's Dovecot and Postfix", { skip }, (
         assert.equal(q("list@example.com", "sender_logins"), "alice@example.com, bob@example.com");
         assert.equal(q("bob@example.com", "sender_logins"), "bob@example.com");
         assert.equal(q("@example.com", "sender_logins"), "", "nobody may send as the whole domain");
+        assert.equal(q("billing@example.com", "sender_logins"), "billing@example.com");
     });
 });
 
@@ -173,7 +190,7 @@ describe("send-only stays as it was", () => {
     it("no Dovecot file, map or client port without mailboxes", async () => {
         const list = await files({});
         const paths = list.map((f) => f.path);
-        for (const path of [DOVECOT.conf, DOVECOT.users, DOVECOT.dropIn, MAILBOX_MAPS.mailboxes, MAILBOX_MAPS.senderLogins]) {
+        for (const path of [DOVECOT.conf, DOVECOT.users, DOVECOT.apps, DOVECOT.dropIn, MAILBOX_MAPS.mailboxes, MAILBOX_MAPS.senderLogins]) {
             assert.equal(paths.includes(path), false, path);
         }
         const master = content(list, "/etc/postfix/master.cf");

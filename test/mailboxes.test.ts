@@ -148,6 +148,40 @@ describe("aliases", () => {
     }
 });
 
+describe("application logins", () => {
+    it("are addresses of the domain that may send as themselves only", () => {
+        const c = resolveConfig({ ...base, submissionApps: ["billing@example.com"] });
+        assert.deepEqual(c.host.mail.apps, ["billing@example.com"]);
+        assert.deepEqual(senderLogins(c.host.mail).pop(), { address: "billing@example.com", logins: ["billing@example.com"] });
+    });
+
+    const refusals: Array<[string, Partial<MailServerArgs>, string]> = [
+        [
+            "outside the domain",
+            { submissionApps: ["billing@example.org"] },
+            'submissionApps: "billing@example.org" is not in the mail domain example.com',
+        ],
+        [
+            "a mailbox",
+            { submissionApps: ["bob@example.com"] },
+            "submissionApps: bob@example.com is an application login and a mailbox or alias; an address is one of them",
+        ],
+        [
+            "an alias target",
+            { submissionApps: ["billing@example.com"], aliases: ["s@example.com billing@example.com"] },
+            "aliases: s@example.com → billing@example.com: an application login receives no mail",
+        ],
+        [
+            "without a mailbox",
+            { mailboxes: [], submissionApps: ["billing@example.com"] },
+            "submissionApps: application logins need at least one mailbox for now: Dovecot, which checks their passwords, runs for the mailboxes",
+        ],
+    ];
+    for (const [what, args, message] of refusals) {
+        it(`refuses ${what}`, () => assert.equal(errorOf(args), message));
+    }
+});
+
 describe("chosen passwords", () => {
     it("takes them by address", () => {
         const c = resolveConfig({ ...base, mailboxPasswords: ["bob@example.com correct horse battery"] });

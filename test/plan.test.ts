@@ -20,8 +20,8 @@ function plan(stack: string, ...extra: string[]) {
 }
 
 for (const [stack, machine, expectedTypes] of [
-    ["do-example", "digitalocean:index/droplet:Droplet", 19],
-    ["linode-example", "linode:index/instance:Instance", 21],
+    ["do-example", "digitalocean:index/droplet:Droplet", 20],
+    ["linode-example", "linode:index/instance:Instance", 22],
 ] as const) {
     describe(`offline plan of ${stack}`, () => {
         const result = plan(stack);
@@ -81,13 +81,19 @@ for (const [stack, machine, expectedTypes] of [
                 [
                     ["mail-password-alice@example.com", 24, false],
                     ["mail-password-bob@example.com", 24, false],
+                    ["mail-app-password-billing@example.com", 24, false],
                 ],
             );
-            const file = JSON.parse(result.read("mailbox-passwords.json")) as { throwaway: string; passwords: Record<string, string> };
+            const file = JSON.parse(result.read("mailbox-passwords.json")) as {
+                throwaway: string;
+                passwords: Record<string, string>;
+                apps: Record<string, string>;
+            };
             assert.match(file.throwaway, /^THROWAWAY passwords of the offline plan/);
             assert.deepEqual(Object.keys(file.passwords), ["alice@example.com", "bob@example.com"]);
+            assert.deepEqual(Object.keys(file.apps), ["billing@example.com"]);
             const bundle = result.read("commit/bundle.json");
-            for (const password of Object.values(file.passwords)) {
+            for (const password of [...Object.values(file.passwords), ...Object.values(file.apps)]) {
                 assert.match(password, /^offline[0-9a-f]{17}$/);
                 assert.equal(bundle.includes(password), false, "no password in the bundle");
                 assert.equal(result.resources.includes(password), false, "no password in resources.json");

@@ -137,7 +137,7 @@ export function hasMailboxes(host: Pick<HostSettings, "mail">): boolean {
 function mailboxFiles(host: HostSettings, live: Pick<BundleLive, "passwordHashes">): ManagedFile[] {
     if (!hasMailboxes(host)) return [];
     return [
-        { path: DOVECOT.conf, content: renderDovecotConf(host), mode: "0644", reload: ["dovecot"] },
+        { path: DOVECOT.conf, content: renderDovecotConf({ ...host, apps: host.mail.apps.length > 0 }), mode: "0644", reload: ["dovecot"] },
         // Hashes, not keys: readable by Dovecot's auth process (group dovecot), as Dovecot's passwd-file guide has it.
         {
             path: DOVECOT.users,
@@ -146,6 +146,20 @@ function mailboxFiles(host: HostSettings, live: Pick<BundleLive, "passwordHashes
             owner: "root:dovecot",
             reload: ["dovecot"],
         },
+        ...(host.mail.apps.length > 0
+            ? [
+                  {
+                      path: DOVECOT.apps,
+                      content: renderDovecotUsers(
+                          host.mail.apps.map((address) => ({ address, quota: undefined })),
+                          live.passwordHashes ?? {},
+                      ),
+                      mode: "0640" as const,
+                      owner: "root:dovecot",
+                      reload: ["dovecot" as const],
+                  },
+              ]
+            : []),
         { path: DOVECOT.dropIn, content: renderDovecotDropIn(), mode: "0644", reload: ["systemd", "dovecot"] },
         { path: MAILBOX_MAPS.mailboxes, content: renderMailboxMap(host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
         { path: MAILBOX_MAPS.senderLogins, content: renderSenderLogins(host.mail), mode: "0644", postmap: true, reload: ["postfix"] },

@@ -11,6 +11,8 @@ import { DOVECOT, PATHS } from "./paths";
 export interface DovecotInput {
     readonly domain: string;
     readonly fqdn: string;
+    /** Whether there are application logins (a second users file, for Postfix's submission only). */
+    readonly apps: boolean;
 }
 
 /** Argon2id cost of a mailbox password hash (OWASP's minimum: 19 MiB, 2 passes, 1 lane). */
@@ -51,7 +53,18 @@ userdb mailboxes {
   driver = passwd-file
   passwd_file_path = ${DOVECOT.users}
 }
-
+${
+    input.apps
+        ? `# Application logins: only for Postfix's submission (service smtp), and no userdb entry: no mailbox, no IMAP.
+protocol smtp {
+  passdb apps {
+    driver = passwd-file
+    passwd_file_path = ${DOVECOT.apps}
+  }
+}
+`
+        : ""
+}
 # Maildir under /var/mail/vhosts/<domain>/<user>, owned by the vmail account.
 mail_uid = ${DOVECOT.mailUser}
 mail_gid = ${DOVECOT.mailUser}
@@ -138,8 +151,8 @@ ${socket(DOVECOT.quotaSocket, "0600")}
 }
 
 /**
- * The users file (passwd-file): `address:hash::::::[userdb_quota_storage_size=…]`. Empty uid, gid
- * and home fall back to mail_uid, mail_gid and mail_home.
+ * A users file (passwd-file): `address:hash::::::[userdb_quota_storage_size=…]`. Empty uid, gid
+ * and home fall back to mail_uid, mail_gid and mail_home. Application logins have no quota.
  */
 export function renderDovecotUsers(mailboxes: readonly Mailbox[], hashes: Readonly<Record<string, string>>): string {
     return mailboxes

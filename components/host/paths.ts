@@ -40,6 +40,7 @@ export const DKIM_MILTER = {
 export const DOVECOT = {
     conf: "/etc/dovecot/mailserver.conf",
     users: "/etc/dovecot/mailserver-users",
+    apps: "/etc/dovecot/mailserver-apps",
     dropIn: "/etc/systemd/system/dovecot.service.d/mailserver.conf",
     mailUser: "vmail",
     mailRoot: "/var/mail/vhosts",

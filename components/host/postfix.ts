@@ -312,7 +312,7 @@ export function renderMasterCf(input: { readonly mailboxes: boolean } = { mailbo
  */
 export function renderVirtualMap(
     input: { readonly domain: string; readonly fqdn: string; readonly operatorEmail: string },
-    mail: MailSettings = { mailboxes: [], aliases: [] },
+    mail: MailSettings = { mailboxes: [], aliases: [], apps: [] },
 ): string {
     const roles = [input.domain, input.fqdn].flatMap((name) => ["postmaster", "abuse"].map((role) => `${role}@${name}`));
     const catchAll = mail.aliases.find((a) => a.address.startsWith("@"));

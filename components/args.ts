@@ -169,6 +169,13 @@ export interface MailServerArgs {
      */
     readonly submissionApps?: string[];
     /**
+     * Networks (CIDR) whose hosts may send through port 25 without logging in, their mail signed
+     * like the host's own: e.g. application servers in the same private network. At most a /16
+     * (IPv4) or /32 (IPv6); IPv6 ranges need {@link ipv6}.
+     * @default [] (only the host itself)
+     */
+    readonly relayNetworks?: string[];
+    /**
      * Passwords chosen for mailboxes, `"alice@example.com <password>"` (at least 12 characters), kept
      * as secrets; a mailbox not listed gets a generated one. The host stores only Argon2id hashes.
      * @default [] (every password generated)

@@ -32,6 +32,8 @@ export interface HostSettings {
     readonly sshAllowedCidrs: readonly string[];
     /** Mailboxes and aliases; none: send-only. */
     readonly mail: MailSettings;
+    /** Networks (CIDR) that may relay without logging in, their mail signed: Postfix's mynetworks and OpenDKIM's InternalHosts. */
+    readonly relayNetworks: readonly string[];
 }
 
 /** DNS-only settings: changing them never touches the host. */
@@ -84,6 +86,9 @@ export const DEFAULTS = {
 
 /** A chosen mailbox password is at least this long (generated ones are 24 letters and digits). */
 export const MIN_PASSWORD_LENGTH = 12;
+
+/** The widest relay network: a range that lets many hosts send unauthenticated mail as the server is an open relay in all but name. */
+export const RELAY_MIN_PREFIX = { ipv4: 16, ipv6: 32 } as const;
 
 /** RFC 7208 §4.6.4: at most 10 terms that cause DNS lookups. */
 export const SPF_MAX_LOOKUPS = 10;
@@ -305,6 +310,20 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
     const ipv6 = args.ipv6 ?? DEFAULTS.ipv6;
     if (typeof ipv6 !== "boolean") fail("ipv6", `${JSON.stringify(ipv6)} is not true or false`);
 
+    const relayNetworks = ranges("relayNetworks", list("relayNetworks", args.relayNetworks), { family: "any", globalOnly: true }).map(
+        (r) => {
+            const prefix = Number(r.cidr.split("/")[1]);
+            if (prefix < RELAY_MIN_PREFIX[r.family])
+                fail(
+                    "relayNetworks",
+                    `${r.cidr} is wider than /${RELAY_MIN_PREFIX[r.family]}: every host in it could send mail as the server without logging in`,
+                );
+            if (r.family === "ipv6" && !ipv6)
+                fail("relayNetworks", `${r.cidr} is an IPv6 range, but ipv6 is off: the server does not listen on IPv6`);
+            return r.cidr;
+        },
+    );
+
     const acmeDirectoryUrl = args.acmeDirectoryUrl ?? DEFAULTS.acmeDirectoryUrl;
     if (typeof acmeDirectoryUrl !== "string") fail("acmeDirectoryUrl", "must be an https:// URL of an ACME directory");
     const urlProblem = httpsUrlProblem(acmeDirectoryUrl);
@@ -329,6 +348,7 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
             sshPublicKeys,
             sshAllowedCidrs: sshRanges.map((r) => r.cidr),
             mail,
+            relayNetworks,
         },
         dns: { ttl, spfIncludes, spfIp4, spfIp6, spfAll, dmarcPolicy, dmarcRua, dmarcAlignment },
         provider,

@@ -239,6 +239,14 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
         description:
             "Application logins (billing@example.com): send through 587/465 as that address only, no mailbox; passwords in output appPasswords.",
     },
+    relayNetworks: {
+        change: "in-place",
+        onHost: true,
+        type: "array",
+        default: [],
+        description:
+            "Networks (CIDR, at most /16 or /32) whose hosts may send through port 25 without logging in, signed like the host's mail.",
+    },
     mailboxPasswords: {
         change: "in-place",
         onHost: true,

@@ -77,6 +77,7 @@ const CASES: readonly Case[] = [
     { key: "mailboxes", stack: "do-example", value: '["alice@example.com quota=1G","bob@example.com","carol@example.com"]' },
     { key: "aliases", stack: "do-example", value: '["info@example.com alice@example.com friend@example.net"]' },
     { key: "submissionApps", stack: "linode-example", value: '["billing@example.com","shop@example.com"]' },
+    { key: "relayNetworks", stack: "do-example", value: '["10.20.0.0/16"]' },
     { key: "mailboxPasswords", stack: "linode-example", value: '["alice@example.com a chosen password"]' },
     { key: "acmeDirectoryUrl", stack: "do-example", value: "https://acme-staging-v02.api.letsencrypt.org/directory" },
     { key: "acmeCaBundle", stack: "do-example", value: new TestCa("ACME test CA").pem },

@@ -64,6 +64,7 @@ describe("resolveConfig defaults", () => {
             sshPublicKeys: [],
             sshAllowedCidrs: [],
             mail: { mailboxes: [], aliases: [], apps: [] },
+            relayNetworks: [],
         });
         assert.deepEqual(c.mailboxPasswords, {});
         assert.deepEqual(c.dns, {
@@ -353,6 +354,31 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
         ["region", { region: "Frankfurt 1" }, 'region: "Frankfurt 1" is not a region slug such as fra1 or eu-central'],
         ["region with slash", { region: "fra1/../x" }, 'region: "fra1/../x" is not a region slug such as fra1 or eu-central'],
         ["size", { size: "s 1vcpu" }, 'size: "s 1vcpu" is not a plan slug such as s-1vcpu-512mb-10gb'],
+        [
+            "relay network too wide",
+            { relayNetworks: ["10.0.0.0/8"] },
+            "relayNetworks: 10.0.0.0/8 is wider than /16: every host in it could send mail as the server without logging in",
+        ],
+        [
+            "relay network IPv6 too wide",
+            { relayNetworks: ["2001:db8::/31"] },
+            "relayNetworks: 2001:db8::/31 is wider than /32: every host in it could send mail as the server without logging in",
+        ],
+        [
+            "relay network IPv6 with ipv6 off",
+            { relayNetworks: ["2001:db8:1::/48"], ipv6: false },
+            "relayNetworks: 2001:db8:1::/48 is an IPv6 range, but ipv6 is off: the server does not listen on IPv6",
+        ],
+        [
+            "relay network loopback",
+            { relayNetworks: ["127.0.0.2/32"] },
+            'relayNetworks: "127.0.0.2/32" is a loopback address, never the source of mail from the Internet',
+        ],
+        [
+            "relay network host bits",
+            { relayNetworks: ["10.1.2.3/16"] },
+            'relayNetworks: "10.1.2.3/16" has bits set after the /16 prefix; the range is 10.1.0.0/16',
+        ],
         ["size upper", { size: "S-1VCPU" }, 'size: "S-1VCPU" is not a plan slug such as s-1vcpu-512mb-10gb'],
         [
             "unknown image",

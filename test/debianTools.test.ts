@@ -51,8 +51,8 @@ describe("the host's files, checked by Debian 13's own tools", { skip }, () => {
     it("the tools are Debian 13's (Postfix 3.10)", () => assert.match(postfixVersion, /^3\.10\./));
 
     for (const ipv6 of [true, false]) {
-        it(`Postfix knows every parameter of main.cf (postconf), IPv6 ${ipv6 ? "on" : "off"}`, () => {
-            const list = files({ ipv6 });
+        it(`Postfix knows every parameter of main.cf (postconf), IPv6 ${ipv6 ? "on" : "off"}, with relay networks`, () => {
+            const list = files({ ipv6, relayNetworks: ["10.20.0.0/16", ...(ipv6 ? ["2001:db8:1::/48"] : [])] });
             const d = open({
                 "postfix/main.cf": content(list, "/etc/postfix/main.cf"),
                 "postfix/master.cf": content(list, "/etc/postfix/master.cf"),

@@ -7,7 +7,7 @@ import { srsSetup } from "../components/host/postsrsd";
 import { run } from "./support/tools";
 
 const srs = srsSetup({ domain: "example.com", fqdn: "mail.example.com" });
-const postfix = { domain: "example.com", fqdn: "mail.example.com", ipv6: true, srs, mailboxes: false };
+const postfix = { domain: "example.com", fqdn: "mail.example.com", ipv6: true, srs, mailboxes: false, relayNetworks: [] };
 
 /** main.cf as a map; fails on a parameter set twice. */
 function params(mainCf: string): Map<string, string> {
@@ -21,6 +21,18 @@ function params(mainCf: string): Map<string, string> {
     }
     return map;
 }
+
+describe("relay networks", () => {
+    it("join mynetworks (IPv6 in brackets, only while the host listens on IPv6) and OpenDKIM's InternalHosts", () => {
+        const relayNetworks = ["10.20.0.0/16", "2001:db8:1::/48"];
+        assert.equal(
+            params(renderMainCf({ ...postfix, relayNetworks })).get("mynetworks"),
+            "127.0.0.0/8 [::1]/128 10.20.0.0/16 [2001:db8:1::]/48",
+        );
+        assert.equal(params(renderMainCf({ ...postfix, ipv6: false, relayNetworks })).get("mynetworks"), "127.0.0.0/8 10.20.0.0/16");
+        assert.equal(renderTrustedHosts(relayNetworks), "127.0.0.1\n::1\nlocalhost\n10.20.0.0/16\n2001:db8:1::/48\n");
+    });
+});
 
 describe("Postfix main.cf", () => {
     const main = params(renderMainCf(postfix));

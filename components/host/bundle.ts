@@ -118,13 +118,14 @@ export enum Stage {
     Commit = "commit",
 }
 
-function postfixInput(host: Pick<HostSettings, "domain" | "fqdn" | "ipv6" | "mail">): PostfixInput {
+function postfixInput(host: Pick<HostSettings, "domain" | "fqdn" | "ipv6" | "mail" | "relayNetworks">): PostfixInput {
     return {
         domain: host.domain,
         fqdn: host.fqdn,
         ipv6: host.ipv6,
         srs: srsSetup({ domain: host.domain, fqdn: host.fqdn }),
         mailboxes: hasMailboxes(host),
+        relayNetworks: host.relayNetworks,
     };
 }
 
@@ -198,7 +199,7 @@ export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimPrivat
         { path: PATHS.opendkimConf, content: renderOpendkimConf(dkim), mode: "0644", reload: ["opendkim"] },
         { path: `${PATHS.opendkimDir}/key.table`, content: renderKeyTable(dkim), mode: "0644", reload: ["opendkim"] },
         { path: `${PATHS.opendkimDir}/signing.table`, content: renderSigningTable(dkim), mode: "0644", reload: ["opendkim"] },
-        { path: `${PATHS.opendkimDir}/trusted.hosts`, content: renderTrustedHosts(), mode: "0644", reload: ["opendkim"] },
+        { path: `${PATHS.opendkimDir}/trusted.hosts`, content: renderTrustedHosts(host.relayNetworks), mode: "0644", reload: ["opendkim"] },
         // Readable by opendkim only (OpenDKIM refuses group/world-readable keys), inside a 0700 directory.
         {
             path: dkimKeyPath(host.dkimSelector),

@@ -44,7 +44,7 @@ export function renderSigningTable(input: OpendkimInput): string {
     return `*@${input.domain} ${key}\n*@${input.fqdn} ${key}\n`;
 }
 
-/** InternalHosts: the host itself; Postfix's mynetworks is loopback too. */
-export function renderTrustedHosts(): string {
-    return "127.0.0.1\n::1\nlocalhost\n";
+/** InternalHosts: the host itself and the relay networks, as Postfix's mynetworks has them. */
+export function renderTrustedHosts(relayNetworks: readonly string[] = []): string {
+    return ["127.0.0.1", "::1", "localhost", ...relayNetworks].map((line) => `${line}\n`).join("");
 }

@@ -10,6 +10,8 @@ export interface PostfixInput {
     readonly srs: SrsSetup;
     /** Whether the domain's addresses are Dovecot mailboxes (and the submission ports are open). */
     readonly mailboxes: boolean;
+    /** Networks (CIDR) that may relay without logging in, besides the host itself. */
+    readonly relayNetworks: readonly string[];
 }
 
 /** A socket in Postfix's queue directory, as Postfix names it (relative to the queue directory). */
@@ -32,7 +34,11 @@ export function localOnlyRecipients(fqdn: string): string[] {
 
 /** main.cf as commented sections; each directive says which receiver rule or RFC it serves. */
 export function mainCfSections(input: PostfixInput): Section[] {
-    const mynetworks = input.ipv6 ? "127.0.0.0/8 [::1]/128" : "127.0.0.0/8";
+    // Postfix writes IPv6 networks in brackets; they count only while the host listens on IPv6.
+    const relay = input.relayNetworks
+        .filter((cidr) => input.ipv6 || !cidr.includes(":"))
+        .map((cidr) => (cidr.includes(":") ? `[${cidr.split("/")[0]}]/${cidr.split("/")[1]}` : cidr));
+    const mynetworks = [...(input.ipv6 ? ["127.0.0.0/8", "[::1]/128"] : ["127.0.0.0/8"]), ...relay].join(" ");
     const localOnly = localOnlyRecipients(input.fqdn)
         .map((address) => `{ ${address} = REJECT 5.7.1 not a public address }`)
         .join(" ");

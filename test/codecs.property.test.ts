@@ -19,7 +19,11 @@ const txtText = fc.string({
     unit: fc.constantFrom(...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).filter((c) => c !== '"' && c !== "\\")),
     maxLength: 2000,
 });
-const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
+/**
+ * A DNS label. Not `xn--…`: the component requires such a label to be valid punycode (an IDN's
+ * ASCII form), which a random one is not ("xn--0" failed a CI run: seed 838823132).
+ */
+const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/).filter((l) => !l.startsWith("xn--"));
 /**
  * A registrable domain: `<label>.<tld>`, leaving out the names that are themselves public suffixes
  * (`br.com`, `co.com`…), which the component rightly refuses (they made this test fail 2 runs in 30).

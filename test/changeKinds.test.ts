@@ -108,7 +108,8 @@ function change(c: Case, extra: Record<string, string> = {}): Promise<Outcome> {
                 done({
                     dir: join(out, c.stack),
                     status,
-                    stderr,
+                    // Node's own ExperimentalWarning lines (Node 24 prints one when a dependency loads node:sqlite) are not the plan's.
+                    stderr: stderr.replace(/^\(node:\d+\) ExperimentalWarning: .*\n\(Use `node --trace-warnings \.\.\.` .*\n/gm, ""),
                     report: JSON.parse(readFileSync(join(out, c.stack, "change.json"), "utf8")) as ChangeReport,
                 });
             } catch (error) {

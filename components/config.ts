@@ -126,6 +126,23 @@ function list(argument: string, value: unknown, secret = false): string[] {
     return value as string[];
 }
 
+/** A list of one-line entries, each parsed, each address given once. */
+function parsedList<T>(
+    argument: string,
+    value: unknown,
+    parse: (line: string) => { value: T } | { problem: string },
+    address: (entry: T) => string,
+): T[] {
+    const entries = list(argument, value).map((line) => {
+        const parsed = parse(line);
+        if ("problem" in parsed) fail(argument, parsed.problem);
+        return parsed.value;
+    });
+    const twice = firstDuplicate(entries.map(address));
+    if (twice !== undefined) fail(argument, `${JSON.stringify(twice)} is given twice`);
+    return entries;
+}
+
 function domainName(argument: string, value: unknown, allowUnderscore = false): string {
     const name = text(argument, value, "a domain name such as example.com");
     const problem = registrableDomainProblem(name, allowUnderscore);
@@ -161,25 +178,24 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
     const operatorProblem = mailboxProblem(operatorEmail, [domain]);
     if (operatorProblem) fail("operatorEmail", operatorProblem);
 
-    const mailboxes = list("mailboxes", args.mailboxes).map((line) => {
-        const parsed = parseMailbox(line, domain);
-        if ("problem" in parsed) fail("mailboxes", parsed.problem);
-        return parsed.value;
-    });
-    const mailboxTwice = firstDuplicate(mailboxes.map((m) => m.address));
-    if (mailboxTwice !== undefined) fail("mailboxes", `${JSON.stringify(mailboxTwice)} is given twice`);
-    const aliases = list("aliases", args.aliases).map((line) => {
-        const parsed = parseAlias(line, domain);
-        if ("problem" in parsed) fail("aliases", parsed.problem);
-        return parsed.value;
-    });
-    const aliasTwice = firstDuplicate(aliases.map((a) => a.address));
-    if (aliasTwice !== undefined) fail("aliases", `${JSON.stringify(aliasTwice)} is given twice`);
-    const apps = list("submissionApps", args.submissionApps).map((address) => {
-        const parsed = parseApp(address, domain);
-        if ("problem" in parsed) fail("submissionApps", parsed.problem);
-        return parsed.value;
-    });
+    const mailboxes = parsedList(
+        "mailboxes",
+        args.mailboxes,
+        (line) => parseMailbox(line, domain),
+        (m) => m.address,
+    );
+    const aliases = parsedList(
+        "aliases",
+        args.aliases,
+        (line) => parseAlias(line, domain),
+        (a) => a.address,
+    );
+    const apps = parsedList(
+        "submissionApps",
+        args.submissionApps,
+        (address) => parseApp(address, domain),
+        (address) => address,
+    );
     const mail: MailSettings = { mailboxes, aliases, apps };
     const mailProblem = mailSystemProblem(mail, domain, fqdn);
     if (mailProblem) fail(/^application logins |is an application login and/.test(mailProblem) ? "submissionApps" : "aliases", mailProblem);

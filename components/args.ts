@@ -183,6 +183,21 @@ export interface MailServerArgs {
     readonly mailboxPasswords?: string[];
 
     /**
+     * A relay (smarthost) that takes every outbound message, for accounts whose provider keeps
+     * outbound port 25 blocked: `"smtp.sendgrid.net:587"` (STARTTLS; port 465: TLS from the first
+     * byte). Postfix sends only over TLS with the relay's certificate verified for that name.
+     * Mail then leaves from the relay's addresses, so the domain's SPF must list them:
+     * {@link spfIncludes} (the relay's include domain), {@link spfIp4} or {@link spfIp6} must not
+     * be empty. Mail stays DKIM-signed by this host.
+     * @default none (the host delivers to each recipient's MX on port 25)
+     */
+    readonly smarthost?: string;
+    /** The login name at the {@link smarthost} (no space or colon). @default none (the relay authorizes by address) */
+    readonly smarthostUser?: string;
+    /** The password (or API key) of {@link smarthostUser}, kept as a secret. @default none */
+    readonly smarthostPassword?: string;
+
+    /**
      * ACME directory for the host's certificate.
      * @default "https://acme-v02.api.letsencrypt.org/directory" (Let's Encrypt production)
      */

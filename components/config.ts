@@ -5,6 +5,7 @@ import { labelProblem, MAX_NAME_LENGTH } from "./dnsName";
 import { MailServerArgumentError } from "./errors";
 import { DEFAULT_SIZES, defaultImage, IMAGES, imageFamily, MAILBOX_SIZES } from "./images";
 import { type MailSettings, mailSystemProblem, parseAlias, parseApp, parseMailbox } from "./mailboxes";
+import { parseSmarthost, type Smarthost, smarthostPasswordProblem, smarthostUserProblem } from "./smarthost";
 import {
     addressRange,
     certificateBundle,
@@ -34,6 +35,8 @@ export interface HostSettings {
     readonly mail: MailSettings;
     /** Networks (CIDR) that may relay without logging in, their mail signed: Postfix's mynetworks and OpenDKIM's InternalHosts. */
     readonly relayNetworks: readonly string[];
+    /** The relay that takes every outbound message; undefined: the host delivers to each MX itself. */
+    readonly smarthost: Smarthost | undefined;
 }
 
 /** DNS-only settings: changing them never touches the host. */
@@ -68,6 +71,8 @@ export interface MailServerConfig {
     readonly zone: { readonly id: pulumi.Input<string> } | { readonly name: string };
     /** Passwords chosen for mailboxes, by address (secret); the others are generated. */
     readonly mailboxPasswords: Readonly<Record<string, string>>;
+    /** The smarthost login's password (secret); undefined without a login. */
+    readonly smarthostPassword: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -323,6 +328,8 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
     const ruaTwice = firstDuplicate(dmarcRua);
     if (ruaTwice !== undefined) fail("dmarcRua", `${ruaTwice} is given twice`);
 
+    const dns: DnsSettings = { ttl, spfIncludes, spfIp4, spfIp6, spfAll, dmarcPolicy, dmarcRua, dmarcAlignment };
+
     const ipv6 = args.ipv6 ?? DEFAULTS.ipv6;
     if (typeof ipv6 !== "boolean") fail("ipv6", `${JSON.stringify(ipv6)} is not true or false`);
 
@@ -339,6 +346,8 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
             return r.cidr;
         },
     );
+
+    const { smarthost, smarthostPassword } = smarthostSettings(args, dns);
 
     const acmeDirectoryUrl = args.acmeDirectoryUrl ?? DEFAULTS.acmeDirectoryUrl;
     if (typeof acmeDirectoryUrl !== "string") fail("acmeDirectoryUrl", "must be an https:// URL of an ACME directory");
@@ -365,8 +374,9 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
             sshAllowedCidrs: sshRanges.map((r) => r.cidr),
             mail,
             relayNetworks,
+            smarthost,
         },
-        dns: { ttl, spfIncludes, spfIp4, spfIp6, spfAll, dmarcPolicy, dmarcRua, dmarcAlignment },
+        dns,
         provider,
         region: args.region,
         size,
@@ -384,5 +394,45 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
         dkimPreviousSelectors,
         zone,
         mailboxPasswords,
+        smarthostPassword,
     };
+}
+
+/** The smarthost and its login; refused without an SPF entry for the relay's addresses. The password is never quoted. */
+function smarthostSettings(
+    args: MailServerArgs,
+    dns: DnsSettings,
+): { smarthost: Smarthost | undefined; smarthostPassword: string | undefined } {
+    const optional = (argument: "smarthost" | "smarthostUser" | "smarthostPassword") => {
+        const value = args[argument];
+        if (value !== undefined && typeof value !== "string") fail(argument, "must be a string");
+        return value === "" ? undefined : value;
+    };
+    const relayText = optional("smarthost");
+    const user = optional("smarthostUser");
+    const password = optional("smarthostPassword");
+    if (relayText === undefined) {
+        if (user !== undefined) fail("smarthostUser", "is set, but smarthost is not: give the relay as smarthost (host:port)");
+        if (password !== undefined) fail("smarthostPassword", "is set, but smarthost is not: give the relay as smarthost (host:port)");
+        return { smarthost: undefined, smarthostPassword: undefined };
+    }
+    const relay = parseSmarthost(relayText);
+    if ("problem" in relay) fail("smarthost", relay.problem);
+    if (user !== undefined) {
+        const problem = smarthostUserProblem(user);
+        if (problem) fail("smarthostUser", problem);
+    }
+    if ((user === undefined) !== (password === undefined))
+        fail(user === undefined ? "smarthostUser" : "smarthostPassword", "give both smarthostUser and smarthostPassword, or neither");
+    if (password !== undefined) {
+        const problem = smarthostPasswordProblem(password);
+        if (problem) fail("smarthostPassword", problem);
+    }
+    if (dns.spfIncludes.length + dns.spfIp4.length + dns.spfIp6.length === 0)
+        fail(
+            "smarthost",
+            `mail relayed through ${relay.value.host} leaves from its addresses, which the domain's SPF must list or receivers see an SPF fail: ` +
+                "add the relay's include domain to spfIncludes (its documentation names it), or its addresses to spfIp4/spfIp6",
+        );
+    return { smarthost: { ...relay.value, user }, smarthostPassword: password };
 }

@@ -169,11 +169,19 @@ export class MailServer extends pulumi.ComponentResource {
         // and reloads; any failure leaves the previous configuration serving and fails `pulumi up`.
         // The bundles are secret: they hold the DKIM private key.
         const bundles = pulumi
-            .all([host.ipv4, host.ipv6, signingKey.privateKeyPem, signingKey.publicKeyPem, passwords, appPasswords])
-            .apply(async ([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, chosen, apps]) => {
+            .all([
+                host.ipv4,
+                host.ipv6,
+                signingKey.privateKeyPem,
+                signingKey.publicKeyPem,
+                passwords,
+                appPasswords,
+                pulumi.secret(config.smarthostPassword),
+            ])
+            .apply(async ([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, chosen, apps, smarthostPassword]) => {
                 // Only the hashes reach the bundle.
                 const hashes = await passwordHashes({ ...chosen, ...apps });
-                const live = { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, passwordHashes: hashes };
+                const live = { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, passwordHashes: hashes, smarthostPassword };
                 return { prepare: renderBundle(config.host, live, Stage.Prepare), commit: renderBundle(config.host, live, Stage.Commit) };
             });
         this.bundle = pulumi.secret(bundles.commit);
@@ -229,7 +237,7 @@ export class MailServer extends pulumi.ComponentResource {
             name: dkimRecordName(config.host.dkimSelector, config.host.domain),
             value: dkimRecord(pem),
         }));
-        this.operatorSteps = pulumi.output(operatorSteps(config, host.operatorSteps));
+        this.operatorSteps = pulumi.output(operatorSteps(config, host.operatorSteps, host.outboundSmtp));
         this.userData = userData;
         this.mailboxPasswords = passwords;
         this.appPasswords = appPasswords;

@@ -1,5 +1,6 @@
 import { getDomain } from "tldts";
 import type { MailServerConfig } from "./config";
+import type { OutboundSmtp } from "./providers/host";
 import { reportAuthorizationName } from "./records/dmarc";
 import { reportUriDomain } from "./validation";
 
@@ -13,9 +14,20 @@ export function externalRuaAuthorizations(domain: string, rua: readonly string[]
 }
 
 /** What the operator must still do by hand, in order. */
-export function operatorSteps(config: MailServerConfig, providerSteps: readonly string[]): string[] {
+export function operatorSteps(config: MailServerConfig, providerSteps: readonly string[], outbound: OutboundSmtp): string[] {
     const { host, dns } = config;
     const steps = [...providerSteps];
+    const relay = host.smarthost;
+    if (!relay) steps.push(outbound.unblock);
+    else if (outbound.blockedPorts.includes(relay.port))
+        steps.push(
+            `${outbound.unblock} The smarthost's port ${relay.port} is one of them: use a port the relay offers outside them (2525 at many relays), or have the restriction lifted.`,
+        );
+    else
+        steps.push(
+            `Outbound mail goes through the smarthost ${relay.host}:${relay.port}, so the provider's block of port 25 does not stop it. ` +
+                "Keep the relay's SPF entry (spfIncludes/spfIp4/spfIp6) for as long as it is set.",
+        );
     steps.push(
         `Delete any other SPF (v=spf1) or DMARC TXT record at ${host.domain} or _dmarc.${host.domain} not made by this stack: ` +
             "two SPF records are a permanent error. Put other senders in spfIncludes/spfIp4/spfIp6 instead.",

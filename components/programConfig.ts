@@ -29,6 +29,12 @@ export interface ConfigKey {
     readonly defaultText?: string;
     /** One line for Pulumi.yaml's `description` and the README's table. */
     readonly description: string;
+    /**
+     * A secret: a value kept in plain text in the stack file is refused (argsFromConfig). Not
+     * declared `secret: true` in Pulumi.yaml: the CLI would then refuse the key's default and make
+     * it required (pkg/workspace/config.go, plan/pulumiConfig.ts).
+     */
+    readonly secret?: boolean;
 }
 
 /** The project name: Pulumi.yaml's `name`, the namespace of every key below. */
@@ -250,11 +256,39 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
     mailboxPasswords: {
         change: "in-place",
         onHost: true,
+        secret: true,
         changeNote: "the host gets the new hash; the old password stops working",
         type: "array",
         default: [],
         description:
             'Secret: chosen passwords, "alice@example.com <password>" (12+ characters); others are generated (output mailboxPasswords).',
+    },
+    smarthost: {
+        change: "in-place",
+        onHost: true,
+        changeNote:
+            "list the relay in SPF (spfIncludes/spfIp4/spfIp6) one pulumi up and dnsTtl before: the host sends through it as soon as it is set",
+        type: "string",
+        default: "",
+        defaultText: "none: delivery to each MX on port 25",
+        description: "Relay for all outbound mail when port 25 stays blocked: host:port (587 STARTTLS, 465 TLS, 2525), TLS verified.",
+    },
+    smarthostUser: {
+        change: "in-place",
+        onHost: true,
+        type: "string",
+        default: "",
+        defaultText: "none",
+        description: "Login name at the smarthost; empty when the relay authorizes by address.",
+    },
+    smarthostPassword: {
+        change: "in-place",
+        onHost: true,
+        secret: true,
+        type: "string",
+        default: "",
+        defaultText: "none",
+        description: "Secret: password or API key of smarthostUser (pulumi config set --secret).",
     },
     acmeDirectoryUrl: {
         change: "in-place",
@@ -315,6 +349,18 @@ export function closestKey(key: string): string {
     return known.reduce((best, candidate) => (score(candidate) < score(best) ? candidate : best));
 }
 
+/**
+ * Whether the CLI handed the key over as a secret: the Node.js language host lists the secret
+ * keys in PULUMI_CONFIG_SECRET_KEYS (sdk/nodejs/cmd/pulumi-language-nodejs/main.go,
+ * constructConfigSecretKeys), which the SDK's runtime.isConfigSecret reads (runtime/config.ts;
+ * exported, though not in the typings).
+ */
+function isConfigSecret(fullKey: string): boolean {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+    if (typeof runtime.isConfigSecret !== "function") throw new Error("@pulumi/pulumi no longer exports runtime.isConfigSecret");
+    return runtime.isConfigSecret(fullKey);
+}
+
 /** Errors in the program's config: the key (with namespace) and what is wrong. */
 export class ProgramConfigError extends MailServerArgumentError {}
 
@@ -359,7 +405,10 @@ export function parseConfigValue(key: string, type: ConfigType, text: string): s
  * `mailserver:` namespace refused with the name of the closest known key (a misspelled key
  * would otherwise be ignored silently).
  */
-export function argsFromConfig(values: Readonly<Record<string, string>> = pulumi.runtime.allConfig()): MailServerArgs {
+export function argsFromConfig(
+    values: Readonly<Record<string, string>> = pulumi.runtime.allConfig(),
+    isSecret: (fullKey: string) => boolean = isConfigSecret,
+): MailServerArgs {
     for (const fullKey of Object.keys(values).sort()) {
         if (!fullKey.startsWith(`${PROJECT}:`)) continue;
         const key = fullKey.slice(PROJECT.length + 1);
@@ -372,7 +421,15 @@ export function argsFromConfig(values: Readonly<Record<string, string>> = pulumi
         const text = values[`${PROJECT}:${key}`];
         if (text === undefined) continue;
         if (spec.type === "string" && spec.default === "" && text === "") continue;
-        args[key] = parseConfigValue(key, spec.type, text);
+        const value = parseConfigValue(key, spec.type, text);
+        // An empty value (the default) holds no secret.
+        const empty = value === "" || (Array.isArray(value) && value.length === 0);
+        if (spec.secret && !empty && !isSecret(`${PROJECT}:${key}`))
+            throw new ProgramConfigError(
+                `${PROJECT}:${key}`,
+                `is in the stack's config in plain text; set it encrypted: pulumi config set --secret ${PROJECT}:${key} <value>`,
+            );
+        args[key] = value;
     }
     return args as unknown as MailServerArgs;
 }

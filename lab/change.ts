@@ -6,7 +6,7 @@
  * message delivered, and the new configuration graded all-pass against the new plan's zones.
  * Also: a bundle that fails its checks leaves the old configuration serving mail.
  */
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { reverseName } from "../components/records/reverse";
 import { sendForward, sendOutbound } from "./checks";
@@ -18,6 +18,7 @@ import { gradeMessages, type Lab, observePositive, received, server, serveZones,
 import { imap } from "./mailboxChecks";
 import { message } from "./messages";
 import { makePlan, type Plan, type PtrRecord } from "./plan";
+import type { Relayed } from "./relay";
 import { ACME_DIR_URL } from "./services";
 import { inNamespace, log, sleep, waitFor } from "./sys";
 import { LAB } from "./topology";
@@ -216,6 +217,42 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     if (changes.ipv6 === "false") await checkNoIpv6(lab, add, prefix);
     if (changes.ipv6 === "true") await checkIpv6(lab, add, prefix);
     if (changes.mailboxes || changes.mailboxPasswords) await checkLogins(lab, add, before);
+    if (changes.smarthost) checkSmarthost(lab, add, [...cases.map((c) => c.id), `${prefix}forward`]);
+}
+
+/**
+ * After a smarthost is set: each message sent after the change reached the MX from the relay, and
+ * the relay took it from the server, logged in with the plan's user, over TLS (its log, observed
+ * at the relay: Postfix verified the relay's certificate, or it would not have sent the login).
+ */
+export function checkSmarthost(lab: Lab, add: Add, ids: readonly string[]): void {
+    const file = join(lab.out, "relay", "relayed.jsonl");
+    const relayed = existsSync(file)
+        ? readFileSync(file, "utf8")
+              .split("\n")
+              .filter((line) => line !== "")
+              .map((line) => JSON.parse(line) as Relayed)
+        : [];
+    const copies = received(lab);
+    for (const id of ids) {
+        const at = copies.get(id)?.[0];
+        add(
+            `${id}-from-relay`,
+            at?.session.ip === LAB.relay.v4,
+            at ? `reached the MX from ${at.session.ip} helo=${at.session.helo}` : "never arrived",
+        );
+    }
+    const servers = [LAB.server.v4, LAB.server.v6];
+    const bad = relayed.filter((r) => r.user !== LAB.relay.login.user || !r.tls || !servers.includes(r.clientIp));
+    add(
+        "relay-login",
+        relayed.length >= ids.length && bad.length === 0,
+        `${relayed.length} messages relayed (${ids.length} sent); ${
+            bad.length > 0
+                ? `not as ${LAB.relay.login.user} over TLS from the server: ${JSON.stringify(bad[0])}`
+                : `each from the server, as ${LAB.relay.login.user}, over TLS`
+        }`,
+    );
 }
 
 /**

@@ -300,10 +300,11 @@ export async function sendOutbound(lab: Lab, prefix = ""): Promise<ToGrade[]> {
         for (const id of [sendmailId, smtpId, ...(family === 4 ? [noIdsId] : [])]) {
             try {
                 const m = await waitReceived(lab, id, 90_000);
-                const want = family === 4 ? LAB.server.v4 : LAB.server.v6;
+                // Through a smarthost, the relay hands each message on from its own address.
+                const want = lab.plan.relayhost ? LAB.relay.v4 : family === 4 ? LAB.server.v4 : LAB.server.v6;
                 lab.report.add(
                     "send",
-                    `${id}-over-ipv${family}`,
+                    lab.plan.relayhost ? `${id}-through-smarthost` : `${id}-over-ipv${family}`,
                     m.session.ip === want,
                     `from ${m.session.ip} helo=${m.session.helo} <${m.session.mailFrom}>`,
                 );

@@ -1,6 +1,6 @@
 /** Boots the cached root filesystem with systemd-nspawn, the plan's user data as its NoCloud seed. */
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
     forgetMount,
@@ -37,7 +37,11 @@ export interface Container {
     stopped?: Promise<void>;
 }
 
-/** A fresh writable layer over the cached root, with the NoCloud seed: the user data byte for byte. */
+/**
+ * A fresh writable layer over the cached root, with the NoCloud seed: the user data byte for byte.
+ * The lab's CA joins the system's trust store, standing in for the public CAs whose certificates
+ * Debian's ca-certificates trusts (the smarthost's certificate is verified against it).
+ */
 export async function prepare(
     name: string,
     rootfs: string,
@@ -45,6 +49,7 @@ export async function prepare(
     userData: Buffer,
     instanceId: string,
     hostname: string,
+    labCaPem: string,
 ): Promise<Container> {
     const root = join(runDir, "root");
     await run("umount", ["-l", root], { allowFail: true });
@@ -83,6 +88,9 @@ export async function prepare(
             "",
         ].join("\n"),
     );
+    // Where update-ca-certificates takes local CAs from (a package install rebuilds the bundle), and the bundle itself.
+    writeFileSync(join(root, "usr/local/share/ca-certificates/mail-lab-ca.crt"), labCaPem);
+    appendFileSync(join(root, "etc/ssl/certs/ca-certificates.crt"), labCaPem);
     rmSync(join(root, "etc/resolv.conf"), { force: true });
     writeFileSync(join(root, "etc/resolv.conf"), `nameserver ${LAB.dns.v4}\nsearch ${LAB.server.domain}\n`);
     return container;

@@ -3,6 +3,7 @@
  * configuration step over SSH: its prepare stage, the records the plan writes after it, its
  * commit stage.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Stage } from "../components/host/bundle";
 import * as container from "./container";
@@ -21,6 +22,7 @@ export async function freshBoot(lab: Lab, tag: string, options: { memoryCgroup?:
         lab.plan.userData,
         `lab-${lab.stack}-${tag}-${Date.now()}`,
         lab.plan.hostname,
+        readFileSync(join(lab.certs, "ca.pem"), "utf8"),
     );
     lab.container.memoryCgroup = options.memoryCgroup;
     await container.boot(lab.container, lab.repoDir, join(lab.out, tag === "main" ? "console.log" : `console-${tag}.log`));

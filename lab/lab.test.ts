@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { LAB } from "./topology";
 
 const skip =
     process.platform !== "linux" || process.getuid?.() !== 0
@@ -19,7 +20,7 @@ const skip =
  * What each stack's run covers: every property with its negative control on both; all faults on
  * DigitalOcean; on each a change applied to the running host (a selector rotation, then a
  * DMARC-only change, an operator address, a new host name; on Linode IPv6 turned off, then on
- * again, then a new mailbox and a chosen password).
+ * again, then a new mailbox and a chosen password, then a smarthost with its login and SPF include).
  */
 export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
     {
@@ -51,6 +52,11 @@ export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
                 "then",
                 'mailboxes=["alice@example.com quota=1G","bob@example.com","carol@example.com"]',
                 'mailboxPasswords=["bob@example.com a chosen password"]',
+                "then",
+                `smarthost=${LAB.relay.name}:${LAB.relay.port}`,
+                `smarthostUser=${LAB.relay.login.user}`,
+                `smarthostPassword=${LAB.relay.login.password}`,
+                `spfIncludes=["${LAB.relay.spfInclude}"]`,
             ].flatMap((c) => ["--change", c]),
         ],
     },

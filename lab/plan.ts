@@ -62,6 +62,8 @@ export interface Plan {
     readonly apps: ReadonlyArray<{ readonly address: string; readonly password: string }>;
     /** The aliases of the domain, as the commit bundle's alias map has them (neither role addresses nor the catch-all). */
     readonly aliases: ReadonlyArray<{ readonly address: string; readonly targets: readonly string[] }>;
+    /** The smarthost the commit bundle's main.cf sends through (`[host]:port`); undefined: direct delivery. */
+    readonly relayhost: string | undefined;
 }
 
 /**
@@ -129,6 +131,7 @@ export function readPlan(dir: string): Plan {
         mailboxes: passwordsOf(dir, "passwords"),
         apps: passwordsOf(dir, "apps"),
         aliases: aliasesOf(commitPayload),
+        relayhost: relayhostOf(commitPayload),
     };
 }
 
@@ -166,6 +169,12 @@ function readStep(stageDir: string): ApplyStep {
 export interface BundlePayload {
     readonly hostname: string;
     readonly files: ReadonlyArray<{ readonly path: string; readonly content: string }>;
+}
+
+/** main.cf's relayhost in the payload, when it sets one. */
+export function relayhostOf(payload: BundlePayload): string | undefined {
+    const main = payload.files.find((f) => f.path === "/etc/postfix/main.cf")?.content ?? "";
+    return /^relayhost = (\S+)$/m.exec(main)?.[1];
 }
 
 /** The address postmaster@ goes to, in the payload's /etc/postfix/virtual. */

@@ -104,6 +104,38 @@ export function failedValidations(logFile: string): string[] {
         .filter((line) => /\bauthz \S+ set INVALID\b/.test(line));
 }
 
+/** The smarthost (lab/relay.ts) in the MX namespace, its spool and relayed.jsonl in `spool`. */
+export async function startRelay(distLab: string, spool: string, certs: string, logFile: string): Promise<ChildProcess> {
+    const relay = startBackground(
+        "relay",
+        "ip",
+        [
+            "netns",
+            "exec",
+            LAB.relay.netns,
+            process.execPath,
+            join(distLab, "relay.js"),
+            "--spool",
+            spool,
+            "--key",
+            join(certs, "relay.key"),
+            "--cert",
+            join(certs, "relay.pem"),
+        ],
+        logFile,
+    );
+    await waitFor(
+        "relay listening",
+        () => {
+            const text = readFileSync(logFile, "utf8");
+            return text.includes(`listening on [${LAB.relay.v4}]`) && text.includes(`listening on [${LAB.relay.v6}]`);
+        },
+        15_000,
+        200,
+    );
+    return relay;
+}
+
 export async function startReceiver(distLab: string, mailDir: string, certs: string, logFile: string): Promise<ChildProcess> {
     const receiver = startBackground(
         "receiver",

@@ -10,7 +10,7 @@ import { DIST_LAB, type Lab } from "./lab";
 import { networkDown, networkUp } from "./network";
 import { makePlan } from "./plan";
 import type { Report } from "./report";
-import { ACME_DIR_URL, type Dns, startNsd, startPebble, startReceiver } from "./services";
+import { ACME_DIR_URL, type Dns, startNsd, startPebble, startReceiver, startRelay } from "./services";
 import { killLeftovers, log, now, onCleanup, run, unmountLeftovers } from "./sys";
 import { LAB } from "./topology";
 import type { ZoneOptions } from "./zones";
@@ -37,7 +37,7 @@ export async function rootFilesystem(): Promise<{ rootfs: string; repo: string; 
     return { rootfs: value("ROOTFS"), repo: value("REPO"), log: r.stderr };
 }
 
-/** TLS material for the lab's own services: a CA, Pebble's HTTPS certificate and the MX's STARTTLS certificate. */
+/** TLS material for the lab's own services: a CA, Pebble's HTTPS certificate, the MX's and the smarthost's STARTTLS certificates. */
 async function certificates(dir: string): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const openssl = (args: string[]) => run("openssl", args);
@@ -87,6 +87,7 @@ async function certificates(dir: string): Promise<void> {
     };
     await leaf("acme", LAB.acme.name, `DNS:${LAB.acme.name},IP:${LAB.acme.v4},IP:${LAB.acme.v6}`);
     await leaf("mx", LAB.mx.name, `DNS:${LAB.mx.name}`);
+    await leaf("relay", LAB.relay.name, `DNS:${LAB.relay.name}`);
 }
 
 export async function setup(stack: string, out: string, report: Report): Promise<Lab> {
@@ -143,6 +144,7 @@ export async function setup(stack: string, out: string, report: Report): Promise
     await startNsd(dnsNoPtr, plan.zones, { ...zoneOptions, without: new Set(), withoutServerPtr: true }, join(out, "nsd-noptr.log"));
     const mailDir = join(out, "received");
     await startReceiver(DIST_LAB, mailDir, certs, join(out, "receiver.log"));
+    await startRelay(DIST_LAB, join(out, "relay"), certs, join(out, "relay.log"));
     report.time("lab-services", now() - started);
     return {
         stack,

@@ -26,6 +26,8 @@ export interface Job {
     readonly to?: readonly string[];
     readonly dataFile?: string;
     readonly timeoutMs?: number;
+    /** The address to connect from (a relay sending from its own address). */
+    readonly localAddress?: string;
 }
 
 export interface Reply {
@@ -136,6 +138,19 @@ async function upgrade(socket: Socket | undefined, job: Job, transcript: Transcr
     return tls;
 }
 
+/** Runs `job` in this process; a timeout ends it with `error: "timeout"`. */
+export async function deliver(job: Job): Promise<Transcript> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Transcript>((resolve) => {
+        timer = setTimeout(() => resolve({ error: "timeout" }), job.timeoutMs ?? 60_000);
+    });
+    try {
+        return await Promise.race([session(job, {}), timeout]);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
 async function run(job: Job): Promise<Transcript> {
     const transcript: Transcript = {};
     const timer = setTimeout(() => {
@@ -143,11 +158,22 @@ async function run(job: Job): Promise<Transcript> {
         console.log(JSON.stringify(transcript));
         process.exit(0);
     }, job.timeoutMs ?? 60_000);
+    await session(job, transcript);
+    clearTimeout(timer);
+    return transcript;
+}
+
+/** The SMTP session of `job`, each reply recorded in `transcript` as it comes. */
+async function session(job: Job, transcript: Transcript): Promise<Transcript> {
     let connection: Connection;
     if (job.implicitTls) {
         connection = new Connection(await upgrade(undefined, job, transcript));
     } else {
-        const socket = netConnect({ host: job.host, port: job.port ?? 25 });
+        const socket = netConnect({
+            host: job.host,
+            port: job.port ?? 25,
+            ...(job.localAddress ? { localAddress: job.localAddress } : {}),
+        });
         await new Promise<void>((resolve, reject) => {
             socket.once("connect", resolve);
             socket.once("error", reject);
@@ -185,7 +211,6 @@ async function run(job: Job): Promise<Transcript> {
     }
     await connection.command("QUIT").catch(() => undefined);
     connection.socket.destroy();
-    clearTimeout(timer);
     return transcript;
 }
 

@@ -4,7 +4,7 @@
  *
  *   mlab-hub     bridge br0 (no addresses); the server boots here (systemd-nspawn --network-bridge)
  *   mlab-dns     NSD: the lab's only resolver, and a second one serving the zones without PTRs
- *   mlab-mx      the receiving MX for example.net (lab/receiver.ts)
+ *   mlab-mx      the receiving MX for example.net (lab/receiver.ts), and the smarthost (lab/relay.ts)
  *   mlab-client  an outside client (example.org), and the machine that runs `pulumi up`
  *   mlab-acme    Pebble, the ACME server
  */
@@ -30,6 +30,19 @@ export const LAB = {
     /** A second NSD in the same namespace, serving the zones without the server's PTR records. */
     dnsNoPtr: { netns: "mlab-dns", name: "ns2.lab.test", v4: "192.0.2.54", v6: "2001:db8::54" },
     mx: { netns: "mlab-mx", name: "mx.example.net", v4: "192.0.2.20", v6: "2001:db8::20" },
+    /**
+     * The smarthost a change may send through (lab/relay.ts): a provider's relay on its submission
+     * port, with one login (a throwaway of the lab), and its own addresses in `_spf.example.net`.
+     */
+    relay: {
+        netns: "mlab-mx",
+        name: "relay.example.net",
+        v4: "192.0.2.21",
+        v6: "2001:db8::21",
+        port: 587,
+        login: { user: "lab-relay", password: "lab-relay-throwaway-password" },
+        spfInclude: "_spf.example.net",
+    },
     client: { netns: "mlab-client", name: "client.example.org", v4: "192.0.2.30", v6: "2001:db8::30" },
     acme: { netns: "mlab-acme", name: "acme.lab.test", v4: "192.0.2.40", v6: "2001:db8::40" },
     /** The operator's mailbox, at the receiving MX. */
@@ -42,7 +55,7 @@ export const LAB = {
 /** Every namespace the lab makes, with the addresses on its link (the server's are in the container). */
 export function namespaces(): Array<{ netns: string; addresses: string[] }> {
     const byNamespace = new Map<string, string[]>();
-    for (const node of [LAB.dns, LAB.dnsNoPtr, LAB.mx, LAB.client, LAB.acme] as readonly Node[]) {
+    for (const node of [LAB.dns, LAB.dnsNoPtr, LAB.mx, LAB.relay, LAB.client, LAB.acme] as readonly Node[]) {
         const list = byNamespace.get(node.netns) ?? [];
         list.push(`${node.v4}/${LAB.prefix4}`, `${node.v6}/${LAB.prefix6}`);
         byNamespace.set(node.netns, list);

@@ -134,6 +134,14 @@ function labRecords(extraTxt: Readonly<Record<string, string>>): LabRecord[] {
     records.push({ zone: "example.net.", owner: "example.net.", type: "MX", rdata: `10 ${fq(LAB.mx.name)}` });
     records.push({ zone: "example.net.", owner: "example.net.", type: "TXT", rdata: '"v=spf1 -all"' });
     host("example.net.", LAB.mx);
+    // The smarthost's addresses, for the senders that include them in their SPF.
+    host("example.net.", LAB.relay);
+    records.push({
+        zone: "example.net.",
+        owner: fq(LAB.relay.spfInclude),
+        type: "TXT",
+        rdata: `"v=spf1 ip4:${LAB.relay.v4} ip6:${LAB.relay.v6} -all"`,
+    });
     records.push({ zone: "example.org.", owner: "example.org.", type: "MX", rdata: `10 ${fq(LAB.client.name)}` });
     records.push({
         zone: "example.org.",

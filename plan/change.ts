@@ -115,5 +115,9 @@ export function changeReport(
     }
     const applyRuns = resources.some((r) => r.type === TYPES.remoteCommand && r.op !== "same" && r.op !== "delete");
     const problems = changeProblems(oldGuard, newGuard);
-    return { changes, kind, applyRuns, resources, ...(problems.length > 0 ? { refused: problems.join("\n") } : {}) };
+    // A secret key's new value is never written or printed.
+    const shown = Object.fromEntries(
+        Object.entries(changes).map(([name, value]) => [name, CONFIG_KEYS[name as keyof typeof CONFIG_KEYS]?.secret ? "[secret]" : value]),
+    );
+    return { changes: shown, kind, applyRuns, resources, ...(problems.length > 0 ? { refused: problems.join("\n") } : {}) };
 }

@@ -80,7 +80,7 @@ function child(args: string[]): number {
 
 const USAGE = `usage: npm start [-- --stack <name>] [--config key=value …] [--change key=value …] [--out <dir>]
   --stack <name>         plan one stack (stacks/Pulumi.<name>.yaml); default: every stack
-  --config key=value     a config value, as \`pulumi config set\` would set it (repeatable)
+  --config key=value     a config value, as \`pulumi config set\` would set it (repeatable; a secret key as --secret would)
   --change key=value     plan the stack before and after this change and say what it does (repeatable)
   --out <dir>            where to write (default out/plan)`;
 

@@ -148,6 +148,32 @@ describe("the bundle", () => {
         assert.deepEqual(bundlePayload(host(), live).features, { ipv6: true });
     });
 
+    it("with a smarthost login: the SASL modules, and the login map root-only and secret; without a login, neither", () => {
+        const relay = {
+            smarthost: "smtp.relay.example.org:587",
+            smarthostUser: "mailer",
+            smarthostPassword: "relay-api-key",
+            spfIncludes: ["relay.example.org"],
+        };
+        const payload = bundlePayload(host(relay), { ...live, smarthostPassword: "relay-api-key" });
+        assert.deepEqual(payload.packages, [...HOST_PACKAGES, "libsasl2-modules"]);
+        const map = (payload.files as ManagedFile[]).find((f) => f.path === "/etc/postfix/smarthost-login");
+        assert.deepEqual(map, {
+            path: "/etc/postfix/smarthost-login",
+            content: "[smtp.relay.example.org]:587 mailer:relay-api-key\n",
+            mode: "0600",
+            secret: true,
+            reload: ["postfix"],
+        });
+        const noLogin = bundlePayload(host({ ...relay, smarthostUser: undefined, smarthostPassword: undefined }), live);
+        assert.deepEqual(noLogin.packages, [...HOST_PACKAGES]);
+        assert.equal(
+            (noLogin.files as ManagedFile[]).some((f) => f.path === "/etc/postfix/smarthost-login"),
+            false,
+        );
+        assert.throws(() => bundlePayload(host(relay), live), /smarthost: the login's password is missing/);
+    });
+
     it("makes the host wait for its signing key and its own addresses on the authoritative servers", () => {
         assert.deepEqual(awaitedRecords(host(), live), [
             { name: "mailserver._domainkey.example.com", type: "TXT", value: dkimRecord(key.publicKeyPem) },

@@ -79,6 +79,19 @@ const CASES: readonly Case[] = [
     { key: "submissionApps", stack: "linode-example", value: '["billing@example.com","shop@example.com"]' },
     { key: "relayNetworks", stack: "do-example", value: '["10.20.0.0/16"]' },
     { key: "mailboxPasswords", stack: "linode-example", value: '["alice@example.com a chosen password"]' },
+    { key: "smarthost", stack: "do-example", value: "smtp.relay.example.org:587", with: { spfIncludes: '["_spf.relay.example.org"]' } },
+    {
+        key: "smarthostUser",
+        stack: "do-example",
+        value: "mailer",
+        with: { smarthost: "smtp.relay.example.org:2525", smarthostPassword: "relay-api-key-1", spfIp4: '["198.51.100.0/24"]' },
+    },
+    {
+        key: "smarthostPassword",
+        stack: "linode-example",
+        value: "relay-api-key-2",
+        with: { smarthost: "smtp.relay.example.org:465", smarthostUser: "mailer", spfIp6: '["2001:db8:1::/48"]' },
+    },
     { key: "acmeDirectoryUrl", stack: "do-example", value: "https://acme-staging-v02.api.letsencrypt.org/directory" },
     { key: "acmeCaBundle", stack: "do-example", value: new TestCa("ACME test CA").pem },
 ];

@@ -6,7 +6,7 @@ import { HostProvider, MailServer, type MailServerArgs } from "../components";
 import { APPLY_PROGRAM, DEPLOY_USER } from "../components/host/bootstrap";
 import { chunkTxt } from "../components/records/txt";
 import { TYPES } from "../components/resourceTypes";
-import { isSecretValue, PlanMocks, type RecordedResource, revealSecrets } from "../plan/mocks";
+import { isSecretValue, maskSecrets, PlanMocks, type RecordedResource, revealSecrets } from "../plan/mocks";
 import { outputValue } from "./support/outputs";
 
 const mocks = new PlanMocks();
@@ -23,6 +23,7 @@ const base: MailServerArgs = {
 const zoneId = createHash("md5").update("example.com").digest("hex");
 const GUARD = "pulumi-nodejs:dynamic/mailserver:ChangeGuard";
 const servers: Record<string, MailServer> = {};
+const RELAY_PASSWORD = "relay-api-key-0123456789";
 let resources: RecordedResource[] = [];
 
 before(async () => {
@@ -45,6 +46,22 @@ before(async () => {
             operatorEmail: "ops@example.org",
             ipv6: false,
             deployFromCidrs: ["198.51.100.0/24"],
+        });
+        servers.relay = new MailServer("relay", {
+            ...base,
+            provider: HostProvider.Linode,
+            region: "eu-central",
+            domain: "example.biz",
+            smarthost: "smtp.relay.example.org:587",
+            smarthostUser: "mailer",
+            smarthostPassword: RELAY_PASSWORD,
+            spfIncludes: ["relay.example.org"],
+        });
+        servers.relay2525 = new MailServer("relay2525", {
+            ...base,
+            domain: "example.info",
+            smarthost: "smtp.relay.example.org:2525",
+            spfIp4: ["198.51.100.0/24"],
         });
         servers.zid = new MailServer("zid", { ...base, domain: "example.info", cloudflareZoneId: "0123456789abcdef0123456789abcdef" });
         return {};
@@ -275,6 +292,35 @@ describe("MailServer on DigitalOcean", () => {
                 .map((r) => r.inputs.zoneId),
         );
         assert.deepEqual([...zoneIds], ["0123456789abcdef0123456789abcdef"]);
+    });
+});
+
+describe("MailServer with a smarthost", () => {
+    it("puts the relay's password only in the secret bundle, never in a resource's plain inputs", async () => {
+        assert.equal(await pulumi.isSecret(servers.relay.bundle), true);
+        const bundle = JSON.parse(await outputValue(servers.relay.bundle)) as {
+            payload: { files: Array<{ path: string; content: string }> };
+        };
+        const map = bundle.payload.files.find((f) => f.path === "/etc/postfix/smarthost-login");
+        assert.equal(map?.content, `[smtp.relay.example.org]:587 mailer:${RELAY_PASSWORD}\n`);
+        const masked = JSON.stringify(children("relay").map((r) => maskSecrets(r.inputs)));
+        assert.equal(masked.includes(RELAY_PASSWORD), false);
+        // Control: the revealed inputs do hold it (the commit step's stdin), so the search above can find it.
+        assert.equal(JSON.stringify(children("relay").map((r) => revealSecrets(r.inputs))).includes(RELAY_PASSWORD), true);
+    });
+
+    it("tells the operator whether the provider's block still matters: Linode blocks 587 too; 2525 on DigitalOcean passes", async () => {
+        const linode = await outputValue(servers.relay.operatorSteps);
+        assert.match(
+            linode[0],
+            /^Linode restricts outbound SMTP \(ports 25, 465, 587\).* The smarthost's port 587 is one of them: use a port the relay offers outside them \(2525 at many relays\), or have the restriction lifted\.$/,
+        );
+        const digitalOcean = await outputValue(servers.relay2525.operatorSteps);
+        assert.equal(
+            digitalOcean[0],
+            "Outbound mail goes through the smarthost smtp.relay.example.org:2525, so the provider's block of port 25 does not stop it. " +
+                "Keep the relay's SPF entry (spfIncludes/spfIp4/spfIp6) for as long as it is set.",
+        );
     });
 });
 

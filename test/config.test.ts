@@ -65,8 +65,10 @@ describe("resolveConfig defaults", () => {
             sshAllowedCidrs: [],
             mail: { mailboxes: [], aliases: [], apps: [] },
             relayNetworks: [],
+            smarthost: undefined,
         });
         assert.deepEqual(c.mailboxPasswords, {});
+        assert.equal(c.smarthostPassword, undefined);
         assert.deepEqual(c.dns, {
             ttl: 3600,
             spfIncludes: [],
@@ -378,6 +380,72 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
             "relay network host bits",
             { relayNetworks: ["10.1.2.3/16"] },
             'relayNetworks: "10.1.2.3/16" has bits set after the /16 prefix; the range is 10.1.0.0/16',
+        ],
+        [
+            "smarthost without SPF for it",
+            { smarthost: "smtp.sendgrid.net:587" },
+            "smarthost: mail relayed through smtp.sendgrid.net leaves from its addresses, which the domain's SPF must list or receivers see an SPF fail: " +
+                "add the relay's include domain to spfIncludes (its documentation names it), or its addresses to spfIp4/spfIp6",
+        ],
+        [
+            "smarthost without port",
+            { smarthost: "smtp.sendgrid.net", spfIncludes: ["sendgrid.net"] },
+            'smarthost: "smtp.sendgrid.net" is not host:port, e.g. smtp.sendgrid.net:587',
+        ],
+        [
+            "smarthost on port 25",
+            { smarthost: "smtp.sendgrid.net:25", spfIncludes: ["sendgrid.net"] },
+            "smarthost: port 25 is the one providers block: use the relay's submission port (587, 465, or 2525 where 587 is blocked too)",
+        ],
+        [
+            "smarthost port 0",
+            { smarthost: "smtp.sendgrid.net:0", spfIncludes: ["sendgrid.net"] },
+            "smarthost: port 0 is not a TCP port (1-65535)",
+        ],
+        [
+            "smarthost as an address",
+            { smarthost: "192.0.2.7:587", spfIp4: ["192.0.2.7"] },
+            'smarthost: the host "192.0.2.7" top-level label must not be all digits (give its name: its certificate is verified for it)',
+        ],
+        [
+            "smarthost with a line break",
+            { smarthost: "smtp.sendgrid.net:587\nrelayhost = evil.example:25", spfIncludes: ["sendgrid.net"] },
+            'smarthost: "smtp.sendgrid.net:587\\nrelayhost = evil.example:25" is not host:port, e.g. smtp.sendgrid.net:587',
+        ],
+        [
+            "smarthost user without smarthost",
+            { smarthostUser: "apikey" },
+            "smarthostUser: is set, but smarthost is not: give the relay as smarthost (host:port)",
+        ],
+        [
+            "smarthost password without smarthost",
+            { smarthostPassword: "a secret key" },
+            "smarthostPassword: is set, but smarthost is not: give the relay as smarthost (host:port)",
+        ],
+        [
+            "smarthost user without password",
+            { smarthost: "smtp.sendgrid.net:587", spfIncludes: ["sendgrid.net"], smarthostUser: "apikey" },
+            "smarthostPassword: give both smarthostUser and smarthostPassword, or neither",
+        ],
+        [
+            "smarthost user with a colon",
+            { smarthost: "smtp.sendgrid.net:587", spfIncludes: ["sendgrid.net"], smarthostUser: "api:key", smarthostPassword: "k" },
+            "smarthostUser: must not hold a space, a colon or a control character",
+        ],
+        [
+            "smarthost password with a line break (not quoted)",
+            {
+                smarthost: "smtp.sendgrid.net:587",
+                spfIncludes: ["sendgrid.net"],
+                smarthostUser: "apikey",
+                smarthostPassword: "SG.abc\n[evil]:25 x:y",
+            },
+            "smarthostPassword: holds a control character or starts or ends with a space, which Postfix's map cannot carry",
+        ],
+        [
+            "smarthost password with a trailing space (not quoted)",
+            { smarthost: "smtp.sendgrid.net:587", spfIncludes: ["sendgrid.net"], smarthostUser: "apikey", smarthostPassword: "SG.abc " },
+            "smarthostPassword: holds a control character or starts or ends with a space, which Postfix's map cannot carry",
         ],
         ["size upper", { size: "S-1VCPU" }, 'size: "S-1VCPU" is not a plan slug such as s-1vcpu-512mb-10gb'],
         [

@@ -63,6 +63,36 @@ describe("the host's files, checked by Debian 13's own tools", { skip }, () => {
             assert.match(r.stdout, new RegExp(`^inet_protocols = ${ipv6 ? "all" : "ipv4"}$`, "m"));
         });
     }
+    it("with a smarthost login on 465: postconf knows every parameter, postmap finds the login, the SASL client has PLAIN and LOGIN", () => {
+        const relay = {
+            smarthost: "smtp.relay.example.org:465",
+            smarthostUser: "mailer",
+            smarthostPassword: "x",
+            spfIncludes: ["relay.example.org"],
+        };
+        const list = hostFiles(resolveConfig({ ...HOST_ARGS, ...relay }).host, {
+            dkimPrivateKeyPem: dkim.privateKeyPem,
+            smarthostPassword: "pass word:with colon",
+        });
+        const d = open({
+            "postfix/main.cf": content(list, "/etc/postfix/main.cf"),
+            "postfix/master.cf": content(list, "/etc/postfix/master.cf"),
+            "smarthost-login": content(list, "/etc/postfix/smarthost-login"),
+        });
+        const r = d.run(`postconf -c ${d.dir}/postfix -n`);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stderr, "", "postconf warned (an unknown or misspelled parameter?)");
+        assert.match(r.stdout, /^relayhost = \[smtp\.relay\.example\.org\]:465$/m);
+        assert.match(r.stdout, /^smtp_tls_wrappermode = yes$/m);
+        assert.match(r.stdout, /^smtp_tls_security_level = secure$/m);
+        const q = d.run(`postmap -q '[smtp.relay.example.org]:465' texthash:${d.dir}/smarthost-login`);
+        assert.equal(q.stdout, "mailer:pass word:with colon\n", q.stderr);
+        // Control: another next hop is not in the map (postmap -q exits 1).
+        assert.equal(d.run(`postmap -q '[smtp.relay.example.org]:587' texthash:${d.dir}/smarthost-login`).status, 1);
+        const mechanisms = d.run("find /usr/lib -path '*/sasl2/*.so' -printf '%f\\n'").stdout;
+        assert.match(mechanisms, /^libplain\.so$/m);
+        assert.match(mechanisms, /^liblogin\.so$/m);
+    });
     it("negative control: postconf reports a misspelled parameter", () => {
         const list = files();
         const d = open({

@@ -4,6 +4,7 @@ import { renderCertScript } from "../components/host/certificate";
 import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHosts } from "../components/host/opendkim";
 import { renderMainCf, renderMasterCf, renderVirtualMap, TLS_EXCLUDED_CIPHERS } from "../components/host/postfix";
 import { srsSetup } from "../components/host/postsrsd";
+import { renderSmarthostLogin } from "../components/smarthost";
 import { run } from "./support/tools";
 
 const srs = srsSetup({ domain: "example.com", fqdn: "mail.example.com" });
@@ -31,6 +32,34 @@ describe("relay networks", () => {
         );
         assert.equal(params(renderMainCf({ ...postfix, ipv6: false, relayNetworks })).get("mynetworks"), "127.0.0.0/8 10.20.0.0/16");
         assert.equal(renderTrustedHosts(relayNetworks), "127.0.0.1\n::1\nlocalhost\n10.20.0.0/16\n2001:db8:1::/48\n");
+    });
+});
+
+describe("smarthost", () => {
+    const relay = { host: "smtp.relay.example.org", port: 587, user: "mailer" };
+    it("sends everything to the relay's address records over verified TLS, logging in from the root-only map", () => {
+        const main = params(renderMainCf({ ...postfix, smarthost: relay }));
+        assert.equal(main.get("relayhost"), "[smtp.relay.example.org]:587");
+        assert.equal(main.get("smtp_tls_security_level"), "secure");
+        assert.equal(main.get("smtp_tls_wrappermode"), undefined);
+        assert.equal(main.get("smtp_sasl_auth_enable"), "yes");
+        assert.equal(main.get("smtp_sasl_password_maps"), "texthash:/etc/postfix/smarthost-login");
+        assert.equal(main.get("smtp_sasl_security_options"), "noanonymous");
+        assert.equal(main.get("smtp_sasl_tls_security_options"), "noanonymous");
+        assert.equal(renderSmarthostLogin(relay, "s3cret pass"), "[smtp.relay.example.org]:587 mailer:s3cret pass\n");
+    });
+    it("on 465 with TLS from the first byte; without a login, no SASL", () => {
+        const main = params(renderMainCf({ ...postfix, smarthost: { ...relay, port: 465, user: undefined } }));
+        assert.equal(main.get("relayhost"), "[smtp.relay.example.org]:465");
+        assert.equal(main.get("smtp_tls_wrappermode"), "yes");
+        assert.equal(main.get("smtp_sasl_auth_enable"), undefined);
+        assert.equal(main.get("smtp_sasl_password_maps"), undefined);
+    });
+    it("without a smarthost, nothing of it: delivery to each MX, TLS when offered", () => {
+        const main = params(renderMainCf(postfix));
+        assert.equal(main.get("relayhost"), undefined);
+        assert.equal(main.get("smtp_tls_security_level"), "may");
+        assert.equal(main.get("smtp_sasl_auth_enable"), undefined);
     });
 });
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { MailServer as FromRoot } from "mailserver";
 import { parse } from "yaml";
 import { HostProvider, MailServer } from "../components";
@@ -105,6 +106,41 @@ describe("the program's config (argsFromConfig)", () => {
             );
         });
     }
+});
+
+describe("secret keys (argsFromConfig)", () => {
+    const relay = {
+        "mailserver:smarthost": "smtp.relay.example.org:587",
+        "mailserver:smarthostUser": "mailer",
+        "mailserver:smarthostPassword": "relay-api-key",
+    };
+    const plainText =
+        "mailserver:smarthostPassword: is in the stack's config in plain text; set it encrypted: pulumi config set --secret mailserver:smarthostPassword <value>";
+    it("refuses smarthostPassword in plain text, without quoting it", () => {
+        assert.throws(
+            () => argsFromConfig(relay, () => false),
+            (error: Error) => error instanceof ProgramConfigError && error.message === plainText,
+        );
+    });
+    it("takes it when the CLI hands it over as a secret", () => {
+        assert.equal(argsFromConfig(relay, (key) => key === "mailserver:smarthostPassword").smarthostPassword, "relay-api-key");
+    });
+    it("reads which keys are secret where the language host puts them (the SDK's runtime config), with a control", () => {
+        pulumi.runtime.setAllConfig(relay, ["mailserver:smarthostPassword"]);
+        assert.equal(argsFromConfig().smarthostPassword, "relay-api-key");
+        pulumi.runtime.setAllConfig(relay, []);
+        assert.throws(
+            () => argsFromConfig(),
+            (error: Error) => error.message === plainText,
+        );
+        pulumi.runtime.setAllConfig({}, []);
+    });
+    it("the empty default needs no secret", () => {
+        assert.deepEqual(
+            argsFromConfig({ "mailserver:smarthostPassword": "" }, () => false),
+            {},
+        );
+    });
 });
 
 describe("stacks/", () => {

@@ -9,6 +9,7 @@ import type { HostSettings } from "../config";
 import { tcpPort } from "../ports";
 import { dkimRecord, dkimRecordName } from "../records/dkim";
 import { reverseName } from "../records/reverse";
+import { renderSmarthostLogin, SMARTHOST_LOGIN_MAP } from "../smarthost";
 import { APPLIER_DIR } from "./bootstrap";
 import {
     type CertificateInput,
@@ -53,8 +54,11 @@ export const HOST_PACKAGES = [
 /** Packages a host with mailboxes runs besides those: Dovecot for IMAP, LMTP delivery and SASL. */
 export const MAILBOX_PACKAGES = ["dovecot-core", "dovecot-imapd", "dovecot-lmtpd"] as const;
 
+/** Packages a host with a smarthost login runs besides those: the SASL mechanisms (PLAIN, LOGIN) of Postfix's SMTP client. */
+export const SMARTHOST_PACKAGES = ["libsasl2-modules"] as const;
+
 /** Every package some configuration installs: the lab's package repository and the tests' Debian root hold these. */
-export const ALL_PACKAGES = [...HOST_PACKAGES, ...MAILBOX_PACKAGES] as const;
+export const ALL_PACKAGES = [...HOST_PACKAGES, ...MAILBOX_PACKAGES, ...SMARTHOST_PACKAGES] as const;
 
 /** Answers for the packages' installers: Postfix must not ask questions or write its own main.cf. */
 export const DEBCONF = ["postfix postfix/main_mailer_type select No configuration"];
@@ -73,6 +77,8 @@ export interface BundleLive {
     readonly dkimPublicKeyPem: string;
     /** Dovecot password field (`{ARGON2ID}$argon2id$…`) of each mailbox, by address. */
     readonly passwordHashes?: Readonly<Record<string, string>>;
+    /** The smarthost login's password (secret), when it has a login. */
+    readonly smarthostPassword?: string;
 }
 
 /** A DNS record the host waits for on the zone's authoritative servers before switching to a release. */
@@ -118,7 +124,7 @@ export enum Stage {
     Commit = "commit",
 }
 
-function postfixInput(host: Pick<HostSettings, "domain" | "fqdn" | "ipv6" | "mail" | "relayNetworks">): PostfixInput {
+function postfixInput(host: Pick<HostSettings, "domain" | "fqdn" | "ipv6" | "mail" | "relayNetworks" | "smarthost">): PostfixInput {
     return {
         domain: host.domain,
         fqdn: host.fqdn,
@@ -126,7 +132,13 @@ function postfixInput(host: Pick<HostSettings, "domain" | "fqdn" | "ipv6" | "mai
         srs: srsSetup({ domain: host.domain, fqdn: host.fqdn }),
         mailboxes: hasMailboxes(host),
         relayNetworks: host.relayNetworks,
+        smarthost: host.smarthost,
     };
+}
+
+/** The packages `host` runs. */
+export function hostPackages(host: Pick<HostSettings, "mail" | "smarthost">): string[] {
+    return [...HOST_PACKAGES, ...(hasMailboxes(host) ? MAILBOX_PACKAGES : []), ...(host.smarthost?.user ? SMARTHOST_PACKAGES : [])];
 }
 
 /** Whether the host keeps mailboxes (Dovecot, the submission and IMAP ports); without, it is send-only. */
@@ -167,8 +179,26 @@ function mailboxFiles(host: HostSettings, live: Pick<BundleLive, "passwordHashes
     ];
 }
 
+/** The smarthost's login map: root only (Postfix opens it before dropping privileges), never logged. */
+function smarthostFiles(host: HostSettings, live: Pick<BundleLive, "smarthostPassword">): ManagedFile[] {
+    if (!host.smarthost?.user) return [];
+    if (live.smarthostPassword === undefined) throw new Error("smarthost: the login's password is missing from the live values");
+    return [
+        {
+            path: SMARTHOST_LOGIN_MAP,
+            content: renderSmarthostLogin(host.smarthost, live.smarthostPassword),
+            mode: "0600",
+            secret: true,
+            reload: ["postfix"],
+        },
+    ];
+}
+
 /** The files of the host's configuration. */
-export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimPrivateKeyPem" | "passwordHashes">): ManagedFile[] {
+export function hostFiles(
+    host: HostSettings,
+    live: Pick<BundleLive, "dkimPrivateKeyPem" | "passwordHashes" | "smarthostPassword">,
+): ManagedFile[] {
     const dkim = { domain: host.domain, fqdn: host.fqdn, selector: host.dkimSelector };
     const postfix = postfixInput(host);
     const { srs } = postfix;
@@ -196,6 +226,7 @@ export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimPrivat
         { path: "/etc/postfix/master.cf", content: renderMasterCf(postfix), mode: "0644", reload: ["postfix"] },
         { path: PATHS.virtualMap, content: renderVirtualMap(host, host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
         ...mailboxFiles(host, live),
+        ...smarthostFiles(host, live),
         { path: PATHS.opendkimConf, content: renderOpendkimConf(dkim), mode: "0644", reload: ["opendkim"] },
         { path: `${PATHS.opendkimDir}/key.table`, content: renderKeyTable(dkim), mode: "0644", reload: ["opendkim"] },
         { path: `${PATHS.opendkimDir}/signing.table`, content: renderSigningTable(dkim), mode: "0644", reload: ["opendkim"] },
@@ -276,7 +307,7 @@ export function bundlePayload(host: HostSettings, live: BundleLive): Record<stri
         features: { ipv6: host.ipv6 },
         gates: hostGates(host),
         announcedBy: announcingRecords(host, live),
-        packages: [...HOST_PACKAGES, ...(mailboxes ? MAILBOX_PACKAGES : [])],
+        packages: hostPackages(host),
         // Dovecot's package would start it with Debian's configuration (system accounts over PAM) before the release is in place.
         ...(mailboxes ? { noPackageStart: ["dovecot"] } : {}),
         debconf: DEBCONF,

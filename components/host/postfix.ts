@@ -1,5 +1,6 @@
 import { type MailSettings, senderLogins } from "../mailboxes";
 import { tcpPort } from "../ports";
+import { IMPLICIT_TLS_PORT, SMARTHOST_LOGIN_MAP, type Smarthost, smarthostNexthop } from "../smarthost";
 import { DKIM_MILTER, DOVECOT, MAILBOX_MAPS, PATHS } from "./paths";
 import type { SrsSetup } from "./postsrsd";
 
@@ -12,6 +13,8 @@ export interface PostfixInput {
     readonly mailboxes: boolean;
     /** Networks (CIDR) that may relay without logging in, besides the host itself. */
     readonly relayNetworks: readonly string[];
+    /** The relay that takes every outbound message; undefined: delivery to each recipient's MX. */
+    readonly smarthost?: Smarthost;
 }
 
 /** A socket in Postfix's queue directory, as Postfix names it (relative to the queue directory). */
@@ -195,10 +198,14 @@ export function mainCfSections(input: PostfixInput): Section[] {
                 ["smtpd_tls_session_cache_database", "btree:${data_directory}/smtpd_scache"],
             ],
         },
+        ...smarthostSections(input.smarthost),
         {
-            why: "Outbound TLS whenever the receiver offers it (Gmail 421-4.7.29 for unencrypted mail), never with broken ciphers.",
+            why: input.smarthost
+                ? "Outbound TLS: always, with the smarthost's certificate verified for its name (the login never travels in clear), never with broken ciphers."
+                : "Outbound TLS whenever the receiver offers it (Gmail 421-4.7.29 for unencrypted mail), never with broken ciphers.",
             params: [
-                ["smtp_tls_security_level", "may"],
+                ["smtp_tls_security_level", input.smarthost ? "secure" : "may"],
+                ...(input.smarthost?.port === IMPLICIT_TLS_PORT ? [["smtp_tls_wrappermode", "yes"] as const] : []),
                 ["smtp_tls_protocols", ">=TLSv1.2"],
                 ["smtp_tls_mandatory_protocols", ">=TLSv1.2"],
                 ["smtp_tls_exclude_ciphers", TLS_EXCLUDED_CIPHERS],
@@ -206,6 +213,31 @@ export function mainCfSections(input: PostfixInput): Section[] {
                 ["smtp_tls_loglevel", "1"],
                 ["smtp_tls_session_cache_database", "btree:${data_directory}/smtp_scache"],
             ],
+        },
+    ];
+}
+
+/**
+ * The smarthost: every message for another domain goes to the relay (its address records, never
+ * its MX), logging in with the map's credentials only over TLS. Postfix's SASL client needs the
+ * Cyrus mechanisms (libsasl2-modules).
+ */
+function smarthostSections(relay: Smarthost | undefined): Section[] {
+    if (!relay) return [];
+    const login: Section["params"] = relay.user
+        ? [
+              ["smtp_sasl_auth_enable", "yes"],
+              ["smtp_sasl_password_maps", `texthash:${SMARTHOST_LOGIN_MAP}`],
+              ["smtp_sasl_security_options", "noanonymous"],
+              ["smtp_sasl_tls_security_options", "noanonymous"],
+          ]
+        : [];
+    return [
+        {
+            why:
+                `Smarthost: mail for other domains goes through ${relay.host} on port ${relay.port}, for providers that keep outbound port ` +
+                `${tcpPort("smtp")} blocked. It leaves from the relay's addresses, which the domain's SPF lists; it is DKIM-signed here first.`,
+            params: [["relayhost", smarthostNexthop(relay)], ...login],
         },
     ];
 }

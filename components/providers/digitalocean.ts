@@ -55,9 +55,12 @@ export function digitalOceanHost(input: HostInput): Host {
         firewall,
         ptrServedBy: "DigitalOcean, from the droplet name",
         afterForwardRecords: () => [],
-        operatorSteps: [
-            "DigitalOcean blocks outbound SMTP (port 25) on new accounts: open a support ticket asking to unblock it for this droplet " +
+        operatorSteps: [],
+        outboundSmtp: {
+            blockedPorts: [25],
+            unblock:
+                "DigitalOcean blocks outbound SMTP (port 25) on new accounts: open a support ticket asking to unblock it for this droplet " +
                 "(https://docs.digitalocean.com/support/why-is-smtp-blocked/).",
-        ],
+        },
     };
 }

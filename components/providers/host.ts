@@ -24,6 +24,13 @@ export interface ForwardRecords {
     readonly apply: pulumi.Resource;
 }
 
+/** A provider's block of outbound SMTP on new accounts. */
+export interface OutboundSmtp {
+    readonly blockedPorts: readonly number[];
+    /** The operator step that lifts it. */
+    readonly unblock: string;
+}
+
 /** What every host adapter returns: the same shape for DigitalOcean and Linode. */
 export interface Host {
     readonly ipv4: pulumi.Output<string>;
@@ -43,6 +50,8 @@ export interface Host {
     readonly afterForwardRecords: (records: ForwardRecords) => pulumi.Resource[];
     /** What the operator must do by hand for this provider. */
     readonly operatorSteps: readonly string[];
+    /** The outbound SMTP ports the provider blocks on new accounts, and how to have them unblocked. */
+    readonly outboundSmtp: OutboundSmtp;
 }
 
 /** `2001:db8::10/128` → `2001:db8::10` (Linode reports the prefix length). */

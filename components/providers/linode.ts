@@ -108,9 +108,12 @@ export function linodeHost(input: HostInput): Host {
                     : []),
             ];
         },
-        operatorSteps: [
-            "Linode restricts outbound SMTP (ports 25, 465, 587) on accounts created after 2019-11-05: once the A record and rDNS " +
+        operatorSteps: [],
+        outboundSmtp: {
+            blockedPorts: [25, 465, 587],
+            unblock:
+                "Linode restricts outbound SMTP (ports 25, 465, 587) on accounts created after 2019-11-05: once the A record and rDNS " +
                 "resolve, open a support ticket asking to lift the restriction for this instance.",
-        ],
+        },
     };
 }

@@ -14,8 +14,19 @@ import * as container from "./container";
 import { editedBundle, setParameter } from "./controls";
 import { applyPlan } from "./deployment";
 import type { Graded } from "./grade-cli";
-import { gradeMessages, type Lab, observePositive, received, server, serveZones, type ToGrade, waitForRealCert, waitReceived } from "./lab";
-import { imap } from "./mailboxChecks";
+import {
+    gradeMessages,
+    type Lab,
+    observePositive,
+    received,
+    server,
+    serveZones,
+    smtp,
+    type ToGrade,
+    waitForRealCert,
+    waitReceived,
+} from "./lab";
+import { checkQuota, imap } from "./mailboxChecks";
 import { message } from "./messages";
 import { makePlan, type Plan, type PtrRecord } from "./plan";
 import type { Relayed } from "./relay";
@@ -198,7 +209,8 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     // The new configuration, graded against the new zones.
     const cases: ToGrade[] = await sendOutbound(lab, prefix);
     const forward = await sendForward(lab, `${prefix}forward`);
-    const graded = await gradeMessages(lab, [...cases, forward]);
+    const fromRelayNetwork = changes.relayNetworks ? await sendFromRelayNetwork(lab, add, prefix) : [];
+    const graded = await gradeMessages(lab, [...cases, forward, ...fromRelayNetwork]);
     for (const [id, g] of graded) {
         const failed = g.verdicts.filter((v) => !v.pass);
         add(
@@ -217,7 +229,50 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     if (changes.ipv6 === "false") await checkNoIpv6(lab, add, prefix);
     if (changes.ipv6 === "true") await checkIpv6(lab, add, prefix);
     if (changes.mailboxes || changes.mailboxPasswords) await checkLogins(lab, add, before);
-    if (changes.smarthost) checkSmarthost(lab, add, [...cases.map((c) => c.id), `${prefix}forward`]);
+    if (changes.mailboxes) await checkQuota(lab, add);
+    if (changes.smarthost) checkSmarthost(lab, add, prefix, [...cases.map((c) => c.id), `${prefix}forward`]);
+}
+
+/**
+ * After relayNetworks lists the application server: it sends as the mail domain through port 25
+ * without logging in, and the message reaches the MX signed (graded with the others); the outside
+ * client, not in the list, is refused the same send (the control, on the same server).
+ */
+async function sendFromRelayNetwork(lab: Lab, add: Add, prefix: string): Promise<ToGrade[]> {
+    const id = `${prefix}relay-network`;
+    const from = `app@${LAB.server.domain}`;
+    const file = join(lab.work, `${id}.eml`);
+    writeFileSync(file, message({ caseId: id, from, to: LAB.operator, subject: `lab ${id}`, withIds: true, crlf: true }));
+    const send = (netns: string, helo: string) =>
+        smtp(netns, {
+            host: LAB.server.v4,
+            helo,
+            starttls: true,
+            servername: lab.plan.hostname,
+            from,
+            to: [LAB.operator],
+            dataFile: file,
+        });
+    const app = await send(LAB.app.netns, LAB.app.name);
+    add(
+        "relay-network-accepted",
+        app.dataEnd?.code === 250,
+        `from ${LAB.app.v4}: ${app.dataEnd?.lines.join(" ") ?? app.rcpt?.[0]?.lines.join(" ") ?? app.mail?.lines.join(" ") ?? app.error}`,
+    );
+    const stranger = await send(LAB.client.netns, LAB.client.name);
+    const refusal = [stranger.mail, ...(stranger.rcpt ?? [])].find((r) => r && r.code >= 500);
+    add(
+        "relay-network-others-refused",
+        refusal !== undefined && stranger.dataEnd === undefined,
+        `the same message from ${LAB.client.v4}: ${refusal?.lines.join(" ") ?? stranger.dataEnd?.lines.join(" ") ?? stranger.error}`,
+    );
+    try {
+        const at = await waitReceived(lab, id, 90_000);
+        add("relay-network-delivered", at.session.ip === LAB.server.v4, `reached the MX from ${at.session.ip}`);
+    } catch (error) {
+        add("relay-network-delivered", false, (error as Error).message);
+    }
+    return [{ id }];
 }
 
 /**
@@ -225,7 +280,7 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
  * the relay took it from the server, logged in with the plan's user, over TLS (its log, observed
  * at the relay: Postfix verified the relay's certificate, or it would not have sent the login).
  */
-export function checkSmarthost(lab: Lab, add: Add, ids: readonly string[]): void {
+export function checkSmarthost(lab: Lab, add: Add, prefix: string, ids: readonly string[]): void {
     const file = join(lab.out, "relay", "relayed.jsonl");
     const relayed = existsSync(file)
         ? readFileSync(file, "utf8")
@@ -237,7 +292,7 @@ export function checkSmarthost(lab: Lab, add: Add, ids: readonly string[]): void
     for (const id of ids) {
         const at = copies.get(id)?.[0];
         add(
-            `${id}-from-relay`,
+            `${id.slice(prefix.length)}-from-relay`,
             at?.session.ip === LAB.relay.v4,
             at ? `reached the MX from ${at.session.ip} helo=${at.session.helo}` : "never arrived",
         );

@@ -19,7 +19,7 @@ const skip =
 /**
  * What each stack's run covers: every property with its negative control on both; all faults on
  * DigitalOcean; on each a change applied to the running host (a selector rotation, then a
- * DMARC-only change, an operator address, a new host name; on Linode IPv6 turned off, then on
+ * DMARC-only change, an operator address with a relay network, a new host name; on Linode IPv6 turned off, then on
  * again, then a new mailbox and a chosen password, then a smarthost with its login and SPF include).
  */
 export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
@@ -35,6 +35,7 @@ export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
                 "dmarcPolicy=reject",
                 "then",
                 "operatorEmail=postmaster@example.net",
+                `relayNetworks=["${LAB.app.v4}/32"]`,
                 "then",
                 "hostLabel=smtp",
             ].flatMap((c) => ["--change", c]),
@@ -50,7 +51,7 @@ export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
                 "then",
                 "ipv6=true",
                 "then",
-                'mailboxes=["alice@example.com quota=1G","bob@example.com","carol@example.com"]',
+                'mailboxes=["alice@example.com quota=1G","bob@example.com","carol@example.com quota=1M"]',
                 'mailboxPasswords=["bob@example.com a chosen password"]',
                 "then",
                 `smarthost=${LAB.relay.name}:${LAB.relay.port}`,

@@ -5,7 +5,7 @@
  * aliases reach their mailboxes and forward outside through SRS; and each refusal on its own: no
  * AUTH, a wrong password, a user sending as another, AUTH before TLS, a password in clear on 143.
  */
-import { writeFileSync } from "node:fs";
+import { appendFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ImapJob, ImapResult } from "./imap-client";
 import { type Lab, runClient, smtp, type ToGrade, waitReceived } from "./lab";
@@ -70,6 +70,60 @@ async function fromOutside(lab: Lab, id: string, to: string): Promise<Transcript
         to: [to],
         dataFile: await messageFile(lab, id, OUTSIDE, to),
     });
+}
+
+/**
+ * A mailbox with a small quota: a small message is accepted while it has room; a message larger
+ * than the whole quota is still taken (Dovecot lets the last message exceed the quota by its
+ * quota_storage_grace, 10 MB by default), and from then on the mailbox is full: the next message
+ * is refused at RCPT with 552 5.2.2 by Dovecot's quota-status, so nothing is accepted and bounced
+ * later. `add` names the checks.
+ */
+export async function checkQuota(lab: Lab, add: (name: string, pass: boolean, evidence: string) => void): Promise<void> {
+    const small = Object.entries(lab.plan.quotas).filter(([, quota]) => /^[0-9]+M$/.test(quota) && Number.parseInt(quota, 10) <= 5);
+    if (small.length === 0) {
+        add("quota-planned", false, `no mailbox with a quota of at most 5M: ${JSON.stringify(lab.plan.quotas)}`);
+        return;
+    }
+    for (const [address, quota] of small) {
+        const name = address.split("@")[0];
+        const send = async (id: string, padding: number) => {
+            const file = await messageFile(lab, id, OUTSIDE, address);
+            if (padding > 0) appendFileSync(file, `${"x".repeat(76)}\r\n`.repeat(Math.ceil(padding / 78)));
+            return smtp(LAB.client.netns, {
+                host: LAB.server.v4,
+                helo: LAB.client.name,
+                starttls: true,
+                servername: lab.plan.hostname,
+                from: OUTSIDE,
+                size: statSync(file).size,
+                to: [address],
+                dataFile: file,
+            });
+        };
+        const room = await send(`quota-room-${name}`, 0);
+        add(`quota-${name}-accepted-with-room`, room.dataEnd?.code === 250, replies(room));
+        const filling = Math.ceil(Number.parseInt(quota, 10) * 1.5 * 1024 * 1024);
+        const fill = await send(`quota-fill-${name}`, filling);
+        add(
+            `quota-${name}-last-message-over-quota-taken`,
+            fill.dataEnd?.code === 250,
+            `${filling} bytes, quota ${quota}: ${replies(fill)}`,
+        );
+        let full: Transcript = {};
+        for (let i = 0; i < 20; i++) {
+            // LMTP delivery of the filling message takes a moment.
+            full = await send(`quota-full-${name}`, 0);
+            if (full.rcpt?.[0]?.code !== 250) break;
+            await sleep(1000);
+        }
+        const rcpt = full.rcpt?.[0];
+        add(
+            `quota-${name}-full-refused-at-rcpt`,
+            rcpt?.code === 552 && /5\.2\.2/.test(rcpt.lines.join(" ")) && full.data === undefined,
+            `once full: ${replies(full)}`,
+        );
+    }
 }
 
 /** Waits until `user`'s INBOX holds the message `id`; its header block, or the last answer. */

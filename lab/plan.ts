@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Stage } from "../components/host/bundle";
+import { DOVECOT } from "../components/host/paths";
 import { reverseName } from "../components/records/reverse";
 import { TYPES } from "../components/resourceTypes";
 import { STAGE_DIRS, type StepJson } from "../plan/artifacts";
@@ -58,6 +59,8 @@ export interface Plan {
     readonly hostname: string;
     /** The mailboxes and their (throwaway) passwords: the plan's mailbox-passwords.json; none when send-only. */
     readonly mailboxes: ReadonlyArray<{ readonly address: string; readonly password: string }>;
+    /** Each mailbox's quota (`1G`, `2M`), as the commit bundle's Dovecot users file has it; unlimited ones are absent. */
+    readonly quotas: Readonly<Record<string, string>>;
     /** The application logins and their (throwaway) passwords, from the same file. */
     readonly apps: ReadonlyArray<{ readonly address: string; readonly password: string }>;
     /** The aliases of the domain, as the commit bundle's alias map has them (neither role addresses nor the catch-all). */
@@ -132,6 +135,7 @@ export function readPlan(dir: string): Plan {
         apps: passwordsOf(dir, "apps"),
         aliases: aliasesOf(commitPayload),
         relayhost: relayhostOf(commitPayload),
+        quotas: quotasOf(commitPayload),
     };
 }
 
@@ -169,6 +173,12 @@ function readStep(stageDir: string): ApplyStep {
 export interface BundlePayload {
     readonly hostname: string;
     readonly files: ReadonlyArray<{ readonly path: string; readonly content: string }>;
+}
+
+/** Quotas from the payload's Dovecot users file (`address:hash::::::userdb_quota_storage_size=1G`). */
+export function quotasOf(payload: BundlePayload): Plan["quotas"] {
+    const users = payload.files.find((f) => f.path === DOVECOT.users)?.content ?? "";
+    return Object.fromEntries([...users.matchAll(/^([^:\n]+):.*userdb_quota_storage_size=(\S+)$/gm)].map((m) => [m[1], m[2]]));
 }
 
 /** main.cf's relayhost in the payload, when it sets one. */

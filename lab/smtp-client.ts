@@ -23,6 +23,8 @@ export interface Job {
     /** AUTH PLAIN with these credentials after EHLO (after STARTTLS when that is asked for). */
     readonly auth?: { readonly user: string; readonly pass: string };
     readonly from?: string;
+    /** The size to declare in MAIL FROM (RFC 1870 SIZE=), which Postfix hands to its policy services at RCPT. */
+    readonly size?: number;
     readonly to?: readonly string[];
     readonly dataFile?: string;
     readonly timeoutMs?: number;
@@ -196,7 +198,7 @@ async function session(job: Job, transcript: Transcript): Promise<Transcript> {
         transcript.authMs = Date.now() - sent;
     }
     if (job.from !== undefined && (!transcript.auth || transcript.auth.code === 235)) {
-        transcript.mail = await connection.command(`MAIL FROM:<${job.from}>`);
+        transcript.mail = await connection.command(`MAIL FROM:<${job.from}>${job.size !== undefined ? ` SIZE=${job.size}` : ""}`);
         transcript.rcpt = [];
         for (const recipient of job.to ?? []) transcript.rcpt.push(await connection.command(`RCPT TO:<${recipient}>`));
         if (job.dataFile && transcript.mail.code === 250 && transcript.rcpt.some((r) => r.code === 250)) {

@@ -6,6 +6,7 @@
  *   mlab-dns     NSD: the lab's only resolver, and a second one serving the zones without PTRs
  *   mlab-mx      the receiving MX for example.net (lab/receiver.ts), and the smarthost (lab/relay.ts)
  *   mlab-client  an outside client (example.org), and the machine that runs `pulumi up`
+ *   mlab-app     an application server that a change puts in relayNetworks (it sends without logging in)
  *   mlab-acme    Pebble, the ACME server
  */
 import { documentationAddresses } from "../plan/mocks";
@@ -44,6 +45,8 @@ export const LAB = {
         spfInclude: "_spf.example.net",
     },
     client: { netns: "mlab-client", name: "client.example.org", v4: "192.0.2.30", v6: "2001:db8::30" },
+    /** An application server elsewhere, sending as the mail domain through port 25 once its /32 is in relayNetworks. */
+    app: { netns: "mlab-app", name: "app.example.org", v4: "192.0.2.31", v6: "2001:db8::31" },
     acme: { netns: "mlab-acme", name: "acme.lab.test", v4: "192.0.2.40", v6: "2001:db8::40" },
     /** The operator's mailbox, at the receiving MX. */
     operator: "ops@example.net",
@@ -55,7 +58,7 @@ export const LAB = {
 /** Every namespace the lab makes, with the addresses on its link (the server's are in the container). */
 export function namespaces(): Array<{ netns: string; addresses: string[] }> {
     const byNamespace = new Map<string, string[]>();
-    for (const node of [LAB.dns, LAB.dnsNoPtr, LAB.mx, LAB.relay, LAB.client, LAB.acme] as readonly Node[]) {
+    for (const node of [LAB.dns, LAB.dnsNoPtr, LAB.mx, LAB.relay, LAB.client, LAB.app, LAB.acme] as readonly Node[]) {
         const list = byNamespace.get(node.netns) ?? [];
         list.push(`${node.v4}/${LAB.prefix4}`, `${node.v6}/${LAB.prefix6}`);
         byNamespace.set(node.netns, list);

@@ -151,6 +151,7 @@ function labRecords(extraTxt: Readonly<Record<string, string>>): LabRecord[] {
     });
     records.push({ zone: "example.org.", owner: "_dmarc.example.org.", type: "TXT", rdata: '"v=DMARC1; p=none"' });
     host("example.org.", LAB.client);
+    host("example.org.", LAB.app);
     for (const [owner, value] of Object.entries(extraTxt)) {
         const strings = value.match(/.{1,250}/g) ?? [""];
         records.push({ zone: "", owner: fq(owner), type: "TXT", rdata: strings.map((s) => `"${s}"`).join(" ") });

@@ -95,6 +95,17 @@ describe("mailbox mode, checked by Debian 13's Dovecot and Postfix", { skip }, (
         assert.equal(setting("mail_home"), "/var/mail/vhosts/%{user | domain}/%{user | username}");
     });
 
+    it("listens on IPv6 only while the host has it, as Postfix does", async () => {
+        assert.equal(d.run(`doveconf -c ${d.dir}/dovecot.conf -h listen`).stdout.trim(), "*, ::");
+        const v4 = content(await files({ ...MAIL, ipv6: false }), DOVECOT.conf)
+            .replace(PATHS.tlsCert, PATHS.snakeoilCert)
+            .replace(PATHS.tlsKey, PATHS.snakeoilKey);
+        const e = inDebian({ "dovecot.conf": v4 });
+        opened.push(e);
+        const r = e.run(`doveconf -c ${e.dir}/dovecot.conf -h listen`);
+        assert.equal(r.stdout.trim(), "*", r.stderr);
+    });
+
     it("negative control: doveconf refuses a misspelled setting and a bad value", () => {
         const spelled = d.run(
             `sed 's/^auth_allow_cleartext/auth_alow_cleartext/' ${d.dir}/dovecot.conf > ${d.dir}/bad.conf && doveconf -c ${d.dir}/bad.conf -n`,

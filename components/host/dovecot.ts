@@ -11,6 +11,8 @@ import { DOVECOT, PATHS } from "./paths";
 export interface DovecotInput {
     readonly domain: string;
     readonly fqdn: string;
+    /** Whether the host has IPv6: Dovecot listens on it only then, as Postfix does. */
+    readonly ipv6: boolean;
     /** Whether there are application logins (a second users file, for Postfix's submission only). */
     readonly apps: boolean;
 }
@@ -30,7 +32,7 @@ protocols {
   imap = yes
   lmtp = yes
 }
-listen = *, ::
+listen = ${input.ipv6 ? "*, ::" : "*"}
 hostname = ${input.fqdn}
 log_path = syslog
 

@@ -529,9 +529,17 @@ def check_release(payload, release):
 
 
 def greeting(port, timeout=10):
-    """The first line a service on `port` of this host says (SMTP 220, IMAP * OK)."""
+    """The first line a service on `port` of this host says (SMTP 220, IMAP * OK); then a polite goodbye, so nothing logs a lost connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
-        return connection.recv(512).decode("latin-1").strip()
+        said = connection.recv(512).decode("latin-1").strip()
+        goodbye = b"QUIT\r\n" if said.startswith("220") else b"a LOGOUT\r\n" if said.startswith("* OK") else b""
+        try:
+            if goodbye:
+                connection.sendall(goodbye)
+                connection.recv(512)
+        except OSError:
+            pass
+        return said
 
 
 def smtp_banner(timeout=10):

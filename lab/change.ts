@@ -268,7 +268,12 @@ async function sendFromRelayNetwork(lab: Lab, add: Add, prefix: string): Promise
     );
     try {
         const at = await waitReceived(lab, id, 90_000);
-        add("relay-network-delivered", at.session.ip === LAB.server.v4, `reached the MX from ${at.session.ip}`);
+        // From the server itself (either family), not through anything else.
+        add(
+            "relay-network-delivered",
+            [LAB.server.v4, LAB.server.v6].includes(at.session.ip),
+            `reached the MX from ${at.session.ip} (the server)`,
+        );
     } catch (error) {
         add("relay-network-delivered", false, (error as Error).message);
     }

@@ -8,6 +8,7 @@
  */
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CONFIG_KEYS } from "../components/programConfig";
 import { reverseName } from "../components/records/reverse";
 import { sendForward, sendOutbound } from "./checks";
 import * as container from "./container";
@@ -117,7 +118,8 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     const add = (name: string, pass: boolean, evidence: string) => lab.report.add("apply", `${prefix}${name}`, pass, evidence);
     log(
         `change: ${Object.entries(changes)
-            .map(([k, v]) => `${k}=${v}`)
+            // Secret keys are the lab's throwaways, still never printed (as the plan's change report does).
+            .map(([k, v]) => `${k}=${CONFIG_KEYS[k as keyof typeof CONFIG_KEYS]?.secret ? "[secret]" : v}`)
             .join(" ")} ...`,
     );
     const host = server(lab);

@@ -59,16 +59,22 @@ function submission(lab: Lab, port: 587 | 465, extra: Partial<Job>): Promise<Tra
     });
 }
 
-/** A message from the outside client to `to`, over port 25 with STARTTLS, as another domain's server sends it. */
-async function fromOutside(lab: Lab, id: string, to: string): Promise<Transcript> {
+/**
+ * A message from the outside client to `to`, over port 25 with STARTTLS, as another domain's
+ * server sends it, its size declared (SIZE=); `padding` bytes of body lines make it larger.
+ */
+async function fromOutside(lab: Lab, id: string, to: string, padding = 0): Promise<Transcript> {
+    const file = await messageFile(lab, id, OUTSIDE, to);
+    if (padding > 0) appendFileSync(file, `${"x".repeat(76)}\r\n`.repeat(Math.ceil(padding / 78)));
     return smtp(LAB.client.netns, {
         host: LAB.server.v4,
         helo: LAB.client.name,
         starttls: true,
         servername: lab.plan.hostname,
         from: OUTSIDE,
+        size: statSync(file).size,
         to: [to],
-        dataFile: await messageFile(lab, id, OUTSIDE, to),
+        dataFile: file,
     });
 }
 
@@ -87,20 +93,7 @@ export async function checkQuota(lab: Lab, add: (name: string, pass: boolean, ev
     }
     for (const [address, quota] of small) {
         const name = address.split("@")[0];
-        const send = async (id: string, padding: number) => {
-            const file = await messageFile(lab, id, OUTSIDE, address);
-            if (padding > 0) appendFileSync(file, `${"x".repeat(76)}\r\n`.repeat(Math.ceil(padding / 78)));
-            return smtp(LAB.client.netns, {
-                host: LAB.server.v4,
-                helo: LAB.client.name,
-                starttls: true,
-                servername: lab.plan.hostname,
-                from: OUTSIDE,
-                size: statSync(file).size,
-                to: [address],
-                dataFile: file,
-            });
-        };
+        const send = (id: string, padding: number) => fromOutside(lab, id, address, padding);
         const room = await send(`quota-room-${name}`, 0);
         add(`quota-${name}-accepted-with-room`, room.dataEnd?.code === 250, replies(room));
         const filling = Math.ceil(Number.parseInt(quota, 10) * 1.5 * 1024 * 1024);

@@ -85,10 +85,10 @@ describe("the host's files, checked by Debian 13's own tools", { skip }, () => {
         assert.match(r.stdout, /^relayhost = \[smtp\.relay\.example\.org\]:465$/m);
         assert.match(r.stdout, /^smtp_tls_wrappermode = yes$/m);
         assert.match(r.stdout, /^smtp_tls_security_level = secure$/m);
-        const q = d.run(`postmap -q '[smtp.relay.example.org]:465' texthash:${d.dir}/smarthost-login`);
+        const q = d.run(`postmap -c ${d.dir}/postfix -q '[smtp.relay.example.org]:465' texthash:${d.dir}/smarthost-login`);
         assert.equal(q.stdout, "mailer:pass word:with colon\n", q.stderr);
         // Control: another next hop is not in the map (postmap -q exits 1).
-        assert.equal(d.run(`postmap -q '[smtp.relay.example.org]:587' texthash:${d.dir}/smarthost-login`).status, 1);
+        assert.equal(d.run(`postmap -c ${d.dir}/postfix -q '[smtp.relay.example.org]:587' texthash:${d.dir}/smarthost-login`).status, 1);
         const mechanisms = d.run("find /usr/lib -path '*/sasl2/*.so' -printf '%f\\n'").stdout;
         assert.match(mechanisms, /^libplain\.so$/m);
         assert.match(mechanisms, /^liblogin\.so$/m);

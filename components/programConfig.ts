@@ -307,6 +307,16 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
     },
 };
 
+/** Whether `key` (without namespace) is a secret key of the table. */
+export function isSecretKey(key: string): boolean {
+    return CONFIG_KEYS[key as keyof MailServerArgs]?.secret === true;
+}
+
+/** A config value as reports and logs may show it: a secret key's value as `[secret]`. */
+export function shownValue(key: string, value: string): string {
+    return isSecretKey(key) ? "[secret]" : value;
+}
+
 /** The `config:` block of Pulumi.yaml, as the table declares it. */
 export function pulumiYamlConfig(): Record<string, Record<string, unknown>> {
     return Object.fromEntries(

@@ -8,7 +8,7 @@
  */
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CONFIG_KEYS } from "../components/programConfig";
+import { shownValue } from "../components/programConfig";
 import { reverseName } from "../components/records/reverse";
 import { sendForward, sendOutbound } from "./checks";
 import * as container from "./container";
@@ -119,7 +119,7 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     log(
         `change: ${Object.entries(changes)
             // Secret keys are the lab's throwaways, still never printed (as the plan's change report does).
-            .map(([k, v]) => `${k}=${CONFIG_KEYS[k as keyof typeof CONFIG_KEYS]?.secret ? "[secret]" : v}`)
+            .map(([k, v]) => `${k}=${shownValue(k, v)}`)
             .join(" ")} ...`,
     );
     const host = server(lab);

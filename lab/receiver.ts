@@ -11,6 +11,7 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
+import { unmapped } from "./smtp-client";
 import { LAB } from "./topology";
 
 const { values } = parseArgs({
@@ -32,8 +33,6 @@ mkdirSync(dir, { recursive: true });
 let sequence = 0;
 const dns = new Resolver({ timeout: 2000, tries: 1 });
 dns.setServers([LAB.dns.v4]);
-
-const plain = (address: string) => address.replace(/^::ffff:(?=\d+\.)/i, "");
 
 /** TLS details smtp-server keeps on the session but does not declare. */
 type TlsSession = SMTPServerSession & { tlsOptions?: { version?: string; name?: string } };
@@ -68,7 +67,7 @@ const options: SMTPServerOptions = {
     logger: false,
     onConnect(session, callback) {
         if (!existsSync(stallFile)) return callback();
-        console.log(`${new Date().toISOString()} stalling session from ${plain(session.remoteAddress)}`);
+        console.log(`${new Date().toISOString()} stalling session from ${unmapped(session.remoteAddress)}`);
         const timer = setInterval(() => {
             if (!existsSync(stallFile)) {
                 clearInterval(timer);
@@ -88,7 +87,7 @@ const options: SMTPServerOptions = {
         stream.on("end", async () => {
             try {
                 const n = String(++sequence).padStart(4, "0");
-                const ip = plain(session.remoteAddress);
+                const ip = unmapped(session.remoteAddress);
                 const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
                 const rcptTo = session.envelope.rcptTo.map((r) => r.address);
                 const head = `Return-Path: <${mailFrom}>\r\n${await receivedHeader(session, ip, `lab${n}`, rcptTo[0])}`;
@@ -103,7 +102,7 @@ const options: SMTPServerOptions = {
                     tls: Boolean(session.secure),
                     tlsProtocol: session.tlsOptions?.version,
                     tlsCipher: session.tlsOptions?.name,
-                    localAddress: plain(session.localAddress),
+                    localAddress: unmapped(session.localAddress),
                     sizeBytes: Buffer.concat(chunks).length,
                 };
                 writeFileSync(join(dir, `${n}.json.tmp`), JSON.stringify(meta, null, 2));

@@ -12,14 +12,13 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
-import { deliver } from "./smtp-client";
+import { deliver, unmapped } from "./smtp-client";
 import { LAB } from "./topology";
 
 const { values } = parseArgs({ options: { spool: { type: "string" }, key: { type: "string" }, cert: { type: "string" } } });
 if (!values.spool || !values.key || !values.cert) throw new Error("usage: relay.js --spool DIR --key KEY.pem --cert CERT.pem");
 const spool = values.spool;
 mkdirSync(spool, { recursive: true });
-const plain = (address: string) => address.replace(/^::ffff:(?=\d+\.)/i, "");
 let sequence = 0;
 
 /** What the relay logs for each message it accepted. */
@@ -76,7 +75,7 @@ const options: SMTPServerOptions = {
     onAuth(auth, session, callback) {
         const ok = auth.username === LAB.relay.login.user && auth.password === LAB.relay.login.password;
         console.log(
-            `${new Date().toISOString()} AUTH ${auth.method} ${auth.username} from ${plain(session.remoteAddress)}: ${ok ? "ok" : "refused"}`,
+            `${new Date().toISOString()} AUTH ${auth.method} ${auth.username} from ${unmapped(session.remoteAddress)}: ${ok ? "ok" : "refused"}`,
         );
         if (!ok) return callback(Object.assign(new Error("5.7.8 Authentication credentials invalid"), { responseCode: 535 }));
         callback(null, { user: auth.username });
@@ -87,7 +86,7 @@ const options: SMTPServerOptions = {
         stream.on("end", () => {
             const entry: Relayed = {
                 n: String(++sequence).padStart(4, "0"),
-                clientIp: plain(session.remoteAddress),
+                clientIp: unmapped(session.remoteAddress),
                 user: String(session.user ?? ""),
                 tls: Boolean(session.secure),
                 mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",

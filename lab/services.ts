@@ -3,7 +3,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inNamespace, run, startBackground, stopBackground, waitFor } from "./sys";
-import { LAB } from "./topology";
+import { LAB, type Node } from "./topology";
 import { buildZones, writeNsd, type Zone, type ZoneOptions } from "./zones";
 
 export interface Dns {
@@ -104,65 +104,34 @@ export function failedValidations(logFile: string): string[] {
         .filter((line) => /\bauthz \S+ set INVALID\b/.test(line));
 }
 
-/** The smarthost (lab/relay.ts) in the MX namespace, its spool and relayed.jsonl in `spool`. */
-export async function startRelay(distLab: string, spool: string, certs: string, logFile: string): Promise<ChildProcess> {
-    const relay = startBackground(
-        "relay",
+/** One of the lab's SMTP servers (dist/lab/<script>.js) in `node`'s namespace, once it listens on both of its addresses. */
+async function startSmtpService(distLab: string, script: string, node: Node, args: string[], logFile: string): Promise<ChildProcess> {
+    const child = startBackground(
+        script,
         "ip",
-        [
-            "netns",
-            "exec",
-            LAB.relay.netns,
-            process.execPath,
-            join(distLab, "relay.js"),
-            "--spool",
-            spool,
-            "--key",
-            join(certs, "relay.key"),
-            "--cert",
-            join(certs, "relay.pem"),
-        ],
+        ["netns", "exec", node.netns, process.execPath, join(distLab, `${script}.js`), ...args],
         logFile,
     );
     await waitFor(
-        "relay listening",
+        `${script} listening`,
         () => {
             const text = readFileSync(logFile, "utf8");
-            return text.includes(`listening on [${LAB.relay.v4}]`) && text.includes(`listening on [${LAB.relay.v6}]`);
+            return text.includes(`listening on [${node.v4}]`) && text.includes(`listening on [${node.v6}]`);
         },
         15_000,
         200,
     );
-    return relay;
+    return child;
 }
 
-export async function startReceiver(distLab: string, mailDir: string, certs: string, logFile: string): Promise<ChildProcess> {
-    const receiver = startBackground(
-        "receiver",
-        "ip",
-        [
-            "netns",
-            "exec",
-            LAB.mx.netns,
-            process.execPath,
-            join(distLab, "receiver.js"),
-            "--dir",
-            mailDir,
-            "--key",
-            join(certs, "mx.key"),
-            "--cert",
-            join(certs, "mx.pem"),
-        ],
-        logFile,
-    );
-    await waitFor(
-        "receiver listening",
-        () => {
-            const text = readFileSync(logFile, "utf8");
-            return text.includes(`listening on [${LAB.mx.v4}]`) && text.includes(`listening on [${LAB.mx.v6}]`);
-        },
-        15_000,
-        200,
-    );
-    return receiver;
+/** The smarthost (lab/relay.ts) in the MX namespace, its spool and relayed.jsonl in `spool`. */
+export function startRelay(distLab: string, spool: string, certs: string, logFile: string): Promise<ChildProcess> {
+    const tls = ["--key", join(certs, "relay.key"), "--cert", join(certs, "relay.pem")];
+    return startSmtpService(distLab, "relay", LAB.relay, ["--spool", spool, ...tls], logFile);
+}
+
+/** The receiving MX for example.net (lab/receiver.ts), storing what it receives in `mailDir`. */
+export function startReceiver(distLab: string, mailDir: string, certs: string, logFile: string): Promise<ChildProcess> {
+    const tls = ["--key", join(certs, "mx.key"), "--cert", join(certs, "mx.pem")];
+    return startSmtpService(distLab, "receiver", LAB.mx, ["--dir", mailDir, ...tls], logFile);
 }

@@ -66,6 +66,11 @@ export interface Transcript {
     error?: string;
 }
 
+/** A client address as a server socket reports it, IPv4-mapped IPv6 (`::ffff:192.0.2.1`) as plain IPv4. */
+export function unmapped(address: string): string {
+    return address.replace(/^::ffff:(?=\d+\.)/i, "");
+}
+
 class Connection {
     private buffer = "";
     private readonly waiting: Array<(reply: Reply) => void> = [];

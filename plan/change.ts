@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { changeProblems, type GuardState } from "../components/changeGuard";
-import { type ChangeKind, CONFIG_KEYS } from "../components/programConfig";
+import { type ChangeKind, CONFIG_KEYS, shownValue } from "../components/programConfig";
 import { TYPES } from "../components/resourceTypes";
 import { isSecretValue, type RecordedResource } from "./mocks";
 import { replaces } from "./replaceKeys";
@@ -116,8 +116,6 @@ export function changeReport(
     const applyRuns = resources.some((r) => r.type === TYPES.remoteCommand && r.op !== "same" && r.op !== "delete");
     const problems = changeProblems(oldGuard, newGuard);
     // A secret key's new value is never written or printed.
-    const shown = Object.fromEntries(
-        Object.entries(changes).map(([name, value]) => [name, CONFIG_KEYS[name as keyof typeof CONFIG_KEYS]?.secret ? "[secret]" : value]),
-    );
+    const shown = Object.fromEntries(Object.entries(changes).map(([name, value]) => [name, shownValue(name, value)]));
     return { changes: shown, kind, applyRuns, resources, ...(problems.length > 0 ? { refused: problems.join("\n") } : {}) };
 }

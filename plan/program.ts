@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS } from "../components/programConfig";
+import { isSecretKey } from "../components/programConfig";
 import { PlanMocks, type PlanMocksOptions, type RecordedResource, revealSecrets } from "./mocks";
 import { applyProjectConfig, loadProject, loadStackValues, toStackValue } from "./pulumiConfig";
 
@@ -66,7 +66,7 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
     // Secret keys given on the command line are set as `pulumi config set --secret` would.
     const secretKeys = Object.keys(options.overrides ?? {})
         .map((key) => (key.includes(":") ? key : `${project}:${key}`))
-        .filter((key) => key.startsWith(`${project}:`) && CONFIG_KEYS[key.slice(project.length + 1) as keyof typeof CONFIG_KEYS]?.secret);
+        .filter((key) => key.startsWith(`${project}:`) && isSecretKey(key.slice(project.length + 1)));
     pulumi.runtime.setAllConfig(config, secretKeys);
     const program = options.program ?? join(__dirname, "..", "index.js");
     const outputs = await pulumi.runtime.runInPulumiStack(async () => {

@@ -14,6 +14,7 @@ export const ipv6 = server.ipv6;
 export const dnsRecords = server.dnsRecords;
 export const ptrRecords = server.ptrRecords;
 export const dkimSelector = server.dkimSelector;
+export const dkimSelectors = server.dkimSelectors;
 export const dkimRecord = server.dkimRecord;
 export const operatorSteps = server.operatorSteps;
 export const applied = server.applied;

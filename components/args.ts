@@ -129,6 +129,17 @@ export interface MailServerArgs {
      */
     readonly dkimPreviousSelectors?: string[];
 
+    /**
+     * Further mail domains served by the same host, one per entry: `"example.org"`, optionally
+     * followed by `zone=<Cloudflare zone name>` or `zoneId=<zone id>` (default: the registrable
+     * domain), `selector=<DKIM selector>` (default {@link dkimSelector}'s default) and
+     * `previousSelectors=<a>,<b>` (kept published after a rotation). Each gets its own DKIM key, MX,
+     * SPF and DMARC records in its zone; the host name, its PTR and certificate stay those of
+     * {@link domain}. Mailboxes, aliases and application logins may use any of the domains.
+     * @default []
+     */
+    readonly extraDomains?: string[];
+
     /** DMARC policy. @default DmarcPolicy.Quarantine */
     readonly dmarcPolicy?: DmarcPolicy;
     /** Addresses (or `mailto:` URIs) that receive DMARC aggregate reports. @default [] */

@@ -22,6 +22,12 @@ export interface GuardState {
     readonly dkimPreviousSelectors: readonly string[];
     /** The mail domain, when the server has mailboxes (their Maildirs are kept under it); absent when send-only. */
     readonly mailboxDomain?: string;
+    /** The further mail domains' selectors; absent in a guard created before there were any. */
+    readonly extraDomains?: ReadonlyArray<{
+        readonly name: string;
+        readonly dkimSelector: string;
+        readonly dkimPreviousSelectors: readonly string[];
+    }>;
 }
 
 export const GUARD_ID = "mailserver-change-guard";
@@ -78,6 +84,17 @@ export function changeProblems(olds: GuardState, news: GuardState): string[] {
                 `pulumi config set --path 'dkimPreviousSelectors[${news.dkimPreviousSelectors.length}]' ${olds.dkimSelector}`,
         );
     }
+    // A further domain's rotation, the same rule; a domain removed altogether takes its records with it.
+    for (const before of olds.extraDomains ?? []) {
+        const after = (news.extraDomains ?? []).find((d) => d.name === before.name);
+        if (!after || after.dkimSelector === before.dkimSelector) continue;
+        if ([after.dkimSelector, ...after.dkimPreviousSelectors].includes(before.dkimSelector)) continue;
+        problems.push(
+            `extraDomains: changing ${before.name}'s selector from "${before.dkimSelector}" to "${after.dkimSelector}" would delete ` +
+                `${before.dkimSelector}._domainkey.${before.name} while receivers still verify mail signed with it. Keep it published for a ` +
+                `week or more: add previousSelectors=${[...after.dkimPreviousSelectors, before.dkimSelector].join(",")} to its entry`,
+        );
+    }
     return problems;
 }
 
@@ -100,6 +117,7 @@ export const guardProvider: pulumi.dynamic.ResourceProvider = {
             "dkimSelector",
             "dkimPreviousSelectors",
             "mailboxDomain",
+            "extraDomains",
         ] as const;
         return { changes: keys.some((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key])) };
     },
@@ -114,7 +132,13 @@ export class ChangeGuard extends pulumi.dynamic.Resource {
         super(
             guardProvider,
             name,
-            { ...state, dkimPreviousSelectors: [...state.dkimPreviousSelectors] },
+            {
+                ...state,
+                dkimPreviousSelectors: [...state.dkimPreviousSelectors],
+                ...(state.extraDomains
+                    ? { extraDomains: state.extraDomains.map((d) => ({ ...d, dkimPreviousSelectors: [...d.dkimPreviousSelectors] })) }
+                    : {}),
+            },
             opts,
             "mailserver",
             "ChangeGuard",

@@ -1,7 +1,15 @@
-import type * as pulumi from "@pulumi/pulumi";
 import { getDomain } from "tldts";
 import { DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "./args";
 import { labelProblem, MAX_NAME_LENGTH } from "./dnsName";
+import {
+    CLOUDFLARE_ZONE_ID,
+    extraDomainsProblem,
+    type MailDomain,
+    parseExtraDomain,
+    type SigningDomain,
+    selectorProblem,
+    type ZoneRef,
+} from "./domains";
 import { MailServerArgumentError } from "./errors";
 import { DEFAULT_SIZES, defaultImage, IMAGES, imageFamily, MAILBOX_SIZES } from "./images";
 import { type MailSettings, mailSystemProblem, parseAlias, parseApp, parseMailbox } from "./mailboxes";
@@ -26,6 +34,8 @@ export interface HostSettings {
     readonly operatorEmail: string;
     readonly ipv6: boolean;
     readonly dkimSelector: string;
+    /** The further mail domains and the selectors they sign with (extraDomains). */
+    readonly extraDomains: readonly SigningDomain[];
     readonly acmeDirectoryUrl: string;
     readonly acmeCaBundle: string | undefined;
     readonly sshPublicKeys: readonly string[];
@@ -68,7 +78,9 @@ export interface MailServerConfig {
     readonly linodeLabel: string;
     /** CIDR ranges, IPv4 and IPv6 apart. */
     readonly sshAllowed: { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] };
-    readonly zone: { readonly id: pulumi.Input<string> } | { readonly name: string };
+    readonly zone: ZoneRef;
+    /** The further mail domains, each with its zone and keys. */
+    readonly extraDomains: readonly MailDomain[];
     /** Passwords chosen for mailboxes, by address (secret); the others are generated. */
     readonly mailboxPasswords: Readonly<Record<string, string>>;
     /** The smarthost login's password (secret); undefined without a login. */
@@ -100,7 +112,6 @@ export const SPF_MAX_LOOKUPS = 10;
 
 const LINODE_LABEL = /^[a-zA-Z](?:[a-zA-Z0-9]|[-_.](?![-_.]))*[a-zA-Z0-9]$/;
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
-const CLOUDFLARE_ZONE_ID = /^[0-9a-f]{32}$/;
 /** SPF ranges wider than these let a large part of the Internet send as the domain. */
 const SPF_MIN_PREFIX = { ipv4: 8, ipv6: 16 } as const;
 
@@ -179,30 +190,40 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
     if (fqdn.length > MAX_NAME_LENGTH) {
         fail("hostLabel", `the host name "${fqdn}" is ${fqdn.length} characters; DNS names are at most ${MAX_NAME_LENGTH}`);
     }
-    const operatorEmail = text("operatorEmail", args.operatorEmail, "an e-mail address hosted outside the mail domain");
-    const operatorProblem = mailboxProblem(operatorEmail, [domain]);
+    const extraDomains = parsedList(
+        "extraDomains",
+        args.extraDomains,
+        (line) => parseExtraDomain(line, DEFAULTS.dkimSelector),
+        (d) => d.name,
+    );
+    const extraProblem = extraDomainsProblem(extraDomains, domain, fqdn);
+    if (extraProblem) fail("extraDomains", extraProblem);
+    /** Every mail domain of the server, the primary first. */
+    const domains = [domain, ...extraDomains.map((d) => d.name)];
+    const operatorEmail = text("operatorEmail", args.operatorEmail, "an e-mail address hosted outside the mail domains");
+    const operatorProblem = mailboxProblem(operatorEmail, domains);
     if (operatorProblem) fail("operatorEmail", operatorProblem);
 
     const mailboxes = parsedList(
         "mailboxes",
         args.mailboxes,
-        (line) => parseMailbox(line, domain),
+        (line) => parseMailbox(line, domains),
         (m) => m.address,
     );
     const aliases = parsedList(
         "aliases",
         args.aliases,
-        (line) => parseAlias(line, domain),
+        (line) => parseAlias(line, domains),
         (a) => a.address,
     );
     const apps = parsedList(
         "submissionApps",
         args.submissionApps,
-        (address) => parseApp(address, domain),
+        (address) => parseApp(address, domains),
         (address) => address,
     );
     const mail: MailSettings = { mailboxes, aliases, apps };
-    const mailProblem = mailSystemProblem(mail, domain, fqdn);
+    const mailProblem = mailSystemProblem(mail, domains, fqdn);
     if (mailProblem) fail(/^application logins |is an application login and/.test(mailProblem) ? "submissionApps" : "aliases", mailProblem);
     const mailboxPasswords: Record<string, string> = {};
     for (const line of list("mailboxPasswords", args.mailboxPasswords, true)) {
@@ -285,7 +306,9 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
     }
 
     const spfIncludes = list("spfIncludes", args.spfIncludes).map((v) => domainName("spfIncludes", v, true));
-    if (spfIncludes.includes(domain)) fail("spfIncludes", `"${domain}" is the mail domain itself: including it is a loop (SPF permerror)`);
+    const included = spfIncludes.find((name) => domains.includes(name));
+    if (included !== undefined)
+        fail("spfIncludes", `"${included}" is a mail domain of this server: including it is a loop (SPF permerror)`);
     if (spfIncludes.length > SPF_MAX_LOOKUPS) {
         fail(
             "spfIncludes",
@@ -302,17 +325,14 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
     const spfAll = oneOf("spfAll", spfAllValue, SpfAll);
 
     const dkimSelector = args.dkimSelector ?? DEFAULTS.dkimSelector;
-    const selectorIssue = typeof dkimSelector === "string" ? labelProblem(dkimSelector) : "must be a string";
-    if (typeof dkimSelector !== "string" || dkimSelector !== dkimSelector.toLowerCase() || selectorIssue) {
-        fail("dkimSelector", `${JSON.stringify(dkimSelector)} is not a lower-case DNS label: ${selectorIssue ?? "must be lower case"}`);
-    }
+    if (typeof dkimSelector !== "string") fail("dkimSelector", "must be a string");
+    const selectorIssue = selectorProblem(dkimSelector);
+    if (selectorIssue) fail("dkimSelector", selectorIssue);
 
     const dkimPreviousSelectors = list("dkimPreviousSelectors", args.dkimPreviousSelectors);
     for (const selector of dkimPreviousSelectors) {
-        const issue = labelProblem(selector);
-        if (selector !== selector.toLowerCase() || issue) {
-            fail("dkimPreviousSelectors", `${JSON.stringify(selector)} is not a lower-case DNS label: ${issue ?? "must be lower case"}`);
-        }
+        const issue = selectorProblem(selector);
+        if (issue) fail("dkimPreviousSelectors", issue);
     }
     if (dkimPreviousSelectors.includes(dkimSelector)) {
         fail("dkimPreviousSelectors", `"${dkimSelector}" is the signing selector (dkimSelector); list only earlier ones`);
@@ -368,6 +388,7 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
             operatorEmail,
             ipv6,
             dkimSelector,
+            extraDomains: extraDomains.map((d) => ({ domain: d.name, selector: d.dkimSelector })),
             acmeDirectoryUrl,
             acmeCaBundle,
             sshPublicKeys,
@@ -393,6 +414,7 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
         hostGeneration,
         dkimPreviousSelectors,
         zone,
+        extraDomains,
         mailboxPasswords,
         smarthostPassword,
     };
@@ -435,4 +457,22 @@ function smarthostSettings(
                 "add the relay's include domain to spfIncludes (its documentation names it), or its addresses to spfIp4/spfIp6",
         );
     return { smarthost: { ...relay.value, user }, smarthostPassword: password };
+}
+
+/** Every mail domain of the server with its zone and keys, the primary (domain) first. */
+export function mailDomains(config: Pick<MailServerConfig, "host" | "zone" | "dkimPreviousSelectors" | "extraDomains">): MailDomain[] {
+    return [
+        {
+            name: config.host.domain,
+            zone: config.zone,
+            dkimSelector: config.host.dkimSelector,
+            dkimPreviousSelectors: config.dkimPreviousSelectors,
+        },
+        ...config.extraDomains,
+    ];
+}
+
+/** The domains the host signs and receives mail for, the primary first. */
+export function signingDomains(host: Pick<HostSettings, "domain" | "dkimSelector" | "extraDomains">): SigningDomain[] {
+    return [{ domain: host.domain, selector: host.dkimSelector }, ...host.extraDomains];
 }

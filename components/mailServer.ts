@@ -4,10 +4,11 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { HostProvider, type MailServerArgs } from "./args";
 import { ChangeGuard } from "./changeGuard";
-import { type MailServerConfig, resolveConfig } from "./config";
+import { type MailServerConfig, mailDomains, resolveConfig } from "./config";
+import { type MailDomain, publishedSelectors } from "./domains";
 import { MailServerArgumentError } from "./errors";
 import { APPLY_PROGRAM, DEPLOY_USER, renderBootstrap } from "./host/bootstrap";
-import { renderBundle, Stage } from "./host/bundle";
+import { type DkimKeyPair, renderBundle, Stage } from "./host/bundle";
 import { operatorSteps } from "./operatorSteps";
 import { GENERATED_PASSWORD_LENGTH, passwordHashes } from "./passwords";
 import { inboundRules } from "./ports";
@@ -16,7 +17,7 @@ import { digitalOceanHost } from "./providers/digitalocean";
 import type { Host, HostInput } from "./providers/host";
 import { linodeHost } from "./providers/linode";
 import { dkimRecord, dkimRecordName } from "./records/dkim";
-import { type DnsRecord, type LiveValues, mailRecordSpecs, Phase, resolveRecords } from "./records/recordSet";
+import { type DnsRecord, type LiveValues, mailRecordSpecs, Phase, type RecordDomain, resolveRecords } from "./records/recordSet";
 import type { PtrRecord } from "./records/zoneFile";
 
 export const MAILSERVER_TYPE = "mailserver:index:MailServer";
@@ -57,6 +58,8 @@ export class MailServer extends pulumi.ComponentResource {
     /** The PTR records the provider serves for the host's addresses. */
     public readonly ptrRecords: pulumi.Output<PtrRecord[]>;
     public readonly dkimSelector: pulumi.Output<string>;
+    /** Each mail domain's signing selector, by domain (the primary and extraDomains). */
+    public readonly dkimSelectors: pulumi.Output<Record<string, string>>;
     /** The signing key's record, unchunked: `{ name, value }`. */
     public readonly dkimRecord: pulumi.Output<{ name: string; value: string }>;
     /** What the operator must still do by hand (port 25 unblocking, …). */
@@ -77,15 +80,22 @@ export class MailServer extends pulumi.ComponentResource {
         const config = validated(name, args);
         super(MAILSERVER_TYPE, name, {}, opts);
 
-        // One RSA key per published selector; a new selector is a new key.
-        const selectors = [config.host.dkimSelector, ...config.dkimPreviousSelectors];
+        // One RSA key per published selector of each domain; a new selector is a new key.
+        const domains = mailDomains(config);
         const dkimKeys = new Map(
-            selectors.map((selector) => [
-                selector,
-                new tls.PrivateKey(`${name}-dkim-${selector}`, { algorithm: "RSA", rsaBits: DKIM_RSA_BITS }, { parent: this }),
-            ]),
+            domains.flatMap((domain, i) =>
+                publishedSelectors(domain).map((selector) => [
+                    dkimRecordName(selector, domain.name),
+                    new tls.PrivateKey(
+                        dkimKeyResourceName(name, domain, selector, i === 0),
+                        { algorithm: "RSA", rsaBits: DKIM_RSA_BITS },
+                        { parent: this },
+                    ),
+                ]),
+            ),
         );
-        const signingKey = dkimKeys.get(config.host.dkimSelector) as tls.PrivateKey;
+        const signingKeyOf = (domain: MailDomain) => dkimKeys.get(dkimRecordName(domain.dkimSelector, domain.name)) as tls.PrivateKey;
+        const signingKey = signingKeyOf(domains[0]);
         // The configuration channel: the key `pulumi up` logs in with, and the host key it pins.
         const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, { parent: this });
         const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent: this });
@@ -103,6 +113,16 @@ export class MailServer extends pulumi.ComponentResource {
                 dkimSelector: config.host.dkimSelector,
                 dkimPreviousSelectors: config.dkimPreviousSelectors,
                 ...(config.host.mail.mailboxes.length > 0 ? { mailboxDomain: config.host.domain } : {}),
+                // Absent without extra domains, so a stack without them keeps an unchanged guard.
+                ...(config.extraDomains.length > 0
+                    ? {
+                          extraDomains: config.extraDomains.map((d) => ({
+                              name: d.name,
+                              dkimSelector: d.dkimSelector,
+                              dkimPreviousSelectors: d.dkimPreviousSelectors,
+                          })),
+                      }
+                    : {}),
             },
             { parent: this },
         );
@@ -156,12 +176,23 @@ export class MailServer extends pulumi.ComponentResource {
             dependsOn: [guard],
         });
 
+        const recordNames = [...dkimKeys.keys()];
         const live: pulumi.Output<LiveValues> = pulumi
-            .all([host.ipv4, host.ipv6, pulumi.all(selectors.map((s) => (dkimKeys.get(s) as tls.PrivateKey).publicKeyPem))])
-            .apply(([ipv4, ipv6, pems]) => ({ ipv4, ipv6, dkimPublicKeyPems: Object.fromEntries(selectors.map((s, i) => [s, pems[i]])) }));
-        const specs = mailRecordSpecs(config.host, config.dns, selectors);
-        const zoneId = cloudflareZoneId(config.zone, this);
-        const before = cloudflareRecords({ name, zoneId, specs: specs.filter((s) => s.phase === Phase.BeforeApply), live, parent: this });
+            .all([host.ipv4, host.ipv6, pulumi.all(recordNames.map((n) => (dkimKeys.get(n) as tls.PrivateKey).publicKeyPem))])
+            .apply(([ipv4, ipv6, pems]) => ({
+                ipv4,
+                ipv6,
+                dkimPublicKeyPems: Object.fromEntries(recordNames.map((n, i) => [n, pems[i]])),
+            }));
+        const recordDomains: RecordDomain[] = domains.map((d) => ({ name: d.name, zone: zoneLabel(d), selectors: publishedSelectors(d) }));
+        const specs = mailRecordSpecs(config.host, config.dns, recordDomains);
+        // One lookup per zone; domains that share a zone share it.
+        const zoneIds = new Map<string, pulumi.Output<string>>();
+        domains.forEach((d, i) => {
+            if (!zoneIds.has(zoneLabel(d)))
+                zoneIds.set(zoneLabel(d), cloudflareZoneId(d.zone, this, i === 0 ? "cloudflareZoneName" : "extraDomains"));
+        });
+        const before = cloudflareRecords({ name, zoneIds, specs: specs.filter((s) => s.phase === Phase.BeforeApply), live, parent: this });
 
         // The configuration step, in two stages (host/bundle.ts Stage): `prepare` after the records
         // the host relies on, `commit` after those that say what it does. Each runs whenever its
@@ -172,16 +203,22 @@ export class MailServer extends pulumi.ComponentResource {
             .all([
                 host.ipv4,
                 host.ipv6,
-                signingKey.privateKeyPem,
-                signingKey.publicKeyPem,
+                pulumi.all(
+                    domains.map((d) =>
+                        pulumi
+                            .all([signingKeyOf(d).privateKeyPem, signingKeyOf(d).publicKeyPem])
+                            .apply(([privateKeyPem, publicKeyPem]): DkimKeyPair => ({ privateKeyPem, publicKeyPem })),
+                    ),
+                ),
                 passwords,
                 appPasswords,
                 pulumi.secret(config.smarthostPassword),
             ])
-            .apply(async ([ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, chosen, apps, smarthostPassword]) => {
+            .apply(async ([ipv4, ipv6, keys, chosen, apps, smarthostPassword]) => {
                 // Only the hashes reach the bundle.
                 const hashes = await passwordHashes({ ...chosen, ...apps });
-                const live = { ipv4, ipv6, dkimPrivateKeyPem, dkimPublicKeyPem, passwordHashes: hashes, smarthostPassword };
+                const dkimKeys = Object.fromEntries(domains.map((d, i) => [d.name, keys[i]]));
+                const live = { ipv4, ipv6, dkimKeys, passwordHashes: hashes, smarthostPassword };
                 return { prepare: renderBundle(config.host, live, Stage.Prepare), commit: renderBundle(config.host, live, Stage.Commit) };
             });
         this.bundle = pulumi.secret(bundles.commit);
@@ -208,7 +245,7 @@ export class MailServer extends pulumi.ComponentResource {
         const apply = step(Stage.Prepare, bundles.prepare, [host.machine, host.firewall, ...before.values()]);
         const after = cloudflareRecords({
             name,
-            zoneId,
+            zoneIds,
             specs: specs.filter((s) => s.phase === Phase.AfterApply),
             live,
             parent: this,
@@ -233,6 +270,7 @@ export class MailServer extends pulumi.ComponentResource {
             })),
         );
         this.dkimSelector = pulumi.output(config.host.dkimSelector);
+        this.dkimSelectors = pulumi.output(Object.fromEntries(domains.map((d) => [d.name, d.dkimSelector])));
         this.dkimRecord = signingKey.publicKeyPem.apply((pem) => ({
             name: dkimRecordName(config.host.dkimSelector, config.host.domain),
             value: dkimRecord(pem),
@@ -251,6 +289,7 @@ export class MailServer extends pulumi.ComponentResource {
             dnsRecords: this.dnsRecords,
             ptrRecords: this.ptrRecords,
             dkimSelector: this.dkimSelector,
+            dkimSelectors: this.dkimSelectors,
             dkimRecord: this.dkimRecord,
             operatorSteps: this.operatorSteps,
             userData: this.userData,
@@ -260,6 +299,19 @@ export class MailServer extends pulumi.ComponentResource {
             applied: this.applied,
         });
     }
+}
+
+/** The zone a domain's records go to, as RecordSpec.zone names it. */
+function zoneLabel(domain: MailDomain): string {
+    return "name" in domain.zone ? domain.zone.name : domain.name;
+}
+
+/**
+ * The key's resource name. The primary domain's keep the names they had before there were further
+ * domains (a renamed key would be a new key under the same selector).
+ */
+function dkimKeyResourceName(component: string, domain: MailDomain, selector: string, primary: boolean): string {
+    return primary ? `${component}-dkim-${selector}` : `${component}-dkim-${domain.name}-${selector}`;
 }
 
 function validated(name: string, args: MailServerArgs): MailServerConfig {

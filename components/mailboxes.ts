@@ -34,12 +34,13 @@ const QUOTA = /^quota=([1-9][0-9]{0,5})([MG])$/;
 
 type Result<T> = { value: T } | { problem: string };
 
-function localAddressProblem(address: string, domain: string, what: string): string | undefined {
+function localAddressProblem(address: string, domains: readonly string[], what: string): string | undefined {
     const problem = mailboxProblem(address);
     if (problem) return problem;
     if (address !== address.toLowerCase()) return `${JSON.stringify(address)}: write ${what} in lower case`;
     const parts = splitAddress(address) as { local: string; domain: string };
-    if (parts.domain !== domain) return `${JSON.stringify(address)} is not in the mail domain ${domain}`;
+    if (!domains.includes(parts.domain))
+        return `${JSON.stringify(address)} is not in ${domains.length === 1 ? "the mail domain" : "a mail domain:"} ${domains.join(", ")}`;
     if (parts.local.includes("+")) return `${JSON.stringify(address)}: "+" separates an address's tag (alice+news@ reaches alice@)`;
     if ((ROLE_LOCAL_PARTS as readonly string[]).includes(parts.local))
         return `${JSON.stringify(address)} is forwarded to operatorEmail (RFC 2142 role address); it cannot be ${what}`;
@@ -47,9 +48,9 @@ function localAddressProblem(address: string, domain: string, what: string): str
 }
 
 /** `alice@example.com` or `alice@example.com quota=2G`. */
-export function parseMailbox(line: string, domain: string): Result<Mailbox> {
+export function parseMailbox(line: string, domains: readonly string[]): Result<Mailbox> {
     const [address, ...options] = line.split(" ");
-    const problem = localAddressProblem(address, domain, "a mailbox");
+    const problem = localAddressProblem(address, domains, "a mailbox");
     if (problem) return { problem };
     let quota: string | undefined;
     for (const option of options) {
@@ -61,19 +62,19 @@ export function parseMailbox(line: string, domain: string): Result<Mailbox> {
     return { value: { address, quota } };
 }
 
-/** An application's login: an address of the domain that is nobody's mailbox. */
-export function parseApp(address: string, domain: string): Result<string> {
-    const problem = localAddressProblem(address, domain, "an application login");
+/** An application's login: an address of a mail domain that is nobody's mailbox. */
+export function parseApp(address: string, domains: readonly string[]): Result<string> {
+    const problem = localAddressProblem(address, domains, "an application login");
     return problem ? { problem } : { value: address };
 }
 
-/** `sales@example.com alice@example.com bob@partner.example`, or `@example.com alice@example.com` (catch-all). */
-export function parseAlias(line: string, domain: string): Result<Alias> {
+/** `sales@example.com alice@example.com bob@partner.example`, or `@example.com alice@example.com` (a domain's catch-all). */
+export function parseAlias(line: string, domains: readonly string[]): Result<Alias> {
     const [address, ...targets] = line.split(" ");
-    if (address === `@${domain}`) {
-        // the catch-all: checked with the others below
+    if (domains.some((domain) => address === `@${domain}`)) {
+        // a catch-all: checked with the others below
     } else {
-        const problem = localAddressProblem(address, domain, "an alias");
+        const problem = localAddressProblem(address, domains, "an alias");
         if (problem) return { problem };
     }
     if (targets.length === 0 || targets.includes(""))
@@ -94,10 +95,9 @@ export function parseAlias(line: string, domain: string): Result<Alias> {
  * target at the host name, a loop of aliases, a catch-all that only forwards outside (it would
  * forward every spam to the domain under this server's reputation).
  */
-export function mailSystemProblem(settings: MailSettings, domain: string, fqdn: string): string | undefined {
+export function mailSystemProblem(settings: MailSettings, domains: readonly string[], fqdn: string): string | undefined {
     const mailboxes = new Set(settings.mailboxes.map((m) => m.address));
     const aliases = new Map(settings.aliases.map((a) => [a.address, a.targets]));
-    const catchAll = aliases.get(`@${domain}`);
     for (const app of settings.apps) {
         if (mailboxes.has(app) || aliases.has(app))
             return `${app} is an application login and a mailbox or alias; an address is one of them`;
@@ -108,16 +108,19 @@ export function mailSystemProblem(settings: MailSettings, domain: string, fqdn: 
         if (mailboxes.has(alias.address)) return `${alias.address} is a mailbox and an alias; an address is one or the other`;
         for (const target of alias.targets) {
             if (isWithin((splitAddress(target) as { domain: string }).domain, fqdn))
-                return `${alias.address} → ${target}: the host name ${fqdn} receives no mail; use an address of ${domain} or outside`;
+                return `${alias.address} → ${target}: the host name ${fqdn} receives no mail; use an address of ${domains.join(", ")} or outside`;
             if (target === alias.address) return `${alias.address} → ${target}: an alias cannot target itself`;
-            const local = (splitAddress(target) as { domain: string }).domain === domain;
+            const local = domains.includes((splitAddress(target) as { domain: string }).domain);
             if (settings.apps.includes(target)) return `${alias.address} → ${target}: an application login receives no mail`;
-            if (local && !mailboxes.has(target) && !aliases.has(target) && !isRole(target, domain))
+            if (local && !mailboxes.has(target) && !aliases.has(target) && !isRole(target, domains))
                 return `${alias.address} → ${target}: no mailbox or alias has that address`;
         }
     }
-    if (catchAll && !catchAll.some((target) => mailboxes.has(target)))
-        return `the catch-all @${domain} must deliver to at least one mailbox: forwarding every unknown address outside would forward spam under this server's name`;
+    for (const domain of domains) {
+        const catchAll = aliases.get(`@${domain}`);
+        if (catchAll && !catchAll.some((target) => mailboxes.has(target)))
+            return `the catch-all @${domain} must deliver to at least one mailbox: forwarding every unknown address outside would forward spam under this server's name`;
+    }
     // A loop: an alias reachable from itself through targets that are aliases.
     for (const start of aliases.keys()) {
         const seen = new Set<string>();
@@ -138,8 +141,8 @@ export function mailSystemProblem(settings: MailSettings, domain: string, fqdn: 
     return undefined;
 }
 
-function isRole(address: string, domain: string): boolean {
-    return ROLE_LOCAL_PARTS.some((role) => address === `${role}@${domain}`);
+function isRole(address: string, domains: readonly string[]): boolean {
+    return ROLE_LOCAL_PARTS.some((role) => domains.some((domain) => address === `${role}@${domain}`));
 }
 
 /** The mailboxes an address finally delivers to (through aliases), in order, each once. */

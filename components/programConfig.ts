@@ -193,6 +193,16 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
         default: [],
         description: "Selectors of earlier keys kept published after a rotation; remove one a week or more later.",
     },
+    extraDomains: {
+        change: "in-place",
+        onHost: true,
+        changeNote:
+            "an added domain gets its key, records and host configuration in one run; a removed one loses them (its mailboxes must go first)",
+        type: "array",
+        default: [],
+        description:
+            'Further mail domains on the same host: "example.org [zone=<name>|zoneId=<id>] [selector=<s>] [previousSelectors=<a>,<b>]".',
+    },
     dmarcPolicy: {
         change: "dns-only",
         type: "string",

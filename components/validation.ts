@@ -76,7 +76,7 @@ export function mailboxProblem(address: string, outside: readonly string[] = [])
     if (domainIssue) return `${quoted(address)} is not an e-mail address: domain ${quoted(parts.domain)} ${domainIssue}`;
     const inside = outside.find((domain) => within(parts.domain, domain));
     if (inside)
-        return `${quoted(address)} is in ${inside}, which this server only forwards from (it has no mailboxes); use an address hosted elsewhere`;
+        return `${quoted(address)} is in ${inside}, a mail domain of this server: the operator's address must be hosted elsewhere, so that the server's reports and the ACME account's mail reach someone while the server is down`;
     return undefined;
 }
 

@@ -102,7 +102,7 @@ export function resourcesJson(plan: Plan): string {
 export function zoneText(plan: Plan): string {
     const records = plan.outputs.dnsRecords as DnsRecord[];
     const ptrs = plan.outputs.ptrRecords as PtrRecord[];
-    return renderZoneFile(String(plan.outputs.domain), records, ptrs);
+    return renderZoneFile(records, ptrs);
 }
 
 /** The number of header lines cloudInitYaml inserts after `#cloud-config`. */

@@ -29,7 +29,7 @@ import { ADMIN_KEY, HOST_ARGS } from "./support/hostArgs";
 import { run } from "./support/tools";
 
 const key = throwawayRsaKey(2048);
-const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimPrivateKeyPem: key.privateKeyPem, dkimPublicKeyPem: key.publicKeyPem };
+const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimKeys: { "example.com": key } };
 const host = (args: Partial<MailServerArgs> = {}) => resolveConfig({ ...HOST_ARGS, ...args }).host;
 const files = hostFiles(host(), live);
 const byPath = (path: string, list: readonly ManagedFile[] = files) => list.find((f) => f.path === path);
@@ -48,7 +48,7 @@ describe("the bundle's files", () => {
                 ["/etc/opendkim/key.table", "0644", "root:root", false, false, "opendkim"],
                 ["/etc/opendkim/signing.table", "0644", "root:root", false, false, "opendkim"],
                 ["/etc/opendkim/trusted.hosts", "0644", "root:root", false, false, "opendkim"],
-                ["/etc/opendkim/keys/mailserver.private", "0600", "opendkim:opendkim", true, false, "opendkim"],
+                ["/etc/opendkim/keys/example.com.mailserver.private", "0600", "opendkim:opendkim", true, false, "opendkim"],
                 ["/etc/default/postsrsd", "0644", "root:root", false, false, "postsrsd"],
                 ["/usr/local/sbin/mailserver-cert", "0755", "root:root", false, false, ""],
                 ["/etc/systemd/system/mailserver-cert.service", "0644", "root:root", false, false, "systemd"],
@@ -67,7 +67,7 @@ describe("the bundle's files", () => {
         const withKey = files.filter((f) => f.content.includes("PRIVATE KEY"));
         assert.deepEqual(
             withKey.map((f) => f.path),
-            ["/etc/opendkim/keys/mailserver.private"],
+            ["/etc/opendkim/keys/example.com.mailserver.private"],
         );
         assert.equal(withKey[0].content, key.privateKeyPem);
     });
@@ -397,11 +397,11 @@ describe("the applier refuses what a bundle must not do", () => {
             const result = run("python3", [join(__dirname, "..", "..", "test", "support", "applierSecretWrite.py"), APPLIER_DIR, dir]);
             assert.deepEqual(JSON.parse(result.stdout), {
                 atCreation: {
-                    "/etc/opendkim/keys/mailserver.private": { directory: "0o700", file: "0o600", size: 0, umask: "0o77" },
+                    "/etc/opendkim/keys/example.com.mailserver.private": { directory: "0o700", file: "0o600", size: 0, umask: "0o77" },
                     "/etc/opendkim.conf": { directory: "0o755", file: "0o600", size: 0, umask: "0o77" },
                 },
                 after: {
-                    "/etc/opendkim/keys/mailserver.private": { directory: "0o700", file: "0o600" },
+                    "/etc/opendkim/keys/example.com.mailserver.private": { directory: "0o700", file: "0o600" },
                     "/etc/opendkim.conf": { directory: "0o755", file: "0o644" },
                 },
             });

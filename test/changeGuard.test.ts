@@ -64,6 +64,28 @@ describe("change guard: what it refuses", () => {
     for (const [title, change, problems] of cases) {
         it(title, () => assert.deepEqual(changeProblems(base, { ...base, ...change }), problems));
     }
+    describe("a further domain's key rotation (extraDomains)", () => {
+        const io = (dkimSelector: string, dkimPreviousSelectors: string[] = []) => ({
+            ...base,
+            extraDomains: [{ name: "example.io", dkimSelector, dkimPreviousSelectors }],
+        });
+        it("refuses a new selector that drops the old one, naming the entry's option", () =>
+            assert.deepEqual(changeProblems(io("mailserver"), io("s2026")), [
+                'extraDomains: changing example.io\'s selector from "mailserver" to "s2026" would delete mailserver._domainkey.example.io ' +
+                    "while receivers still verify mail signed with it. Keep it published for a week or more: add previousSelectors=mailserver to its entry",
+            ]));
+        it("accepts a new selector that keeps the old one published", () =>
+            assert.deepEqual(changeProblems(io("mailserver"), io("s2026", ["mailserver"])), []));
+        it("accepts adding and removing a domain (its records go with it), and a guard from before there were any", () => {
+            assert.deepEqual(changeProblems(base, io("mailserver")), []);
+            assert.deepEqual(changeProblems(io("mailserver"), base), []);
+        });
+        it("leaves the primary's rule alone: the same selector names in two domains are two keys", () =>
+            assert.deepEqual(
+                changeProblems(io("s2026"), { ...io("s2026"), dkimSelector: "s2026", dkimPreviousSelectors: ["mailserver"] }),
+                [],
+            ));
+    });
     it("IPv6 off on Linode is in place (every Linode keeps its SLAAC address; only records and Postfix change)", () => {
         const linode = { ...base, provider: "linode", region: "eu-central", image: "linode/debian13", size: "g6-nanode-1" };
         assert.deepEqual(changeProblems(linode, { ...linode, ipv6: false }), []);

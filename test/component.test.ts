@@ -64,6 +64,11 @@ before(async () => {
             spfIp4: ["198.51.100.0/24"],
         });
         servers.zid = new MailServer("zid", { ...base, domain: "example.info", cloudflareZoneId: "0123456789abcdef0123456789abcdef" });
+        servers.two = new MailServer("two", {
+            ...base,
+            extraDomains: ["example.io zoneId=00000000000000000000000000000abc selector=s2026 previousSelectors=old", "shop.example.com"],
+            dmarcRua: ["postmaster@example.com"],
+        });
         return {};
     });
     for (const server of Object.values(servers)) await outputValue(pulumi.all([server.dnsRecords, server.bundle, server.applied]));
@@ -242,9 +247,9 @@ describe("MailServer on DigitalOcean", () => {
     it("orders the steps: address and key records, then prepare, then MX, SPF and DMARC, then commit", () => {
         assert.deepEqual(named("do-commit").dependsOn, [
             "do-apply",
+            "do-spf-mail.example.com",
             "do-mx-example.com",
             "do-spf-example.com",
-            "do-spf-mail.example.com",
             "do-dmarc-example.com",
         ]);
         assert.deepEqual(named("do-apply").dependsOn, [
@@ -292,6 +297,102 @@ describe("MailServer on DigitalOcean", () => {
                 .map((r) => r.inputs.zoneId),
         );
         assert.deepEqual([...zoneIds], ["0123456789abcdef0123456789abcdef"]);
+    });
+});
+
+describe("MailServer with several domains", () => {
+    const recordsOf = (zoneId: string) =>
+        children("two")
+            .filter((r) => r.type === TYPES.dnsRecord && r.inputs.zoneId === zoneId)
+            .map((r) => `${r.inputs.type} ${r.inputs.name}`)
+            .sort();
+    const zoneOf = (name: string) => createHash("md5").update(name).digest("hex");
+
+    it("writes each domain's records in its own zone: by id, or the zone found by name (shared with the primary)", () => {
+        assert.deepEqual(recordsOf("00000000000000000000000000000abc"), [
+            "MX example.io",
+            "TXT _dmarc.example.io",
+            "TXT example.io",
+            "TXT old._domainkey.example.io",
+            "TXT s2026._domainkey.example.io",
+        ]);
+        assert.deepEqual(recordsOf(zoneOf("example.com")), [
+            "A mail.example.com",
+            "AAAA mail.example.com",
+            "MX example.com",
+            "MX shop.example.com",
+            "TXT _dmarc.example.com",
+            "TXT _dmarc.shop.example.com",
+            "TXT example.com",
+            "TXT example.io._report._dmarc.example.com",
+            "TXT mail.example.com",
+            "TXT mailserver._domainkey.example.com",
+            "TXT mailserver._domainkey.shop.example.com",
+            "TXT shop.example.com",
+        ]);
+    });
+
+    it("has a key per published selector of each domain; the primary's keep their names", () => {
+        assert.deepEqual(
+            children("two")
+                .filter((r) => r.type === TYPES.privateKey && r.inputs.algorithm === "RSA")
+                .map((r) => r.name),
+            ["two-dkim-mailserver", "two-dkim-example.io-s2026", "two-dkim-example.io-old", "two-dkim-shop.example.com-mailserver"],
+        );
+        const guard = one("two", GUARD).inputs as { extraDomains: unknown };
+        assert.deepEqual(guard.extraDomains, [
+            { name: "example.io", dkimSelector: "s2026", dkimPreviousSelectors: ["old"] },
+            { name: "shop.example.com", dkimSelector: "mailserver", dkimPreviousSelectors: [] },
+        ]);
+        assert.equal("extraDomains" in one("do", GUARD).inputs, false, "a stack without extra domains keeps its guard unchanged");
+    });
+
+    it("signs each domain with its own key: every signing key in the bundle, each published under its domain", async () => {
+        const bundle = JSON.parse(await outputValue(servers.two.bundle)) as {
+            payload: { files: Array<{ path: string; content: string }>; waitFor: Array<{ name: string; value: string }> };
+        };
+        const keys = bundle.payload.files.filter((f) => f.path.startsWith("/etc/opendkim/keys/"));
+        assert.deepEqual(
+            keys.map((f) => f.path),
+            [
+                "/etc/opendkim/keys/example.com.mailserver.private",
+                "/etc/opendkim/keys/example.io.s2026.private",
+                "/etc/opendkim/keys/shop.example.com.mailserver.private",
+            ],
+        );
+        const records = await outputValue(servers.two.dnsRecords);
+        for (const file of keys) {
+            const [domain, selector] = [
+                file.path
+                    .split("/")
+                    .pop()
+                    ?.replace(/\.[^.]+\.private$/, ""),
+                file.path.split(".").at(-2),
+            ];
+            const published = records.find((r) => r.name === `${selector}._domainkey.${domain}`)?.value.replace(/" "/g, "");
+            const der = createPublicKey(file.content).export({ type: "spki", format: "der" }).toString("base64");
+            assert.ok(published?.includes(`p=${der}`), `${file.path} is the key published for ${domain}`);
+        }
+        assert.equal(new Set(keys.map((f) => f.content)).size, 3, "three different keys");
+        assert.deepEqual(
+            bundle.payload.waitFor.filter((r) => r.name.includes("_domainkey")).map((r) => r.name),
+            ["mailserver._domainkey.example.com", "s2026._domainkey.example.io", "mailserver._domainkey.shop.example.com"],
+        );
+        assert.deepEqual(await outputValue(servers.two.dkimSelectors), {
+            "example.com": "mailserver",
+            "example.io": "s2026",
+            "shop.example.com": "mailserver",
+        });
+    });
+
+    it("asks the operator to clean up the SPF and DMARC records of every domain", async () => {
+        const steps = await outputValue(servers.two.operatorSteps);
+        assert.equal(
+            steps[1],
+            "Delete any other SPF (v=spf1) or DMARC TXT record at example.com or _dmarc.example.com, example.io or _dmarc.example.io, " +
+                "shop.example.com or _dmarc.shop.example.com not made by this stack: two SPF records are a permanent error. " +
+                "Put other senders in spfIncludes/spfIp4/spfIp6 instead.",
+        );
     });
 });
 

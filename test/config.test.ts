@@ -59,6 +59,7 @@ describe("resolveConfig defaults", () => {
             operatorEmail: "ops@example.net",
             ipv6: true,
             dkimSelector: "mailserver",
+            extraDomains: [],
             acmeDirectoryUrl: "https://acme-v02.api.letsencrypt.org/directory",
             acmeCaBundle: undefined,
             sshPublicKeys: [],
@@ -86,6 +87,7 @@ describe("resolveConfig defaults", () => {
         assert.deepEqual(c.deployFrom, { ipv4: ["0.0.0.0/0"], ipv6: ["::/0"] });
         assert.equal(c.hostGeneration, 1);
         assert.deepEqual(c.dkimPreviousSelectors, []);
+        assert.deepEqual(c.extraDomains, []);
     });
 
     it("defaults per provider for Linode", () => {
@@ -244,7 +246,7 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
             'hostLabel: "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm" is not a lower-case DNS label: label "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm" is 64 characters; DNS labels are at most 63',
         ],
         ["host label not a string", { hostLabel: 7 }, "hostLabel: 7 is not a lower-case DNS label: must be a string"],
-        ["operator missing", { operatorEmail: null }, "operatorEmail: required: an e-mail address hosted outside the mail domain"],
+        ["operator missing", { operatorEmail: null }, "operatorEmail: required: an e-mail address hosted outside the mail domains"],
         [
             "operator no at",
             { operatorEmail: "ops-at-example.net" },
@@ -298,17 +300,17 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
         [
             "operator in the domain",
             { operatorEmail: "ops@example.com" },
-            'operatorEmail: "ops@example.com" is in example.com, which this server only forwards from (it has no mailboxes); use an address hosted elsewhere',
+            `operatorEmail: "ops@example.com" is in example.com, a mail domain of this server: the operator's address must be hosted elsewhere, so that the server's reports and the ACME account's mail reach someone while the server is down`,
         ],
         [
             "operator in the host",
             { operatorEmail: "ops@mail.example.com" },
-            'operatorEmail: "ops@mail.example.com" is in example.com, which this server only forwards from (it has no mailboxes); use an address hosted elsewhere',
+            `operatorEmail: "ops@mail.example.com" is in example.com, a mail domain of this server: the operator's address must be hosted elsewhere, so that the server's reports and the ACME account's mail reach someone while the server is down`,
         ],
         [
             "operator in a subdomain",
             { operatorEmail: "ops@localhost.example.com" },
-            'operatorEmail: "ops@localhost.example.com" is in example.com, which this server only forwards from (it has no mailboxes); use an address hosted elsewhere',
+            `operatorEmail: "ops@localhost.example.com" is in example.com, a mail domain of this server: the operator's address must be hosted elsewhere, so that the server's reports and the ACME account's mail reach someone while the server is down`,
         ],
         [
             "operator localhost",
@@ -640,7 +642,7 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
         [
             "SPF include self",
             { spfIncludes: ["example.com"] },
-            'spfIncludes: "example.com" is the mail domain itself: including it is a loop (SPF permerror)',
+            'spfIncludes: "example.com" is a mail domain of this server: including it is a loop (SPF permerror)',
         ],
         [
             "SPF include macro",

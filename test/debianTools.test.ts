@@ -26,7 +26,7 @@ import { HOST_ARGS } from "./support/hostArgs";
 const skip = debianMissing();
 const dkim = throwawayRsaKey(2048);
 const files = (args: Partial<MailServerArgs> = {}) =>
-    hostFiles(resolveConfig({ ...HOST_ARGS, ...args }).host, { dkimPrivateKeyPem: dkim.privateKeyPem });
+    hostFiles(resolveConfig({ ...HOST_ARGS, ...args }).host, { dkimKeys: { "example.com": dkim } });
 const content = (list: readonly ManagedFile[], path: string) => {
     const file = list.find((f) => f.path === path);
     assert.ok(file, `the bundle has ${path}`);
@@ -71,7 +71,7 @@ describe("the host's files, checked by Debian 13's own tools", { skip }, () => {
             spfIncludes: ["relay.example.org"],
         };
         const list = hostFiles(resolveConfig({ ...HOST_ARGS, ...relay }).host, {
-            dkimPrivateKeyPem: dkim.privateKeyPem,
+            dkimKeys: { "example.com": dkim },
             smarthostPassword: "pass word:with colon",
         });
         const d = open({
@@ -112,9 +112,9 @@ describe("the host's files, checked by Debian 13's own tools", { skip }, () => {
                 "key.table": relocate(content(list, "/etc/opendkim/key.table")),
                 "signing.table": content(list, "/etc/opendkim/signing.table"),
                 "trusted.hosts": content(list, "/etc/opendkim/trusted.hosts"),
-                "keys/mailserver.private": content(list, "/etc/opendkim/keys/mailserver.private"),
+                "keys/example.com.mailserver.private": content(list, "/etc/opendkim/keys/example.com.mailserver.private"),
             },
-            { "keys/mailserver.private": 0o600 },
+            { "keys/example.com.mailserver.private": 0o600 },
         );
         const r = d.run(`sed -i "s|DIR|${d.dir}|g" ${d.dir}/opendkim.conf ${d.dir}/key.table && opendkim -n -x ${d.dir}/opendkim.conf`);
         assert.equal(r.status, 0, r.stderr);

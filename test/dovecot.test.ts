@@ -33,7 +33,7 @@ const MAIL: Partial<MailServerArgs> = {
 
 async function files(args: Partial<MailServerArgs> = MAIL): Promise<ManagedFile[]> {
     return hostFiles(resolveConfig({ ...HOST_ARGS, ...args }).host, {
-        dkimPrivateKeyPem: "unused",
+        dkimKeys: { "example.com": { privateKeyPem: "unused", publicKeyPem: "unused" } },
         passwordHashes: await passwordHashes(PASSWORDS),
     });
 }

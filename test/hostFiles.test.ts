@@ -7,8 +7,8 @@ import { srsSetup } from "../components/host/postsrsd";
 import { renderSmarthostLogin } from "../components/smarthost";
 import { run } from "./support/tools";
 
-const srs = srsSetup({ domain: "example.com", fqdn: "mail.example.com" });
-const postfix = { domain: "example.com", fqdn: "mail.example.com", ipv6: true, srs, mailboxes: false, relayNetworks: [] };
+const srs = srsSetup({ domain: "example.com", extraDomains: [], fqdn: "mail.example.com" });
+const postfix = { domain: "example.com", extraDomains: [], fqdn: "mail.example.com", ipv6: true, srs, mailboxes: false, relayNetworks: [] };
 
 /** main.cf as a map; fails on a parameter set twice. */
 function params(mainCf: string): Map<string, string> {
@@ -154,7 +154,7 @@ describe("Postfix master.cf, maps and aliases", () => {
     });
     it("forwards the role addresses of the domain and the host, and root@ at the host, to the operator (no /etc/aliases)", () => {
         assert.equal(
-            renderVirtualMap({ ...postfix, operatorEmail: "ops@example.net" }),
+            renderVirtualMap({ domains: ["example.com"], fqdn: "mail.example.com", operatorEmail: "ops@example.net" }),
             [
                 "postmaster@example.com ops@example.net",
                 "abuse@example.com ops@example.net",
@@ -174,8 +174,86 @@ describe("Postfix master.cf, maps and aliases", () => {
     });
 });
 
+describe("several mail domains", () => {
+    const extra = { ...postfix, extraDomains: ["example.org", "shop.example.net"] };
+    it("receives mail for each: alias domains when send-only, mailbox domains with mailboxes", () => {
+        assert.equal(params(renderMainCf(extra)).get("virtual_alias_domains"), "$mydomain, example.org, shop.example.net, $myhostname");
+        assert.equal(params(renderMainCf(extra)).get("virtual_mailbox_domains"), undefined);
+        const mailbox = params(renderMainCf({ ...extra, mailboxes: true }));
+        assert.equal(mailbox.get("virtual_mailbox_domains"), "$mydomain, example.org, shop.example.net");
+        assert.equal(mailbox.get("virtual_alias_domains"), "$myhostname");
+        assert.equal(mailbox.get("mydomain"), "example.com");
+    });
+    it("forwards each domain's role addresses; a catch-all takes only its own domain's unknown addresses", () => {
+        assert.equal(
+            renderVirtualMap(
+                { domains: ["example.com", "example.org"], fqdn: "mail.example.com", operatorEmail: "ops@example.net" },
+                {
+                    mailboxes: [
+                        { address: "alice@example.com", quota: undefined },
+                        { address: "carol@example.org", quota: undefined },
+                    ],
+                    aliases: [
+                        { address: "@example.org", targets: ["carol@example.org"] },
+                        { address: "sales@example.org", targets: ["alice@example.com"] },
+                    ],
+                    apps: [],
+                },
+            ),
+            [
+                "postmaster@example.com ops@example.net",
+                "abuse@example.com ops@example.net",
+                "postmaster@example.org ops@example.net",
+                "abuse@example.org ops@example.net",
+                "postmaster@mail.example.com ops@example.net",
+                "abuse@mail.example.com ops@example.net",
+                "root@mail.example.com ops@example.net",
+                "carol@example.org carol@example.org",
+                "sales@example.org alice@example.com",
+                "@example.org carol@example.org",
+                "",
+            ].join("\n"),
+        );
+    });
+    it("leaves each domain's own mail unrewritten by SRS (DMARC aligns on the envelope sender)", () => {
+        const content = srsSetup({ domain: "example.com", extraDomains: ["example.org", "shop.example.net"], fqdn: "mail.example.com" })
+            .files[0].content;
+        assert.match(content, /^SRS_DOMAIN=example\.com$/m);
+        assert.match(content, /^SRS_EXCLUDE_DOMAINS=mail\.example\.com,example\.org,shop\.example\.net$/m);
+    });
+    it("signs each domain with its own key, d= that domain; the host name with the primary's", () => {
+        const input = {
+            domains: [
+                { domain: "example.com", selector: "mailserver" },
+                { domain: "example.org", selector: "mailserver" },
+                { domain: "shop.example.net", selector: "s2026" },
+            ],
+            fqdn: "mail.example.com",
+        };
+        assert.equal(
+            renderKeyTable(input),
+            [
+                "mailserver._domainkey.example.com example.com:mailserver:/etc/opendkim/keys/example.com.mailserver.private",
+                "mailserver._domainkey.example.org example.org:mailserver:/etc/opendkim/keys/example.org.mailserver.private",
+                "s2026._domainkey.shop.example.net shop.example.net:s2026:/etc/opendkim/keys/shop.example.net.s2026.private",
+                "",
+            ].join("\n"),
+        );
+        assert.equal(
+            renderSigningTable(input),
+            [
+                "*@example.com mailserver._domainkey.example.com",
+                "*@example.org mailserver._domainkey.example.org",
+                "*@shop.example.net s2026._domainkey.shop.example.net",
+                "*@mail.example.com mailserver._domainkey.example.com",
+                "",
+            ].join("\n"),
+        );
+    });
+});
+
 describe("OpenDKIM", () => {
-    const input = { domain: "example.com", fqdn: "mail.example.com", selector: "mailserver" };
+    const input = { domains: [{ domain: "example.com", selector: "mailserver" }], fqdn: "mail.example.com" };
     const conf = renderOpendkimConf(input);
     const settings = new Map(
         conf
@@ -199,7 +277,7 @@ describe("OpenDKIM", () => {
     it("signs the domain and the host name with one key, d= the domain", () => {
         assert.equal(
             renderKeyTable(input),
-            "mailserver._domainkey.example.com example.com:mailserver:/etc/opendkim/keys/mailserver.private\n",
+            "mailserver._domainkey.example.com example.com:mailserver:/etc/opendkim/keys/example.com.mailserver.private\n",
         );
         assert.equal(
             renderSigningTable(input),

@@ -15,7 +15,7 @@ import { HOST_ARGS } from "./support/hostArgs";
 import { missing, run } from "./support/tools";
 
 const key = throwawayRsaKey(2048);
-const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimPrivateKeyPem: key.privateKeyPem, dkimPublicKeyPem: key.publicKeyPem };
+const live = { ipv4: "192.0.2.10", ipv6: "2001:db8::10", dkimKeys: { "example.com": key } };
 const scripts = hostFiles(resolveConfig(HOST_ARGS).host, live).filter((f) => /^#!\/bin\/(ba|da)?sh\n/.test(f.content));
 
 const shellcheck = (script: string, shell = "sh") => run("shellcheck", ["--shell", shell, "--severity", "style", "-"], script);

@@ -216,3 +216,157 @@ describe("chosen passwords", () => {
         });
     }
 });
+
+describe("several mail domains (extraDomains)", () => {
+    const two = { extraDomains: ["example.io"] };
+    it("parses each domain with its zone and selectors, defaults applied", () => {
+        const c = resolveConfig({
+            ...base,
+            extraDomains: [
+                "example.io",
+                "lists.example.co.uk selector=s2026 previousSelectors=s2025,s2024",
+                "example.info zoneId=0123456789abcdef0123456789abcdef",
+                "shop.example.org zone=shop.example.org",
+            ],
+        });
+        assert.deepEqual(c.extraDomains, [
+            { name: "example.io", zone: { name: "example.io" }, dkimSelector: "mailserver", dkimPreviousSelectors: [] },
+            {
+                name: "lists.example.co.uk",
+                zone: { name: "example.co.uk" },
+                dkimSelector: "s2026",
+                dkimPreviousSelectors: ["s2025", "s2024"],
+            },
+            {
+                name: "example.info",
+                zone: { id: "0123456789abcdef0123456789abcdef" },
+                dkimSelector: "mailserver",
+                dkimPreviousSelectors: [],
+            },
+            { name: "shop.example.org", zone: { name: "shop.example.org" }, dkimSelector: "mailserver", dkimPreviousSelectors: [] },
+        ]);
+        assert.deepEqual(c.host.extraDomains, [
+            { domain: "example.io", selector: "mailserver" },
+            { domain: "lists.example.co.uk", selector: "s2026" },
+            { domain: "example.info", selector: "mailserver" },
+            { domain: "shop.example.org", selector: "mailserver" },
+        ]);
+    });
+    it("takes users, aliases, catch-alls and application logins of every domain", () => {
+        const c = resolveConfig({
+            ...base,
+            ...two,
+            mailboxes: ["alice@example.com", "dave@example.io quota=1G"],
+            aliases: [
+                "sales@example.io dave@example.io alice@example.com",
+                "@example.io dave@example.io",
+                "@example.com alice@example.com",
+            ],
+            submissionApps: ["shop@example.io"],
+        });
+        assert.deepEqual(
+            c.host.mail.mailboxes.map((m) => m.address),
+            ["alice@example.com", "dave@example.io"],
+        );
+        assert.deepEqual(
+            senderLogins(c.host.mail).map((e) => `${e.address}: ${e.logins.join(",")}`),
+            [
+                "alice@example.com: alice@example.com",
+                "dave@example.io: dave@example.io",
+                "sales@example.io: dave@example.io,alice@example.com",
+                "shop@example.io: shop@example.io",
+            ],
+        );
+    });
+    const refusals: Array<[string, Partial<Record<keyof MailServerArgs, unknown>>, string]> = [
+        [
+            "a mailbox of a domain not served",
+            { mailboxes: ["dave@example.io"] },
+            'mailboxes: "dave@example.io" is not in the mail domain example.com',
+        ],
+        [
+            "a mailbox of neither domain",
+            { ...two, mailboxes: ["dave@example.biz"] },
+            'mailboxes: "dave@example.biz" is not in a mail domain: example.com, example.io',
+        ],
+        [
+            "the primary again",
+            { extraDomains: ["example.com"] },
+            'extraDomains: "example.com" is the primary domain (domain); list only the others',
+        ],
+        [
+            "the host name",
+            { extraDomains: ["mail.example.com"] },
+            'extraDomains: "mail.example.com" is the host name mail.example.com or under it, which receives no mail',
+        ],
+        ["a domain twice", { extraDomains: ["example.io", "example.io selector=x"] }, 'extraDomains: "example.io" is given twice'],
+        [
+            "a public suffix",
+            { extraDomains: ["co.uk"] },
+            'extraDomains: "co.uk" is a public suffix (like com or co.uk), not a domain one can register',
+        ],
+        ["upper case", { extraDomains: ["Example.io"] }, 'extraDomains: "Example.io" must be lower case'],
+        [
+            "an unknown option",
+            { extraDomains: ["example.io dkim=x"] },
+            'extraDomains: "example.io dkim=x": after the domain only zone=<name> or zoneId=<id>, selector=<label> and previousSelectors=<label>,… may follow, each once',
+        ],
+        [
+            "a line break smuggling a second entry",
+            { extraDomains: ["example.io\nexample.biz"] },
+            'extraDomains: "example.io\\nexample.biz" label "io\\nexample" may contain only letters, digits and hyphens, not a hyphen at its start or end',
+        ],
+        [
+            "zone and zoneId",
+            { extraDomains: ["example.io zone=example.io zoneId=0123456789abcdef0123456789abcdef"] },
+            'extraDomains: "example.io zone=example.io zoneId=0123456789abcdef0123456789abcdef": give zone= or zoneId=, not both',
+        ],
+        [
+            "a bad zone id",
+            { extraDomains: ["example.io zoneId=xyz"] },
+            'extraDomains: "example.io zoneId=xyz": "xyz" is not a Cloudflare zone id (32 hexadecimal characters)',
+        ],
+        [
+            "a zone that does not hold it",
+            { extraDomains: ["example.io zone=example.org"] },
+            'extraDomains: "example.io zone=example.org": the zone "example.org" does not contain the domain "example.io"',
+        ],
+        [
+            "a bad selector",
+            { extraDomains: ["example.io selector=S_1"] },
+            'extraDomains: "example.io selector=S_1": selector "S_1" is not a lower-case DNS label: label "S_1" may contain only letters, digits and hyphens, not a hyphen at its start or end',
+        ],
+        [
+            "the signing selector as a previous one",
+            { extraDomains: ["example.io selector=a previousSelectors=b,a"] },
+            'extraDomains: "example.io selector=a previousSelectors=b,a": "a" is the signing selector; list only earlier ones in previousSelectors',
+        ],
+        [
+            "the operator inside a second domain",
+            { ...two, operatorEmail: "ops@example.io" },
+            "operatorEmail: \"ops@example.io\" is in example.io, a mail domain of this server: the operator's address must be hosted elsewhere, so that the server's reports and the ACME account's mail reach someone while the server is down",
+        ],
+        [
+            "an SPF include of a second domain",
+            { ...two, spfIncludes: ["example.io"] },
+            'spfIncludes: "example.io" is a mail domain of this server: including it is a loop (SPF permerror)',
+        ],
+        [
+            "a catch-all of a second domain that only forwards outside",
+            { ...two, aliases: ["@example.io friend@example.net"] },
+            "aliases: the catch-all @example.io must deliver to at least one mailbox: forwarding every unknown address outside would forward spam under this server's name",
+        ],
+        [
+            "an alias to an unknown address of a second domain",
+            { ...two, aliases: ["sales@example.com nobody@example.io"] },
+            "aliases: sales@example.com → nobody@example.io: no mailbox or alias has that address",
+        ],
+    ];
+    for (const [what, args, message] of refusals) {
+        it(`refuses ${what}, naming the argument`, () => assert.equal(errorOf(args), message));
+    }
+    it("forwards a second domain's role addresses like the primary's (an alias may target them)", () => {
+        const c = resolveConfig({ ...base, ...two, aliases: ["sales@example.com postmaster@example.io"] });
+        assert.deepEqual(c.host.mail.aliases, [{ address: "sales@example.com", targets: ["postmaster@example.io"] }]);
+    });
+});

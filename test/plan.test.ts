@@ -20,8 +20,8 @@ function plan(stack: string, ...extra: string[]) {
 }
 
 for (const [stack, machine, expectedTypes] of [
-    ["do-example", "digitalocean:index/droplet:Droplet", 20],
-    ["linode-example", "linode:index/instance:Instance", 22],
+    ["do-example", "digitalocean:index/droplet:Droplet", 27],
+    ["linode-example", "linode:index/instance:Instance", 28],
 ] as const) {
     describe(`offline plan of ${stack}`, () => {
         const result = plan(stack);
@@ -74,6 +74,31 @@ for (const [stack, machine, expectedTypes] of [
             }
         });
 
+        it("writes one zone-file section per zone: the primary domain's, the second domain's, then the reverse zones", () => {
+            assert.deepEqual(
+                result.zone.split("\n").filter((l) => l.startsWith("; zone ")),
+                [
+                    "; zone example.com.",
+                    "; zone example.io.",
+                    "; zone 2.0.192.in-addr.arpa.",
+                    "; zone 0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+                ],
+            );
+            const section = result.zone.split("\n\n")[1];
+            for (const line of [
+                /^mailserver\._domainkey\.example\.io\.\s+3600 IN TXT\s+"v=DKIM1; k=rsa; h=sha256; p=[^"]{227}" "[^"]{165}"/m,
+                /^example\.io\.\s+3600 IN MX\s+10 mail\.example\.com\. /m,
+                /^example\.io\.\s+3600 IN TXT\s+"v=spf1 ip4:192\.0\.2\.10 ip6:2001:db8::10 /m,
+                /^_dmarc\.example\.io\.\s+3600 IN TXT\s+"v=DMARC1; /m,
+            ]) {
+                assert.match(section, line);
+            }
+            // Two different keys: the second domain's is its own.
+            const key = (name: string) => new RegExp(`^${name.replace(/\./g, "\\.")}\\.\\s.*p=([^"]+)"`, "m").exec(result.zone)?.[1];
+            assert.ok(key("mailserver._domainkey.example.io"));
+            assert.notEqual(key("mailserver._domainkey.example.io"), key("mailserver._domainkey.example.com"));
+        });
+
         it("generates a password per mailbox, writes the throwaway ones labelled, and only their hashes reach the bundle", () => {
             const passwords = resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
             assert.deepEqual(
@@ -81,6 +106,7 @@ for (const [stack, machine, expectedTypes] of [
                 [
                     ["mail-password-alice@example.com", 24, false],
                     ["mail-password-bob@example.com", 24, false],
+                    ["mail-password-dave@example.io", 24, false],
                     ["mail-app-password-billing@example.com", 24, false],
                 ],
             );
@@ -90,7 +116,7 @@ for (const [stack, machine, expectedTypes] of [
                 apps: Record<string, string>;
             };
             assert.match(file.throwaway, /^THROWAWAY passwords of the offline plan/);
-            assert.deepEqual(Object.keys(file.passwords), ["alice@example.com", "bob@example.com"]);
+            assert.deepEqual(Object.keys(file.passwords), ["alice@example.com", "bob@example.com", "dave@example.io"]);
             assert.deepEqual(Object.keys(file.apps), ["billing@example.com"]);
             const bundle = result.read("commit/bundle.json");
             for (const password of [...Object.values(file.passwords), ...Object.values(file.apps)]) {

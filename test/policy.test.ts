@@ -155,6 +155,19 @@ describe("mailserver-dmarc-record", () => {
         ]);
     });
 
+    it("checks every domain of a stack with several: the second domain's missing DMARC record is reported, the first's is not", async () => {
+        const names = doStack()
+            .filter((r) => r.type === CF && r.props.type === "MX")
+            .map((r) => r.props.name);
+        assert.deepEqual(names.sort(), ["example.com", "example.io"]);
+        assert.deepEqual(await runPolicy(dmarcRecordPolicy, without(doStack(), "mail-dmarc-example.io")), [
+            {
+                urn: urnOf(CF, "mail-mx-example.io"),
+                message: `example.io has an MX record "mail-mx-example.io" (${CF}) but no DMARC record: add a TXT record named _dmarc.example.io with "v=DMARC1; p=quarantine" (p=none at least; Gmail, Yahoo and Outlook require one).`,
+            },
+        ]);
+    });
+
     it("does not take a TXT at _dmarc that is not v=DMARC1", async () => {
         const notDmarc = withProps(doStack(), "mail-dmarc-example.com", { content: '"p=reject; v=DMARC1"' });
         assert.equal((await runPolicy(dmarcRecordPolicy, notDmarc)).length, 1);

@@ -101,7 +101,10 @@ describe("record set", () => {
     const live = {
         ipv4: "192.0.2.10",
         ipv6: "2001:db8::10",
-        dkimPublicKeyPems: { mailserver: key.publicKeyPem, s2025: previous.publicKeyPem },
+        dkimPublicKeyPems: {
+            "mailserver._domainkey.example.com": key.publicKeyPem,
+            "s2025._domainkey.example.com": previous.publicKeyPem,
+        },
     };
     const config = resolveConfig({
         domain: "example.com",
@@ -113,12 +116,24 @@ describe("record set", () => {
     });
 
     it("has exactly the records the domain needs, with full names, in two phases around the host's configuration", () => {
-        const records = resolveRecords(mailRecordSpecs(config.host, config.dns, ["mailserver", "s2025"]), live);
+        const records = resolveRecords(
+            mailRecordSpecs(config.host, config.dns, [{ name: "example.com", zone: "example.com", selectors: ["mailserver", "s2025"] }]),
+            live,
+        );
         assert.deepEqual(
             records.map((r) => [r.key, r.phase, r.type, r.name, r.ttl, r.priority, r.value]),
             [
                 ["a-mail.example.com", "before-apply", "A", "mail.example.com", 300, undefined, "192.0.2.10"],
                 ["aaaa-mail.example.com", "before-apply", "AAAA", "mail.example.com", 300, undefined, "2001:db8::10"],
+                [
+                    "spf-mail.example.com",
+                    "after-apply",
+                    "TXT",
+                    "mail.example.com",
+                    300,
+                    undefined,
+                    '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"',
+                ],
                 [
                     "dkim-mailserver._domainkey.example.com",
                     "before-apply",
@@ -148,15 +163,6 @@ describe("record set", () => {
                     '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 include:_spf.example.org -all"',
                 ],
                 [
-                    "spf-mail.example.com",
-                    "after-apply",
-                    "TXT",
-                    "mail.example.com",
-                    300,
-                    undefined,
-                    '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"',
-                ],
-                [
                     "dmarc-example.com",
                     "after-apply",
                     "TXT",
@@ -167,7 +173,8 @@ describe("record set", () => {
                 ],
             ],
         );
-        assert.match(records[3].purpose, /^earlier DKIM public key/);
+        assert.match(records[4].purpose, /^earlier DKIM public key/);
+        assert.deepEqual(new Set(records.map((r) => r.zone)), new Set(["example.com"]));
     });
 
     it("has no AAAA and no ip6 when IPv6 is off", () => {
@@ -178,19 +185,76 @@ describe("record set", () => {
             region: "fra1",
             ipv6: false,
         });
-        const records = resolveRecords(mailRecordSpecs(off.host, off.dns, ["mailserver"]), { ...live, ipv6: undefined });
+        const records = resolveRecords(
+            mailRecordSpecs(off.host, off.dns, [{ name: "example.com", zone: "example.com", selectors: ["mailserver"] }]),
+            { ...live, ipv6: undefined },
+        );
         assert.deepEqual(
             records.map((r) => r.key),
             [
                 "a-mail.example.com",
+                "spf-mail.example.com",
                 "dkim-mailserver._domainkey.example.com",
                 "mx-example.com",
                 "spf-example.com",
-                "spf-mail.example.com",
                 "dmarc-example.com",
             ],
         );
         assert.equal(records.find((r) => r.key === "spf-example.com")?.value, '"v=spf1 ip4:192.0.2.10 -all"');
+    });
+});
+
+describe("record set of several domains", () => {
+    const keys = { com: throwawayRsaKey(2048), org: throwawayRsaKey(2048) };
+    const config = resolveConfig({
+        domain: "example.com",
+        extraDomains: ["example.org selector=s2026"],
+        operatorEmail: "ops@example.net",
+        provider: HostProvider.DigitalOcean,
+        region: "fra1",
+        ipv6: false,
+    });
+    const records = resolveRecords(
+        mailRecordSpecs(config.host, config.dns, [
+            { name: "example.com", zone: "example.com", selectors: ["mailserver"] },
+            { name: "example.org", zone: "example.org", selectors: ["s2026"] },
+        ]),
+        {
+            ipv4: "192.0.2.10",
+            ipv6: undefined,
+            dkimPublicKeyPems: {
+                "mailserver._domainkey.example.com": keys.com.publicKeyPem,
+                "s2026._domainkey.example.org": keys.org.publicKeyPem,
+            },
+        },
+    );
+    it("puts the host's records in the primary zone and each domain's key, MX, SPF and DMARC in its own", () => {
+        assert.deepEqual(
+            records.map((r) => [r.zone, r.key, r.type, r.name, r.type === "TXT" && r.name.includes("_domainkey") ? "key" : r.value]),
+            [
+                ["example.com", "a-mail.example.com", "A", "mail.example.com", "192.0.2.10"],
+                ["example.com", "spf-mail.example.com", "TXT", "mail.example.com", '"v=spf1 ip4:192.0.2.10 -all"'],
+                ["example.com", "dkim-mailserver._domainkey.example.com", "TXT", "mailserver._domainkey.example.com", "key"],
+                ["example.com", "mx-example.com", "MX", "example.com", "mail.example.com"],
+                ["example.com", "spf-example.com", "TXT", "example.com", '"v=spf1 ip4:192.0.2.10 -all"'],
+                ["example.com", "dmarc-example.com", "TXT", "_dmarc.example.com", '"v=DMARC1; p=quarantine; adkim=r; aspf=r"'],
+                ["example.org", "dkim-s2026._domainkey.example.org", "TXT", "s2026._domainkey.example.org", "key"],
+                ["example.org", "mx-example.org", "MX", "example.org", "mail.example.com"],
+                ["example.org", "spf-example.org", "TXT", "example.org", '"v=spf1 ip4:192.0.2.10 -all"'],
+                ["example.org", "dmarc-example.org", "TXT", "_dmarc.example.org", '"v=DMARC1; p=quarantine; adkim=r; aspf=r"'],
+            ],
+        );
+    });
+    it("publishes each domain's own key", () => {
+        const value = (name: string) => records.find((r) => r.name === name)?.value;
+        assert.equal(value("mailserver._domainkey.example.com"), chunkTxt(dkimRecord(keys.com.publicKeyPem)));
+        assert.equal(value("s2026._domainkey.example.org"), chunkTxt(dkimRecord(keys.org.publicKeyPem)));
+    });
+    it("renders one zone-file section per zone", () => {
+        const sections = renderZoneFile(records, [{ address: "192.0.2.10", name: "mail.example.com", ttl: 3600, servedBy: "X" }])
+            .split("\n")
+            .filter((l) => l.startsWith("; zone"));
+        assert.deepEqual(sections, ["; zone example.com.", "; zone example.org.", "; zone 2.0.192.in-addr.arpa."]);
     });
 });
 
@@ -204,10 +268,10 @@ describe("reverse DNS names and the zone file", () => {
 
     it("renders forward and reverse zones with fully-qualified owners", () => {
         const text = renderZoneFile(
-            "example.com",
             [
                 {
                     key: "a",
+                    zone: "example.com",
                     phase: Phase.BeforeApply,
                     name: "mail.example.com",
                     type: "A",
@@ -217,6 +281,7 @@ describe("reverse DNS names and the zone file", () => {
                 },
                 {
                     key: "mx",
+                    zone: "example.com",
                     phase: Phase.AfterApply,
                     name: "example.com",
                     type: "MX",
@@ -227,6 +292,7 @@ describe("reverse DNS names and the zone file", () => {
                 },
                 {
                     key: "spf",
+                    zone: "example.com",
                     phase: Phase.AfterApply,
                     name: "example.com",
                     type: "TXT",

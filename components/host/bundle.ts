@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { HostSettings } from "../config";
+import { type HostSettings, signingDomains } from "../config";
 import { tcpPort } from "../ports";
 import { dkimRecord, dkimRecordName } from "../records/dkim";
 import { reverseName } from "../records/reverse";
@@ -71,14 +71,27 @@ export interface BundleLive {
     readonly ipv4: string;
     /** Undefined when IPv6 is off. */
     readonly ipv6: string | undefined;
-    /** PKCS#1 or PKCS#8 PEM of the signing DKIM key (secret). */
-    readonly dkimPrivateKeyPem: string;
-    /** SubjectPublicKeyInfo PEM of the signing DKIM key. */
-    readonly dkimPublicKeyPem: string;
+    /** Each mail domain's signing key, by domain. */
+    readonly dkimKeys: Readonly<Record<string, DkimKeyPair>>;
     /** Dovecot password field (`{ARGON2ID}$argon2id$…`) of each mailbox, by address. */
     readonly passwordHashes?: Readonly<Record<string, string>>;
     /** The smarthost login's password (secret), when it has a login. */
     readonly smarthostPassword?: string;
+}
+
+/** A DKIM key as the bundle needs it. */
+export interface DkimKeyPair {
+    /** PKCS#1 or PKCS#8 PEM (secret). */
+    readonly privateKeyPem: string;
+    /** SubjectPublicKeyInfo PEM. */
+    readonly publicKeyPem: string;
+}
+
+/** The signing key of `domain` among the live values. */
+function dkimKey(live: Pick<BundleLive, "dkimKeys">, domain: string): DkimKeyPair {
+    const key = live.dkimKeys[domain];
+    if (!key) throw new Error(`no DKIM key for the mail domain ${domain} among the live values`);
+    return key;
 }
 
 /** A DNS record the host waits for on the zone's authoritative servers before switching to a release. */
@@ -124,12 +137,16 @@ export enum Stage {
     Commit = "commit",
 }
 
-function postfixInput(host: Pick<HostSettings, "domain" | "fqdn" | "ipv6" | "mail" | "relayNetworks" | "smarthost">): PostfixInput {
+function postfixInput(
+    host: Pick<HostSettings, "domain" | "extraDomains" | "fqdn" | "ipv6" | "mail" | "relayNetworks" | "smarthost">,
+): PostfixInput {
+    const extraDomains = host.extraDomains.map((d) => d.domain);
     return {
         domain: host.domain,
+        extraDomains,
         fqdn: host.fqdn,
         ipv6: host.ipv6,
-        srs: srsSetup({ domain: host.domain, fqdn: host.fqdn }),
+        srs: srsSetup({ domain: host.domain, extraDomains, fqdn: host.fqdn }),
         mailboxes: hasMailboxes(host),
         relayNetworks: host.relayNetworks,
         smarthost: host.smarthost,
@@ -195,11 +212,9 @@ function smarthostFiles(host: HostSettings, live: Pick<BundleLive, "smarthostPas
 }
 
 /** The files of the host's configuration. */
-export function hostFiles(
-    host: HostSettings,
-    live: Pick<BundleLive, "dkimPrivateKeyPem" | "passwordHashes" | "smarthostPassword">,
-): ManagedFile[] {
-    const dkim = { domain: host.domain, fqdn: host.fqdn, selector: host.dkimSelector };
+export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimKeys" | "passwordHashes" | "smarthostPassword">): ManagedFile[] {
+    const domains = signingDomains(host);
+    const dkim = { domains, fqdn: host.fqdn };
     const postfix = postfixInput(host);
     const { srs } = postfix;
     const cert: CertificateInput = {
@@ -224,7 +239,13 @@ export function hostFiles(
         { path: PATHS.cloudInitConf, content: renderCloudInitConf(), mode: "0644" },
         { path: "/etc/postfix/main.cf", content: renderMainCf(postfix), mode: "0644", reload: ["postfix"] },
         { path: "/etc/postfix/master.cf", content: renderMasterCf(postfix), mode: "0644", reload: ["postfix"] },
-        { path: PATHS.virtualMap, content: renderVirtualMap(host, host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
+        {
+            path: PATHS.virtualMap,
+            content: renderVirtualMap({ ...host, domains: domains.map((d) => d.domain) }, host.mail),
+            mode: "0644",
+            postmap: true,
+            reload: ["postfix"],
+        },
         ...mailboxFiles(host, live),
         ...smarthostFiles(host, live),
         { path: PATHS.opendkimConf, content: renderOpendkimConf(dkim), mode: "0644", reload: ["opendkim"] },
@@ -232,14 +253,16 @@ export function hostFiles(
         { path: `${PATHS.opendkimDir}/signing.table`, content: renderSigningTable(dkim), mode: "0644", reload: ["opendkim"] },
         { path: `${PATHS.opendkimDir}/trusted.hosts`, content: renderTrustedHosts(host.relayNetworks), mode: "0644", reload: ["opendkim"] },
         // Readable by opendkim only (OpenDKIM refuses group/world-readable keys), inside a 0700 directory.
-        {
-            path: dkimKeyPath(host.dkimSelector),
-            content: live.dkimPrivateKeyPem,
-            mode: "0600",
-            owner: "opendkim:opendkim",
-            secret: true,
-            reload: ["opendkim"],
-        },
+        ...domains.map(
+            ({ domain, selector }): ManagedFile => ({
+                path: dkimKeyPath(domain, selector),
+                content: dkimKey(live, domain).privateKeyPem,
+                mode: "0600",
+                owner: "opendkim:opendkim",
+                secret: true,
+                reload: ["opendkim"],
+            }),
+        ),
         ...srs.files,
         { path: PATHS.certScript, content: renderCertScript(cert), mode: "0755" },
         { path: `/etc/systemd/system/${PATHS.certUnit}.service`, content: renderCertService(), mode: "0644", reload: ["systemd"] },
@@ -263,21 +286,25 @@ export function hostFiles(
 }
 
 /**
- * Records the host waits for before it switches: the key it signs with must be in DNS before the
+ * Records the host waits for before it switches: each key it signs with must be in DNS before the
  * first message is signed with it, and the host name must point here before its identity
  * (HELO, certificate) changes to it.
  */
-export function awaitedRecords(host: HostSettings, live: Omit<BundleLive, "dkimPrivateKeyPem">): AwaitedRecord[] {
+export function awaitedRecords(host: HostSettings, live: Pick<BundleLive, "ipv4" | "ipv6" | "dkimKeys">): AwaitedRecord[] {
     return [
-        { name: dkimRecordName(host.dkimSelector, host.domain), type: "TXT", value: dkimRecord(live.dkimPublicKeyPem) },
+        ...signingDomains(host).map(({ domain, selector }) => ({
+            name: dkimRecordName(selector, domain),
+            type: "TXT" as const,
+            value: dkimRecord(dkimKey(live, domain).publicKeyPem),
+        })),
         { name: host.fqdn, type: "A", value: live.ipv4 },
         ...(host.ipv6 && live.ipv6 ? [{ name: host.fqdn, type: "AAAA" as const, value: live.ipv6 }] : []),
     ];
 }
 
 /**
- * What the commit stage waits for: SPF for the domain and the host name listing each address the
- * host sends from, and each address's PTR naming the host.
+ * What the commit stage waits for: SPF for each mail domain and the host name listing each address
+ * the host sends from, and each address's PTR naming the host.
  */
 export function announcingRecords(host: HostSettings, live: Pick<BundleLive, "ipv4" | "ipv6">): AnnouncingRecord[] {
     const addresses = [
@@ -285,7 +312,7 @@ export function announcingRecords(host: HostSettings, live: Pick<BundleLive, "ip
         ...(host.ipv6 && live.ipv6 ? [{ address: live.ipv6, term: `ip6:${live.ipv6}` }] : []),
     ];
     return addresses.flatMap(({ address, term }) => [
-        { name: host.domain, type: "TXT" as const, spfTerm: term },
+        ...signingDomains(host).map(({ domain }) => ({ name: domain, type: "TXT" as const, spfTerm: term })),
         { name: host.fqdn, type: "TXT" as const, spfTerm: term },
         { name: reverseName(address), type: "PTR" as const, value: `${host.fqdn}.` },
     ]);

@@ -1,9 +1,14 @@
+import type { SigningDomain } from "../domains";
 import { DKIM_MILTER, dkimKeyPath, PATHS } from "./paths";
 
 export interface OpendkimInput {
-    readonly domain: string;
+    /** The mail domains, the primary (the host name's) first. */
+    readonly domains: readonly SigningDomain[];
     readonly fqdn: string;
-    readonly selector: string;
+}
+
+function keyName({ domain, selector }: SigningDomain): string {
+    return `${selector}._domainkey.${domain}`;
 }
 
 /** /etc/opendkim.conf */
@@ -27,21 +32,22 @@ export function renderOpendkimConf(input: OpendkimInput): string {
         ["TrustAnchorFile", "/usr/share/dns/root.key"],
     ];
     const body = lines.map(([k, v, why]) => (why ? `# ${why}\n` : "") + `${k.padEnd(20)}${v}`).join("\n");
-    return `# Rendered by the mailserver Pulumi component (${input.selector}._domainkey.${input.domain}).\n${body}\n`;
+    return `# Rendered by the mailserver Pulumi component (${input.domains.map(keyName).join(", ")}).\n${body}\n`;
 }
 
-/** KeyTable: one key, `d=` the mail domain. */
+/** KeyTable: one key per mail domain, `d=` that domain. */
 export function renderKeyTable(input: OpendkimInput): string {
-    return `${input.selector}._domainkey.${input.domain} ${input.domain}:${input.selector}:${dkimKeyPath(input.selector)}\n`;
+    return input.domains.map((d) => `${keyName(d)} ${d.domain}:${d.selector}:${dkimKeyPath(d.domain, d.selector)}\n`).join("");
 }
 
 /**
- * SigningTable (refile): mail From the domain and from the host name (root@, cron) is signed with
- * the domain's key; relaxed DMARC alignment accepts the host name as the same organization.
+ * SigningTable (refile): mail From each domain is signed with that domain's key, and mail from
+ * the host name (root@, cron) with the primary domain's; relaxed DMARC alignment accepts the host
+ * name as the same organization.
  */
 export function renderSigningTable(input: OpendkimInput): string {
-    const key = `${input.selector}._domainkey.${input.domain}`;
-    return `*@${input.domain} ${key}\n*@${input.fqdn} ${key}\n`;
+    const [primary] = input.domains;
+    return [...input.domains.map((d) => `*@${d.domain} ${keyName(d)}\n`), `*@${input.fqdn} ${keyName(primary)}\n`].join("");
 }
 
 /** InternalHosts: the host itself and the relay networks, as Postfix's mynetworks has them. */

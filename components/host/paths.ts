@@ -55,6 +55,7 @@ export const MAILBOX_MAPS = {
     senderLogins: "/etc/postfix/sender_logins",
 } as const;
 
-export function dkimKeyPath(selector: string): string {
-    return `${PATHS.opendkimDir}/keys/${selector}.private`;
+/** A domain's signing key; selectors repeat across domains (each defaults to the same one), so the name holds both. */
+export function dkimKeyPath(domain: string, selector: string): string {
+    return `${PATHS.opendkimDir}/keys/${domain}.${selector}.private`;
 }

@@ -5,7 +5,10 @@ import { DKIM_MILTER, DOVECOT, MAILBOX_MAPS, PATHS } from "./paths";
 import type { SrsSetup } from "./postsrsd";
 
 export interface PostfixInput {
+    /** The primary mail domain (mydomain), under which the host is named. */
     readonly domain: string;
+    /** The further mail domains, received and delivered like the primary one. */
+    readonly extraDomains: readonly string[];
     readonly fqdn: string;
     readonly ipv6: boolean;
     readonly srs: SrsSetup;
@@ -53,17 +56,18 @@ export function mainCfSections(input: PostfixInput): Section[] {
         ["alias_maps", ""],
         ["alias_database", ""],
     ];
+    const domains = ["$mydomain", ...input.extraDomains].join(", ");
     const delivery: Section = input.mailboxes
         ? {
               why:
-                  "Delivery: the mail domain's addresses are Dovecot mailboxes (LMTP) or aliases; the host name is an alias domain: " +
+                  "Delivery: the mail domains' addresses are Dovecot mailboxes (LMTP) or aliases; the host name is an alias domain: " +
                   "postmaster@ and abuse@ (RFC 2142), and root@ for the host's own mail, are forwarded to the operator. Nothing is " +
                   "delivered to a system account (nobody@, daemon@, postfix@, the admin); every other address is unknown.",
               params: [
                   ...noLocalDelivery,
                   ["virtual_alias_domains", "$myhostname"],
                   ["virtual_alias_maps", `hash:${PATHS.virtualMap}`],
-                  ["virtual_mailbox_domains", "$mydomain"],
+                  ["virtual_mailbox_domains", domains],
                   ["virtual_mailbox_maps", `hash:${MAILBOX_MAPS.mailboxes}`],
                   ["virtual_transport", `lmtp:unix:${queueRelative(DOVECOT.lmtpSocket)}`],
                   ["lmtp_destination_concurrency_limit", "4"],
@@ -73,11 +77,11 @@ export function mainCfSections(input: PostfixInput): Section[] {
         : {
               why:
                   "Delivery: nothing is delivered on this host, so no system account (nobody@, daemon@, postfix@, the admin) receives mail. " +
-                  "The mail domain and the host name are virtual alias domains: postmaster@ and abuse@ (RFC 2142), and root@ for the host's own " +
+                  "The mail domains and the host name are virtual alias domains: postmaster@ and abuse@ (RFC 2142), and root@ for the host's own " +
                   "mail, are forwarded to the operator; every other address is unknown.",
               params: [
                   ...noLocalDelivery,
-                  ["virtual_alias_domains", "$mydomain, $myhostname"],
+                  ["virtual_alias_domains", `${domains}, $myhostname`],
                   ["virtual_alias_maps", `hash:${PATHS.virtualMap}`],
                   ["recipient_delimiter", "+"],
               ],
@@ -342,23 +346,24 @@ export function renderMasterCf(input: { readonly mailboxes: boolean } = { mailbo
 }
 
 /**
- * /etc/postfix/virtual: the RFC 2142 role addresses of the domain and of the host name, and
+ * /etc/postfix/virtual: the RFC 2142 role addresses of each mail domain and of the host name, and
  * root@ at the host name (cron, unattended-upgrades), forwarded to the operator; then the
- * aliases, and the catch-all last. With a catch-all, each mailbox maps to itself (virtual
- * aliases are looked up before mailboxes, so the catch-all would take them otherwise). Virtual
- * alias results are addresses only: unlike /etc/aliases, nothing here can name a command or a file.
+ * aliases, and the catch-alls last. In a domain with a catch-all, each mailbox maps to itself
+ * (virtual aliases are looked up before mailboxes, so the catch-all would take them otherwise).
+ * Virtual alias results are addresses only: unlike /etc/aliases, nothing here can name a command or a file.
  */
 export function renderVirtualMap(
-    input: { readonly domain: string; readonly fqdn: string; readonly operatorEmail: string },
+    input: { readonly domains: readonly string[]; readonly fqdn: string; readonly operatorEmail: string },
     mail: MailSettings = { mailboxes: [], aliases: [], apps: [] },
 ): string {
-    const roles = [input.domain, input.fqdn].flatMap((name) => ["postmaster", "abuse"].map((role) => `${role}@${name}`));
-    const catchAll = mail.aliases.find((a) => a.address.startsWith("@"));
+    const roles = [...input.domains, input.fqdn].flatMap((name) => ["postmaster", "abuse"].map((role) => `${role}@${name}`));
+    const catchAlls = mail.aliases.filter((a) => a.address.startsWith("@"));
+    const caught = new Set(catchAlls.map((a) => a.address));
     const lines = [
         ...[...roles, ...localOnlyRecipients(input.fqdn)].map((address) => `${address} ${input.operatorEmail}`),
-        ...(catchAll ? mail.mailboxes.map((m) => `${m.address} ${m.address}`) : []),
-        ...mail.aliases.filter((a) => a !== catchAll).map((a) => `${a.address} ${a.targets.join(", ")}`),
-        ...(catchAll ? [`${catchAll.address} ${catchAll.targets.join(", ")}`] : []),
+        ...mail.mailboxes.filter((m) => caught.has(m.address.slice(m.address.lastIndexOf("@")))).map((m) => `${m.address} ${m.address}`),
+        ...mail.aliases.filter((a) => !caught.has(a.address)).map((a) => `${a.address} ${a.targets.join(", ")}`),
+        ...catchAlls.map((a) => `${a.address} ${a.targets.join(", ")}`),
     ];
     return `${lines.join("\n")}\n`;
 }

@@ -11,13 +11,15 @@ export interface SrsSetup {
 
 export interface SrsInput {
     readonly domain: string;
+    /** The further mail domains: their own mail keeps its sender too (DMARC aligns on it). */
+    readonly extraDomains: readonly string[];
     readonly fqdn: string;
 }
 
 /**
  * postsrsd 1.10 (Debian 13 ships it; 2.x with its socketmap is only in backports): TCP lookup
  * tables on loopback, configured in /etc/default/postsrsd. The SRS domain and the excluded host
- * name are never rewritten, so our own mail keeps its sender; forwarded mail gets
+ * name and further domains are never rewritten, so our own mail keeps its sender; forwarded mail gets
  * `SRS0=…@<domain>`, and bounces to such an address are reversed to the original sender.
  */
 export function srsSetup(input: SrsInput): SrsSetup {
@@ -34,7 +36,7 @@ export function srsSetup(input: SrsInput): SrsSetup {
                 content: [
                     "# Rendered by the mailserver Pulumi component.",
                     `SRS_DOMAIN=${input.domain}`,
-                    `SRS_EXCLUDE_DOMAINS=${input.fqdn}`,
+                    `SRS_EXCLUDE_DOMAINS=${[input.fqdn, ...input.extraDomains].join(",")}`,
                     "SRS_SEPARATOR==",
                     "SRS_SECRET=/etc/postsrsd.secret",
                     "SRS_HASHLENGTH=4",

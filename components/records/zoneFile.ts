@@ -22,17 +22,28 @@ function line(owner: string, ttl: number, type: string, data: string, comment: s
  * zone (`; zone <origin>` then `$ORIGIN`), owner names fully qualified. SOA and NS belong to the
  * DNS provider and are not part of it.
  */
-export function renderZoneFile(forwardZone: string, records: readonly DnsRecord[], ptrs: readonly PtrRecord[]): string {
-    const out: string[] = [`; zone ${fq(forwardZone)}`, `$ORIGIN ${fq(forwardZone)}`];
-    for (const r of records) {
-        const data = r.type === "MX" ? `${r.priority} ${fq(r.value)}` : r.value;
-        out.push(line(r.name, r.ttl, r.type, data, r.purpose));
+export function renderZoneFile(records: readonly DnsRecord[], ptrs: readonly PtrRecord[]): string {
+    const sections: string[][] = [];
+    for (const [origin, members] of groupBy(records, (r) => r.zone)) {
+        sections.push([
+            `; zone ${fq(origin)}`,
+            `$ORIGIN ${fq(origin)}`,
+            ...members.map((r) => line(r.name, r.ttl, r.type, r.type === "MX" ? `${r.priority} ${fq(r.value)}` : r.value, r.purpose)),
+        ]);
     }
-    const zones = new Map<string, PtrRecord[]>();
-    for (const p of ptrs) zones.set(reverseZone(p.address), [...(zones.get(reverseZone(p.address)) ?? []), p]);
-    for (const [origin, members] of zones) {
-        out.push("", `; zone ${fq(origin)}`, `$ORIGIN ${fq(origin)}`);
-        for (const p of members) out.push(line(reverseName(p.address), p.ttl, "PTR", fq(p.name), `served by ${p.servedBy}`));
+    for (const [origin, members] of groupBy(ptrs, (p) => reverseZone(p.address))) {
+        sections.push([
+            `; zone ${fq(origin)}`,
+            `$ORIGIN ${fq(origin)}`,
+            ...members.map((p) => line(reverseName(p.address), p.ttl, "PTR", fq(p.name), `served by ${p.servedBy}`)),
+        ]);
     }
-    return `${out.join("\n")}\n`;
+    return `${sections.map((lines) => lines.join("\n")).join("\n\n")}\n`;
+}
+
+/** The items by key, keys in order of first appearance. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+    const groups = new Map<string, T[]>();
+    for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+    return groups;
 }

@@ -33,7 +33,7 @@ def watching_open(path, flags, mode=0o777, *args, **kwargs):
 applier.os.open = watching_open
 payload = {
     "files": [
-        {"path": "/etc/opendkim/keys/mailserver.private", "mode": "0600", "owner": owner, "content": "-----BEGIN PRIVATE KEY-----\n", "secret": True},
+        {"path": "/etc/opendkim/keys/example.com.mailserver.private", "mode": "0600", "owner": owner, "content": "-----BEGIN PRIVATE KEY-----\n", "secret": True},
         {"path": "/etc/opendkim.conf", "mode": "0644", "owner": owner, "content": "Mode sv\n"},
     ]
 }
@@ -44,6 +44,6 @@ after = {
         "directory": oct(stat.S_IMODE(os.stat(os.path.dirname(files + p)).st_mode)),
         "file": oct(stat.S_IMODE(os.stat(files + p).st_mode)),
     }
-    for p in ("/etc/opendkim/keys/mailserver.private", "/etc/opendkim.conf")
+    for p in ("/etc/opendkim/keys/example.com.mailserver.private", "/etc/opendkim.conf")
 }
 print(json.dumps({"atCreation": seen, "after": after}, sort_keys=True))

@@ -411,13 +411,41 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
                 /^FAIL {2}dkim\.record +missing\._domainkey\.example\.com +no DKIM key record: the name does not exist \(NXDOMAIN\)$/m,
             );
             assert.match(broken.stdout, /^ +fix: publish the selector's key record/m);
+            // Several domains, one after the other: the second has no records, so the run fails for it alone.
+            const both = await runAsync(process.execPath, [
+                cli,
+                ...args.filter((a) => a !== "s1" && a !== "--selector"),
+                "example.org",
+                "--json",
+            ]);
+            assert.equal(both.status, 1);
+            // Each domain's selector comes from the project's stack files: example.com's is do-example's
+            // "mailserver", which this world does not publish (it has s1), so only that check fails there.
+            const reports = JSON.parse(both.stdout) as Array<{
+                domain: string;
+                selector: string | null;
+                findings: Array<{ check: string; status: string }>;
+            }>;
+            const failing = (r: (typeof reports)[number]) => r.findings.filter((f) => f.status === "fail").map((f) => f.check);
+            assert.deepEqual(
+                reports.map((r) => [r.domain, r.selector]),
+                [
+                    ["example.com", "mailserver"],
+                    ["example.org", null],
+                ],
+            );
+            assert.deepEqual(failing(reports[0]), ["dkim.record"]);
+            assert.deepEqual(failing(reports[1]).slice(0, 2), ["mx", "spf.record"]);
         } finally {
             nsd.stop();
             await stopSmtp();
         }
         const usage = run(process.execPath, [cli, "check"]);
         assert.equal(usage.status, 2);
-        assert.match(usage.stderr, /^give exactly one domain$/m);
+        assert.match(usage.stderr, /^give at least one domain$/m);
+        const twoWithSelector = run(process.execPath, [cli, "check", "example.com", "example.org", "--selector", "s1"]);
+        assert.equal(twoWithSelector.status, 2);
+        assert.match(twoWithSelector.stderr, /^--selector names one domain's DKIM selector: give one domain with it/m);
         const badPort = run(process.execPath, [cli, "check", "example.com", "--smtp-port", "x"]);
         assert.equal(badPort.status, 2);
         assert.match(badPort.stderr, /^--smtp-port: "x" is not a positive whole number$/m);

@@ -28,6 +28,17 @@ describe("check: DKIM selector from the project", () => {
         assert.deepEqual(selectorFromProject(dir, "example.com"), { selector: "mailserver", source: "stacks/Pulumi.b.yaml" });
         assert.equal(selectorFromProject(dir, "example.net"), undefined);
     });
+    it("finds a further domain in a stack's extraDomains, with its entry's selector or the default", () => {
+        const dir = project({
+            c: "config:\n  mailserver:domain: example.com\n  mailserver:extraDomains:\n    - example.io selector=s2026\n    - example.info\n",
+        });
+        assert.deepEqual(selectorFromProject(dir, "example.io"), { selector: "s2026", source: "stacks/Pulumi.c.yaml (extraDomains)" });
+        assert.deepEqual(selectorFromProject(dir, "example.info"), {
+            selector: "mailserver",
+            source: "stacks/Pulumi.c.yaml (extraDomains)",
+        });
+        assert.equal(selectorFromProject(dir, "example.biz"), undefined);
+    });
     it("outside a project there is none", () => {
         assert.equal(selectorFromProject(scratchDir("empty-"), "example.com"), undefined);
     });

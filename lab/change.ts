@@ -14,6 +14,7 @@ import { sendForward, sendOutbound } from "./checks";
 import * as container from "./container";
 import { editedBundle, setParameter } from "./controls";
 import { applyPlan } from "./deployment";
+import { checkDomainsRotation } from "./domainChecks";
 import type { Graded } from "./grade-cli";
 import {
     gradeMessages,
@@ -228,6 +229,7 @@ export async function changeRun(lab: Lab, changes: Record<string, string>, n = 1
     if (changes.dmarcPolicy) checkDmarcPolicy(add, graded, changes.dmarcPolicy);
     if (changes.operatorEmail) checkOperator(add, received(lab).get(`${prefix}forward`) ?? [], changes.operatorEmail);
     if (changes.dkimSelector) await checkSelectorChange(lab, add, prefix, before, changes.dkimSelector);
+    if (changes.extraDomains) await checkDomainsRotation(lab, add, prefix, JSON.parse(changes.extraDomains) as string[]);
     if (changes.ipv6 === "false") await checkNoIpv6(lab, add, prefix);
     if (changes.ipv6 === "true") await checkIpv6(lab, add, prefix);
     if (changes.mailboxes || changes.mailboxPasswords) await checkLogins(lab, add, before);
@@ -400,7 +402,7 @@ async function checkSelectorChange(lab: Lab, add: Add, prefix: string, before: P
     const signature = after ? /DKIM-Signature:[\s\S]*?\bs=([^;\s]+)/i.exec(readFileSync(after.eml, "latin1"))?.[1] : undefined;
     add("signed-with-new-selector", signature === selector, `mail sent after the change carries s=${signature ?? "(none)"}`);
     const oldSelector = /^([^.]+)\._domainkey\./.exec(
-        [...before.zones.flatMap((z) => z.records)].find((r) => r.owner.includes("._domainkey."))?.owner ?? "",
+        [...before.zones.flatMap((z) => z.records)].find((r) => r.owner.endsWith(`._domainkey.${LAB.server.domain}.`))?.owner ?? "",
     )?.[1];
     for (const name of [selector, oldSelector]) {
         const dig = await inNamespace(LAB.client.netns, "dig", ["+short", "TXT", `${name}._domainkey.${LAB.server.domain}`], {

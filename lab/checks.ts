@@ -231,16 +231,20 @@ export async function checkHostHardening(lab: Lab): Promise<void> {
             /^allowusers mailserver-deploy$/m.test(effective.stdout),
         effective.stdout.replace(/\n/g, "; "),
     );
-    // The live key path is a link into the current release; the key itself and its directory there.
-    const key = await container.exec(host, 'k=$(readlink -f /etc/opendkim/keys/*.private); stat -c \'%a %U %n\' "$(dirname "$k")" "$k"', {
-        allowFail: true,
-    });
-    const [dir, file] = key.stdout.trim().split("\n");
+    // The live key paths are links into the current release; each key itself and its directory there (one key per mail domain).
+    const key = await container.exec(
+        host,
+        'for l in /etc/opendkim/keys/*.private; do k=$(readlink -f "$l"); stat -c \'%a %U %n\' "$(dirname "$k")" "$k"; done',
+        { allowFail: true },
+    );
+    const lines = key.stdout.trim().split("\n").filter(Boolean);
+    const pairs = lines.flatMap((line, i) => (i % 2 === 0 ? [[line, lines[i + 1] ?? ""]] : []));
     lab.report.add(
         "host",
         "dkim-key-opendkim-only",
-        /^700 opendkim \//.test(dir ?? "") && /^600 opendkim \/\S+\.private$/.test(file ?? ""),
-        key.stdout.replace(/\n/g, "; "),
+        pairs.length === lab.plan.domains.length &&
+            pairs.every(([dir, file]) => /^700 opendkim \//.test(dir) && /^600 opendkim \/\S+\.private$/.test(file)),
+        `${pairs.length} key(s) for ${lab.plan.domains.length} domain(s): ${key.stdout.replace(/\n/g, "; ")}`,
     );
     const updates = await container.exec(
         host,

@@ -4,8 +4,10 @@
  * with one setting changed — graded as failing that property and nothing else. The server's own
  * configuration is applied again after each.
  */
+
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PATHS } from "../components/host/paths";
 import { dkimRecord } from "../components/records/dkim";
 import { throwawayRsaKey } from "../plan/throwawayKey";
 import { checkRelay, sendForward } from "./checks";
@@ -41,12 +43,16 @@ export function setParameter(mainCf: string, key: string, value: string | null):
     return lines.join("\n");
 }
 
-/** The plan's signing key, from its (throwaway) bundle. */
+/** The plan's signing key of the primary domain, from its (throwaway) bundle (`<domain>.<selector>.private`). */
 function signingKey(lab: Lab): { selector: string; pem: string } {
     const bundle = JSON.parse(readFileSync(lab.plan.commit.bundleFile, "utf8")) as { payload: { files: BundleFile[] } };
-    const key = bundle.payload.files.find((f) => /^\/etc\/opendkim\/keys\/[^/]+\.private$/.test(f.path));
-    if (!key) throw new Error("the bundle has no DKIM key");
-    return { selector: (/([^/]+)\.private$/.exec(key.path) as RegExpExecArray)[1], pem: key.content };
+    const prefix = `${PATHS.opendkimDir}/keys/${LAB.server.domain}.`;
+    const selectorOf = (path: string) => path.slice(prefix.length, -".private".length);
+    const key = bundle.payload.files.find(
+        (f) => f.path.startsWith(prefix) && f.path.endsWith(".private") && /^[a-z0-9-]+$/.test(selectorOf(f.path)),
+    );
+    if (!key) throw new Error(`the bundle has no DKIM key for ${LAB.server.domain}`);
+    return { selector: selectorOf(key.path), pem: key.content };
 }
 
 async function sendAndGrade(

@@ -24,7 +24,8 @@ export interface Endpoints {
 
 /** The lab as it runs now. */
 export function endpoints(lab: Lab): Endpoints {
-    const domain = `@${LAB.server.domain}`;
+    // The mail domains: the primary and those of the mailboxes.
+    const hosted = new Set([`@${LAB.server.domain}`, ...lab.plan.mailboxes.map((m) => m.address.slice(m.address.lastIndexOf("@")))]);
     return {
         clientNetns: LAB.client.netns,
         host: { fqdn: lab.plan.hostname, ipv4: LAB.server.v4, ipv6: lab.plan.outputs.ipv6 ? LAB.server.v6 : undefined },
@@ -37,7 +38,7 @@ export function endpoints(lab: Lab): Endpoints {
         })),
         apps: lab.plan.apps,
         forwards: lab.plan.aliases
-            .map((a) => ({ address: a.address, to: a.targets.filter((t) => !t.endsWith(domain)) }))
+            .map((a) => ({ address: a.address, to: a.targets.filter((t) => !hosted.has(t.slice(t.lastIndexOf("@")))) }))
             .filter((f) => f.to.length > 0),
         // example.org's SPF lists the client namespace's addresses (lab/zones.ts).
         outsideSender: "alice@example.org",

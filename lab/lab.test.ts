@@ -51,7 +51,7 @@ export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
                 "then",
                 "ipv6=true",
                 "then",
-                'mailboxes=["alice@example.com quota=1G","bob@example.com","carol@example.com quota=1M"]',
+                'mailboxes=["alice@example.com quota=1G","bob@example.com","dave@example.io","carol@example.com quota=1M"]',
                 'mailboxPasswords=["bob@example.com a chosen password"]',
                 "then",
                 `smarthost=${LAB.relay.name}:${LAB.relay.port}`,

@@ -24,7 +24,7 @@ export function imap(lab: Lab, job: Omit<ImapJob, "host" | "servername" | "caFil
 }
 
 /** A message file for `id`, DKIM-signed for `from`'s domain when it is the outside client's. */
-async function messageFile(lab: Lab, id: string, from: string, to: string): Promise<string> {
+export async function messageFile(lab: Lab, id: string, from: string, to: string): Promise<string> {
     const raw = message({ caseId: id, from, to, subject: `lab ${id}`, withIds: true, crlf: true });
     const signature = from.endsWith("@example.org")
         ? await dkimSignature(raw, {
@@ -39,7 +39,7 @@ async function messageFile(lab: Lab, id: string, from: string, to: string): Prom
     return file;
 }
 
-const replies = (t: Transcript) =>
+export const replies = (t: Transcript) =>
     [t.auth, t.mail, ...(t.rcpt ?? []), t.dataEnd]
         .filter((r) => r !== undefined)
         .map((r) => r.lines.join(" "))
@@ -47,7 +47,7 @@ const replies = (t: Transcript) =>
     (t.error ?? "no reply");
 
 /** Submission on 587 (STARTTLS) or 465 (implicit TLS) as `user`. */
-function submission(lab: Lab, port: 587 | 465, extra: Partial<Job>): Promise<Transcript> {
+export function submission(lab: Lab, port: 587 | 465, extra: Partial<Job>): Promise<Transcript> {
     return smtp(LAB.client.netns, {
         host: LAB.server.v4,
         port,
@@ -63,7 +63,7 @@ function submission(lab: Lab, port: 587 | 465, extra: Partial<Job>): Promise<Tra
  * A message from the outside client to `to`, over port 25 with STARTTLS, as another domain's
  * server sends it, its size declared (SIZE=); `padding` bytes of body lines make it larger.
  */
-async function fromOutside(lab: Lab, id: string, to: string, padding = 0): Promise<Transcript> {
+export async function fromOutside(lab: Lab, id: string, to: string, padding = 0): Promise<Transcript> {
     const file = await messageFile(lab, id, OUTSIDE, to);
     if (padding > 0) appendFileSync(file, `${"x".repeat(76)}\r\n`.repeat(Math.ceil(padding / 78)));
     return smtp(LAB.client.netns, {
@@ -120,7 +120,7 @@ export async function checkQuota(lab: Lab, add: (name: string, pass: boolean, ev
 }
 
 /** Waits until `user`'s INBOX holds the message `id`; its header block, or the last answer. */
-async function inMailbox(lab: Lab, user: { address: string; password: string }, id: string): Promise<ImapResult> {
+export async function inMailbox(lab: Lab, user: { address: string; password: string }, id: string): Promise<ImapResult> {
     let last: ImapResult = {};
     for (let i = 0; i < 30; i++) {
         last = await imap(lab, { mode: "read", port: 993, user: user.address, pass: user.password, caseId: id });

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Stage } from "../components/host/bundle";
-import { DOVECOT } from "../components/host/paths";
+import { DOVECOT, PATHS } from "../components/host/paths";
 import { reverseName } from "../components/records/reverse";
 import { TYPES } from "../components/resourceTypes";
 import { STAGE_DIRS, type StepJson } from "../plan/artifacts";
@@ -65,6 +65,8 @@ export interface Plan {
     readonly apps: ReadonlyArray<{ readonly address: string; readonly password: string }>;
     /** The aliases of the domain, as the commit bundle's alias map has them (neither role addresses nor the catch-all). */
     readonly aliases: ReadonlyArray<{ readonly address: string; readonly targets: readonly string[] }>;
+    /** The mail domains, the primary first: those the commit bundle's OpenDKIM key table signs for. */
+    readonly domains: readonly string[];
     /** The smarthost the commit bundle's main.cf sends through (`[host]:port`); undefined: direct delivery. */
     readonly relayhost: string | undefined;
 }
@@ -135,6 +137,7 @@ export function readPlan(dir: string): Plan {
         apps: passwordsOf(dir, "apps"),
         aliases: aliasesOf(commitPayload),
         relayhost: relayhostOf(commitPayload),
+        domains: domainsOf(commitPayload),
         quotas: quotasOf(commitPayload),
     };
 }
@@ -179,6 +182,15 @@ export interface BundlePayload {
 export function quotasOf(payload: BundlePayload): Plan["quotas"] {
     const users = payload.files.find((f) => f.path === DOVECOT.users)?.content ?? "";
     return Object.fromEntries([...users.matchAll(/^([^:\n]+):.*userdb_quota_storage_size=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+}
+
+/** The domains OpenDKIM's key table signs for (`<selector>._domainkey.<d> <d>:<selector>:<path>`), in its order. */
+export function domainsOf(payload: BundlePayload): string[] {
+    const table = payload.files.find((f) => f.path === `${PATHS.opendkimDir}/key.table`)?.content ?? "";
+    return table
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => (line.split(/\s+/)[1] ?? "").split(":")[0]);
 }
 
 /** main.cf's relayhost in the payload, when it sets one. */

@@ -18,6 +18,7 @@ import { checkHostHardening, checkInbound, sendForward, sendOutbound } from "./c
 import * as container from "./container";
 import { runControls } from "./controls";
 import { deploy } from "./deployment";
+import { checkOtherDomains } from "./domainChecks";
 import { writeEndpoints } from "./endpoints";
 import { FAULTS, type Fault, runFaults } from "./faults";
 import { PROPERTIES } from "./grade";
@@ -96,6 +97,8 @@ async function main(): Promise<number> {
             if (lab.plan.mailboxes.length > 0) {
                 log("mailboxes: delivery, IMAP, submission, aliases, refusals ...");
                 cases.push(...(await checkMailboxes(lab)));
+                log("several domains: delivery, submission signed by each domain's own key ...");
+                await checkOtherDomains(lab);
             }
             log("grading (mailauth, reverse DNS, SpamAssassin) ...");
             observePositive(lab, await gradeMessages(lab, cases));

@@ -27,6 +27,13 @@ export enum DmarcAlignment {
     Strict = "strict",
 }
 
+/** The provider's backups of the whole disk: how often, or off. */
+export enum BackupSchedule {
+    Daily = "daily",
+    Weekly = "weekly",
+    Off = "off",
+}
+
 /**
  * Arguments of {@link MailServer}. Flat, plain values and string enums so the component can be
  * offered to other Pulumi languages; only the Cloudflare zone id may come from another resource.
@@ -52,6 +59,15 @@ export interface MailServerArgs {
      * @default "s-1vcpu-512mb-10gb" (DigitalOcean), "g6-nanode-1" (Linode)
      */
     readonly size?: string;
+    /**
+     * The provider's backups of the host's whole disk (mail, queue, keys on the host): `daily`,
+     * `weekly` or `off`. DigitalOcean charges 30 % (daily) or 20 % (weekly) of the droplet's price
+     * and keeps 7 daily or 4 weekly images; Linode's Backup service (from $2 a month) always keeps a
+     * daily, a weekly and a biweekly one, so `daily` and `weekly` both turn it on. Turning backups
+     * off deletes the provider's existing backups.
+     * @default "daily" with mailboxes, "off" without (a send-only host keeps nothing `pulumi up` cannot rebuild)
+     */
+    readonly backups?: BackupSchedule;
     /**
      * Image; Debian 12 and Ubuntu 24.04 are supported.
      * @default "debian-12-x64" (DigitalOcean), "linode/debian12" (Linode)

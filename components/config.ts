@@ -1,5 +1,5 @@
 import { getDomain } from "tldts";
-import { DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "./args";
+import { BackupSchedule, DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "./args";
 import { labelProblem, MAX_NAME_LENGTH } from "./dnsName";
 import {
     CLOUDFLARE_ZONE_ID,
@@ -74,6 +74,8 @@ export interface MailServerConfig {
     readonly provider: HostProvider;
     readonly region: string;
     readonly size: string;
+    /** The provider's disk backups. */
+    readonly backups: BackupSchedule;
     readonly image: string;
     readonly linodeLabel: string;
     /** CIDR ranges, IPv4 and IPv6 apart. */
@@ -251,6 +253,8 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
     const defaultSize = (mailboxes.length > 0 ? MAILBOX_SIZES : DEFAULT_SIZES)[provider];
     const size = args.size ?? defaultSize;
     if (typeof size !== "string" || !SLUG.test(size)) fail("size", `${JSON.stringify(size)} is not a plan slug such as ${defaultSize}`);
+    // Mail is the one thing on a host with mailboxes that `pulumi up` cannot rebuild.
+    const backups = oneOf("backups", args.backups ?? (mailboxes.length > 0 ? BackupSchedule.Daily : BackupSchedule.Off), BackupSchedule);
     const image = args.image ?? defaultImage(provider);
     if (typeof image !== "string" || imageFamily(provider, image) === undefined) {
         const allowed = IMAGES[provider].map(([name]) => name).join(", ");
@@ -401,6 +405,7 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
         provider,
         region: args.region,
         size,
+        backups,
         image,
         linodeLabel,
         sshAllowed: {

@@ -1,5 +1,5 @@
 /** The package root: `import { MailServer } from "mailserver"`. */
-export { DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "./args";
+export { BackupSchedule, DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "./args";
 export { MailServerArgumentError } from "./errors";
 export { MAILSERVER_TYPE, MailServer } from "./mailServer";
 export type { DnsRecord } from "./records/recordSet";

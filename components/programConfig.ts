@@ -87,6 +87,15 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
         defaultText: "s-1vcpu-512mb-10gb / g6-nanode-1",
         description: "Droplet size or Linode type; empty for the provider's smallest that runs the server.",
     },
+    backups: {
+        change: "in-place",
+        changeNote: "the provider turns them on or off on the running host; turning them off deletes its existing backups",
+        type: "string",
+        default: "",
+        defaultText: "daily with mailboxes, else off",
+        description:
+            "Provider backups of the whole disk: daily, weekly or off (DigitalOcean: +30 % / +20 % of the droplet price; Linode: from $2/month).",
+    },
     image: {
         change: "new-host",
         type: "string",

@@ -5,10 +5,13 @@
  *
  * - DigitalOcean droplet: terraform-provider-digitalocean v2.99.1 digitalocean/droplet/resource_droplet.go,
  *   `ForceNew: true` on image, region, user_data, ssh_keys, monitoring, droplet_agent, vpc_uuid,
- *   public_networking; `ipv6` only true→false (CustomizeDiff); name and size update in place.
+ *   public_networking; `ipv6` only true→false (CustomizeDiff); name and size update in place, and so do
+ *   backups and backup_policy (the Update function's EnableBackups / DisableBackups / ChangeBackupPolicy
+ *   droplet actions).
  * - Linode instance: terraform-provider-linode v3.1.1 linode/instance/schema_resource.go, `ForceNew` on
  *   image, metadata.user_data, authorized_keys, authorized_users, root_pass, ipv4, firewall_id,
- *   disk_encryption; label, type (resize) and region (migration) update in place.
+ *   disk_encryption, backup_id; label, type (resize) and region (migration) update in place, and so does
+ *   backups_enabled (linode/instance/resource.go: EnableInstanceBackups / CancelInstanceBackups).
  * - Linode Rdns: linode/rdns/framework_resource_schema.go, `RequiresReplace` on address.
  * - Cloudflare DnsRecord: terraform-provider-cloudflare v5.22.0 internal/services/dns_record/schema.go,
  *   `RequiresReplace` on zone_id and type.
@@ -45,6 +48,7 @@ export const REPLACE_ON: Readonly<Record<string, Readonly<Record<string, Rule>>>
         ipv4: always,
         firewallId: always,
         diskEncryption: always,
+        backupId: always,
     },
     [TYPES.rdns]: { address: always },
     [TYPES.dnsRecord]: { zoneId: always, type: always },

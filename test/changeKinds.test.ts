@@ -79,6 +79,7 @@ const CASES: readonly Case[] = [
     { key: "submissionApps", stack: "linode-example", value: '["billing@example.com","shop@example.com"]' },
     { key: "relayNetworks", stack: "do-example", value: '["10.20.0.0/16"]' },
     { key: "extraDomains", stack: "linode-example", value: '["example.io","shop.example.io selector=s2026"]' },
+    { key: "backups", stack: "do-example", value: "weekly" },
     { key: "mailboxPasswords", stack: "linode-example", value: '["alice@example.com a chosen password"]' },
     { key: "smarthost", stack: "do-example", value: "smtp.relay.example.org:587", with: { spfIncludes: '["_spf.relay.example.org"]' } },
     {

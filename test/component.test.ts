@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash, createPublicKey } from "node:crypto";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { HostProvider, MailServer, type MailServerArgs } from "../components";
+import { BackupSchedule, HostProvider, MailServer, type MailServerArgs } from "../components";
 import { APPLY_PROGRAM, DEPLOY_USER } from "../components/host/bootstrap";
 import { chunkTxt } from "../components/records/txt";
 import { TYPES } from "../components/resourceTypes";
@@ -56,6 +56,7 @@ before(async () => {
             smarthostUser: "mailer",
             smarthostPassword: RELAY_PASSWORD,
             spfIncludes: ["relay.example.org"],
+            backups: BackupSchedule.Weekly,
         });
         servers.relay2525 = new MailServer("relay2525", {
             ...base,
@@ -68,6 +69,7 @@ before(async () => {
             ...base,
             extraDomains: ["example.io zoneId=00000000000000000000000000000abc selector=s2026 previousSelectors=old", "shop.example.com"],
             dmarcRua: ["postmaster@example.com"],
+            mailboxes: ["alice@example.com", "dave@example.io"],
         });
         return {};
     });
@@ -133,6 +135,8 @@ describe("MailServer on DigitalOcean", () => {
             ipv6: true,
             monitoring: false,
             resizeDisk: false,
+            // Send-only: nothing on the disk that pulumi up cannot rebuild.
+            backups: false,
         });
         assert.ok(isSecretValue(userData), "userData is secret");
         assert.deepEqual(droplet.ignoreChanges, ["userData"]);
@@ -396,6 +400,17 @@ describe("MailServer with several domains", () => {
     });
 });
 
+describe("provider backups", () => {
+    it("are daily by default once there are mailboxes: the droplet's backups on, with a daily policy", () => {
+        const droplet = one("two", TYPES.droplet).inputs;
+        assert.deepEqual([droplet.backups, droplet.backupPolicy], [true, { plan: "daily" }]);
+    });
+    it("turn Linode's Backup service on for any schedule named (it keeps daily, weekly and biweekly backups)", () => {
+        assert.equal(one("relay", TYPES.instance).inputs.backupsEnabled, true);
+        assert.equal(one("ln", TYPES.instance).inputs.backupsEnabled, false);
+    });
+});
+
 describe("MailServer with a smarthost", () => {
     it("puts the relay's password only in the secret bundle, never in a resource's plain inputs", async () => {
         assert.equal(await pulumi.isSecret(servers.relay.bundle), true);
@@ -448,6 +463,7 @@ describe("MailServer on Linode", () => {
             image: "linode/debian13",
             booted: true,
             privateIp: false,
+            backupsEnabled: false,
         });
         assert.ok(isSecretValue(metadatas), "metadatas are secret");
         const [metadata] = revealSecrets(metadatas) as Array<{ userData: string }>;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { describe, it } from "node:test";
-import { DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "../components/args";
+import { BackupSchedule, DmarcAlignment, DmarcPolicy, HostProvider, type MailServerArgs, SpfAll } from "../components/args";
 import { resolveConfig } from "../components/config";
 import { MailServerArgumentError } from "../components/errors";
 import { dmarcRecord } from "../components/records/dmarc";
@@ -81,6 +81,7 @@ describe("resolveConfig defaults", () => {
             dmarcAlignment: DmarcAlignment.Relaxed,
         });
         assert.equal(c.size, "s-1vcpu-512mb-10gb");
+        assert.equal(c.backups, "off");
         assert.equal(c.image, "debian-13-x64");
         assert.deepEqual(c.zone, { name: "example.com" });
         assert.deepEqual(c.sshAllowed, { ipv4: [], ipv6: [] });
@@ -88,6 +89,12 @@ describe("resolveConfig defaults", () => {
         assert.equal(c.hostGeneration, 1);
         assert.deepEqual(c.dkimPreviousSelectors, []);
         assert.deepEqual(c.extraDomains, []);
+    });
+
+    it("backs up daily once there are mailboxes, unless told otherwise", () => {
+        assert.equal(resolveConfig({ ...base, mailboxes: ["alice@example.com"] }).backups, "daily");
+        assert.equal(resolveConfig({ ...base, mailboxes: ["alice@example.com"], backups: BackupSchedule.Off }).backups, "off");
+        assert.equal(resolveConfig({ ...base, backups: BackupSchedule.Weekly }).backups, "weekly");
     });
 
     it("defaults per provider for Linode", () => {
@@ -720,6 +727,7 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
         ],
         ["selector empty", { dkimSelector: "" }, 'dkimSelector: "" is not a lower-case DNS label: empty label'],
         ["DMARC policy", { dmarcPolicy: "block" }, 'dmarcPolicy: "block" is not one of none, quarantine, reject'],
+        ["backups", { backups: "hourly" }, 'backups: "hourly" is not one of daily, weekly, off'],
         ["DMARC alignment", { dmarcAlignment: "s" }, 'dmarcAlignment: "s" is not one of relaxed, strict'],
         ["DMARC rua no domain", { dmarcRua: ["mailto:reports"] }, 'dmarcRua: "mailto:reports" is not an e-mail address or mailto: URI'],
         [

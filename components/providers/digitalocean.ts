@@ -1,4 +1,5 @@
 import * as digitalocean from "@pulumi/digitalocean";
+import { BackupSchedule } from "../args";
 import { ANYWHERE } from "../ports";
 import type { Host, HostInput } from "./host";
 
@@ -21,6 +22,10 @@ export function digitalOceanHost(input: HostInput): Host {
             monitoring: false,
             // A size change (only with a raised hostGeneration) keeps the disk: it can be undone.
             resizeDisk: false,
+            // Updated in place (resource_droplet.go: EnableBackups / DisableBackups / ChangeBackupPolicy);
+            // a policy is allowed only with backups on.
+            backups: config.backups !== BackupSchedule.Off,
+            ...(config.backups !== BackupSchedule.Off ? { backupPolicy: { plan: config.backups } } : {}),
             userData: input.userData,
         },
         // The user data is a generic bootstrap (the configuration arrives over SSH): a newer

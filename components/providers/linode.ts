@@ -1,5 +1,6 @@
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
+import { BackupSchedule } from "../args";
 import { type Host, type HostInput, stripPrefixLength } from "./host";
 
 /** Linode only applies Metadata user data on images and regions with these capabilities. */
@@ -42,6 +43,9 @@ export function linodeHost(input: HostInput): Host {
             metadatas: [{ userData: pulumi.secret(metadataUserData) }],
             booted: true,
             privateIp: false,
+            // Updated in place (resource.go: EnableInstanceBackups / CancelInstanceBackups); Linode keeps
+            // a daily, a weekly and a biweekly backup whichever schedule is named.
+            backupsEnabled: config.backups !== BackupSchedule.Off,
         },
         // The user data is a generic bootstrap (the configuration arrives over SSH): a newer
         // bootstrap from a newer component must not replace a running mail server. Labels are

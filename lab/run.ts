@@ -24,6 +24,7 @@ import { FAULTS, type Fault, runFaults } from "./faults";
 import { PROPERTIES } from "./grade";
 import { gradeMessages, type Lab, observePositive } from "./lab";
 import { checkMailboxes } from "./mailboxChecks";
+import { checkMove } from "./moveChecks";
 import { Report } from "./report";
 import { cleanupLeftovers, REPO, setup } from "./setup";
 import { cleanup, installSignalHandlers, log, now } from "./sys";
@@ -110,6 +111,10 @@ async function main(): Promise<number> {
                 earlier = { ...earlier, ...change };
             }
             await failedApply(lab);
+            if (lab.plan.mailboxes.length > 0) {
+                log("moving to a new host: export, a host from the same stack, import ...");
+                await checkMove(lab);
+            }
             if (args.faults.length > 0) await runFaults(lab, args.faults);
         }
         if (args.hold && lab?.container && !lab.container.disposed) {

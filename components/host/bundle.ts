@@ -30,6 +30,7 @@ import {
     renderNftables,
     renderSshdAdminConf,
 } from "./hardening";
+import { MAIL_ARCHIVE_TOOL, renderMailArchiveScript } from "./mailArchive";
 import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHosts } from "./opendkim";
 import { DKIM_MILTER, DOVECOT, dkimKeyPath, MAILBOX_MAPS, PATHS } from "./paths";
 import { type PostfixInput, renderMailboxMap, renderMainCf, renderMasterCf, renderSenderLogins, renderVirtualMap } from "./postfix";
@@ -191,6 +192,7 @@ function mailboxFiles(host: HostSettings, live: Pick<BundleLive, "passwordHashes
               ]
             : []),
         { path: DOVECOT.dropIn, content: renderDovecotDropIn(), mode: "0644", reload: ["systemd", "dovecot"] },
+        { path: MAIL_ARCHIVE_TOOL, content: renderMailArchiveScript(), mode: "0755" },
         { path: MAILBOX_MAPS.mailboxes, content: renderMailboxMap(host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
         { path: MAILBOX_MAPS.senderLogins, content: renderSenderLogins(host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
     ];

@@ -1,5 +1,6 @@
 /** Unit tests of the lab's pure parts (no root, no network). */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,10 +8,12 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { checkDmarcPolicy, checkOperator, ptrsAt, stagedIdentity, zonesBetweenStages } from "./change";
 import { setParameter } from "./controls";
+import { endpoints } from "./endpoints";
 import { expand6, grade, headerFields, type LabResolver, tamper } from "./grade";
+import type { Lab } from "./lab";
 import { cleartextAnswer } from "./mailboxChecks";
 import { dkimSignature, message } from "./messages";
-import { aliasesOf, type Plan, type PtrRecord, providerPtrs } from "./plan";
+import { aliasesOf, type Plan, type PtrRecord, providerPtrs, readPlan } from "./plan";
 import { Report } from "./report";
 import { failedValidations } from "./services";
 import { systemdSeconds } from "./sys";
@@ -365,5 +368,35 @@ describe("mailboxes in the lab", () => {
         assert.equal(cleartextAnswer(["* OK Dovecot ready.", "a1 OK", "a2 OK [CAPABILITY IMAP4rev1] Logged in", "a3 OK"]), "accepted");
         assert.equal(cleartextAnswer(["* OK Dovecot ready.", "a1 OK"]), "none");
         assert.equal(cleartextAnswer([]), "none");
+    });
+});
+
+describe("a stack with two domains, as the lab reads its plan", () => {
+    // The offline plan of do-example, read as the lab reads it (readPlan): no lab needed.
+    const out = mkdtempSync(join(tmpdir(), "lab-plan-"));
+    const cli = join(__dirname, "..", "plan", "cli.js");
+    const planned = spawnSync(process.execPath, [cli, "--stack", "do-example", "--out", out], { encoding: "utf8" });
+    const plan = readPlan(join(out, "do-example"));
+    it("has the domains the bundle signs for, primary first", () => {
+        assert.equal(planned.status, 0, planned.stderr);
+        assert.deepEqual(plan.domains, ["example.com", "example.io"]);
+    });
+    it("lists users of both domains in endpoints.json (--hold), and no hosted address as a forward", () => {
+        const dnsDir = mkdtempSync(join(tmpdir(), "lab-dns-"));
+        writeFileSync(join(dnsDir, "example.io.zone"), "");
+        const lab = { plan, dns: { dir: dnsDir }, pebble: { root: "/ca.pem" }, mailDir: "/received" } as unknown as Lab;
+        const shown = endpoints(lab);
+        assert.deepEqual(
+            shown.users.map((u) => [u.address, u.aliases]),
+            [
+                ["alice@example.com", ["team@example.com"]],
+                ["bob@example.com", ["team@example.com"]],
+                ["dave@example.io", []],
+            ],
+        );
+        assert.deepEqual(shown.forwards, [{ address: "friends@example.com", to: ["ops@example.net", "friend@example.net"] }]);
+        assert.deepEqual(shown.zoneFiles, [join(dnsDir, "example.io.zone")]);
+        rmSync(dnsDir, { recursive: true, force: true });
+        rmSync(out, { recursive: true, force: true });
     });
 });

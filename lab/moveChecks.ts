@@ -102,9 +102,10 @@ export async function checkMove(lab: Lab): Promise<void> {
 }
 
 /**
- * An archive that plants a link to /etc and then a file through it: `mailserver-mail import` (tar
- * as the mail account) writes nothing outside the mail directory, where the same archive unpacked
- * by root's tar does (the control: the archive really is an attack).
+ * Two archives: the first plants a link to /etc, the second writes a file through it (GNU tar
+ * guards links made by the same archive, not ones already on disk). `mailserver-mail import` (tar
+ * as the mail account) writes nothing outside the mail directory; the same two archives unpacked
+ * by root's tar do (the control: they really are an attack).
  */
 async function checkImportConfined(lab: Lab, add: (name: string, pass: boolean, evidence: string) => void): Promise<void> {
     const host = server(lab);
@@ -113,31 +114,38 @@ async function checkImportConfined(lab: Lab, add: (name: string, pass: boolean, 
         "d=$(mktemp -d)",
         'cd "$d"',
         "ln -s /etc planted",
-        "tar -cf /root/evil.tar planted",
+        "tar -cf /root/evil-1.tar planted",
         "rm planted",
         "mkdir planted",
         "echo pwned > planted/mailserver-evil",
-        "tar -rf /root/evil.tar planted/mailserver-evil",
+        "tar -cf /root/evil-2.tar planted/mailserver-evil",
     ].join("; ");
     await container.exec(host, build);
-    const imported = await container.exec(host, "/usr/local/sbin/mailserver-mail import < /root/evil.tar", { allowFail: true });
-    const after = await container.exec(host, "test -e /etc/mailserver-evil && echo written || echo absent", { allowFail: true });
+    const written = "test -e /etc/mailserver-evil && echo written || echo absent";
+    const imported = await container.exec(
+        host,
+        "/usr/local/sbin/mailserver-mail import < /root/evil-1.tar; /usr/local/sbin/mailserver-mail import < /root/evil-2.tar",
+        { allowFail: true },
+    );
+    const after = await container.exec(host, written, { allowFail: true });
     add(
         "import-confined-to-mail-directory",
         after.stdout.trim() === "absent",
-        `import exit ${imported.code} (${imported.stderr.trim().split("\n").slice(-2).join(" ")}); /etc/mailserver-evil ${after.stdout.trim()}`,
+        `second import exit ${imported.code} (${imported.stderr.trim().split("\n").slice(-2).join(" ")}); /etc/mailserver-evil ${after.stdout.trim()}`,
     );
-    const d = await container.exec(
+    const root = await container.exec(
         host,
-        'd=$(mktemp -d); tar -C "$d" -xf /root/evil.tar; test -e /etc/mailserver-evil && echo written || echo absent',
+        `d=$(mktemp -d); tar -C "$d" -xf /root/evil-1.tar; tar -C "$d" -xf /root/evil-2.tar; ${written}`,
         {
             allowFail: true,
         },
     );
     add(
         "import-control-root-tar-follows-the-link",
-        d.stdout.trim() === "written",
-        `root's tar on the same archive: /etc/mailserver-evil ${d.stdout.trim()}`,
+        root.stdout.trim() === "written",
+        `root's tar on the same archives: /etc/mailserver-evil ${root.stdout.trim()}`,
     );
-    await container.exec(host, "rm -f /etc/mailserver-evil /root/evil.tar /var/mail/vhosts/planted", { allowFail: true });
+    await container.exec(host, "rm -f /etc/mailserver-evil /root/evil-1.tar /root/evil-2.tar /var/mail/vhosts/planted", {
+        allowFail: true,
+    });
 }

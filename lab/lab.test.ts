@@ -18,7 +18,7 @@ const skip =
 
 /**
  * What each stack's run covers: every property with its negative control on both; all faults on
- * DigitalOcean; on each a change applied to the running host (a selector rotation, then a
+ * DigitalOcean; on each a change applied to the running host (a selector rotation in both domains, then a
  * DMARC-only change, an operator address with a relay network, a new host name; on Linode IPv6 turned off, then on
  * again, then a new mailbox and a chosen password, then a smarthost with its login and SPF include).
  */
@@ -31,6 +31,7 @@ export const LAB_RUNS: ReadonlyArray<{ stack: string; args: string[] }> = [
             ...[
                 "dkimSelector=s2026",
                 'dkimPreviousSelectors=["mailserver"]',
+                'extraDomains=["example.io selector=s2026 previousSelectors=mailserver"]',
                 "then",
                 "dmarcPolicy=reject",
                 "then",

@@ -97,16 +97,14 @@ export function parseExtraDomain(line: string, defaultSelector: string): Result<
 }
 
 /**
- * Why the further domains do not fit with the primary domain and the host name, or undefined: a
- * domain given twice, the primary itself, the host name or a name under it (it receives no mail).
+ * Why the further domains do not fit with the primary domain and the host name, or undefined: the
+ * primary itself, the host name or a name under it (it receives no mail). A domain given twice is
+ * refused with the list (config.ts parsedList).
  */
 export function extraDomainsProblem(extras: readonly MailDomain[], primary: string, fqdn: string): string | undefined {
-    const seen = new Set<string>();
     for (const { name } of extras) {
         if (name === primary) return `"${name}" is the primary domain (domain); list only the others`;
         if (isWithin(name, fqdn)) return `"${name}" is the host name ${fqdn} or under it, which receives no mail`;
-        if (seen.has(name)) return `"${name}" is given twice`;
-        seen.add(name);
     }
     return undefined;
 }

@@ -6,6 +6,8 @@
  * and the DNS serves a different public key for each); and the user cannot send as a user of the
  * primary domain (the control of the login map across domains).
  */
+import { DEFAULTS } from "../components/config";
+import { parseExtraDomain, publishedSelectors } from "../components/domains";
 import * as container from "./container";
 import { gradeMessages, type Lab, observePositive, server, waitReceived } from "./lab";
 import { fromOutside, inMailbox, messageFile, replies, submission } from "./mailboxChecks";
@@ -77,11 +79,11 @@ async function submitAndGrade(lab: Lab, add: Add, user: User, id: string, name: 
  */
 export async function checkDomainsRotation(lab: Lab, add: Add, prefix: string, entries: readonly string[]): Promise<void> {
     for (const entry of entries) {
-        const [domain, ...options] = entry.split(" ");
-        const option = (key: string) => options.find((o) => o.startsWith(`${key}=`))?.slice(key.length + 1);
-        const selector = option("selector");
-        if (!selector) continue;
-        for (const name of [selector, ...(option("previousSelectors")?.split(",") ?? [])]) {
+        // The component's own parser: the same entry means here what it means to the stack.
+        const parsed = parseExtraDomain(entry, DEFAULTS.dkimSelector);
+        if (!("value" in parsed) || parsed.value.dkimSelector === DEFAULTS.dkimSelector) continue;
+        const { name: domain, dkimSelector: selector } = parsed.value;
+        for (const name of publishedSelectors(parsed.value)) {
             const key = await publishedKey(`${name}._domainkey.${domain}`);
             add(`${domain}-selector-${name}-published`, key.length > 300, key ? `p=…${key.slice(-16)}` : "no record");
         }

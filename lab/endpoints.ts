@@ -24,8 +24,8 @@ export interface Endpoints {
 
 /** The lab as it runs now. */
 export function endpoints(lab: Lab): Endpoints {
-    // The mail domains: the primary and those of the mailboxes.
-    const hosted = new Set([`@${LAB.server.domain}`, ...lab.plan.mailboxes.map((m) => m.address.slice(m.address.lastIndexOf("@")))]);
+    // The mail domains, as the plan's bundle signs for them.
+    const hosted = new Set(lab.plan.domains.map((d) => `@${d}`));
     return {
         clientNetns: LAB.client.netns,
         host: { fqdn: lab.plan.hostname, ipv4: LAB.server.v4, ipv6: lab.plan.outputs.ipv6 ? LAB.server.v6 : undefined },

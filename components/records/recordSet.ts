@@ -137,13 +137,10 @@ function reportAuthorizations(dns: DnsSettings, domains: readonly RecordDomain[]
     return specs;
 }
 
-/** The report addresses' domains that are among ours (each once), with the zone they are in. */
-export function ownReportDomains(rua: readonly string[], domains: readonly RecordDomain[]): RecordDomain[] {
-    const targets = [...new Set(rua.map(reportUriDomain))];
-    return targets.flatMap((target) => {
-        const own = domains.find((d) => d.name === target);
-        return own ? [{ ...own, name: target }] : [];
-    });
+/** The report addresses' domains that are among ours (each once). */
+function ownReportDomains(rua: readonly string[], domains: readonly RecordDomain[]): RecordDomain[] {
+    const targets = new Set(rua.map(reportUriDomain));
+    return domains.filter((d) => targets.has(d.name));
 }
 
 /** Whether reports for `domain` sent to `reportDomain` need the receiving domain's authorization (another organization). */

@@ -203,6 +203,14 @@ export interface MailServerArgs {
      */
     readonly relayNetworks?: string[];
     /**
+     * Ask DNS blocklists about inbound mail: postscreen refuses clients that Spamhaus ZEN lists
+     * (or Mailspike, weighed against DNSWL), and rspamd's RBL module scores senders and links.
+     * Spamhaus answers only queries from the host's own resolver path, not from large public
+     * resolvers (those answers are ignored, never a refusal). Off where the host has no Internet.
+     * @default true
+     */
+    readonly dnsBlocklists?: boolean;
+    /**
      * Passwords chosen for mailboxes, `"alice@example.com <password>"` (at least 12 characters), kept
      * as secrets; a mailbox not listed gets a generated one. The host stores only Argon2id hashes.
      * @default [] (every password generated)

@@ -47,6 +47,8 @@ export interface HostSettings {
     readonly relayNetworks: readonly string[];
     /** The relay that takes every outbound message; undefined: the host delivers to each MX itself. */
     readonly smarthost: Smarthost | undefined;
+    /** Whether postscreen and rspamd ask DNS blocklists about inbound clients and senders. */
+    readonly dnsBlocklists: boolean;
 }
 
 /** DNS-only settings: changing them never touches the host. */
@@ -98,6 +100,7 @@ export const DEFAULTS = {
     dmarcPolicy: DmarcPolicy.Quarantine,
     dmarcAlignment: DmarcAlignment.Relaxed,
     ipv6: true,
+    dnsBlocklists: true,
     acmeDirectoryUrl: "https://acme-v02.api.letsencrypt.org/directory",
     deployFromCidrs: ["0.0.0.0/0", "::/0"],
     hostGeneration: 1,
@@ -373,6 +376,9 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
 
     const { smarthost, smarthostPassword } = smarthostSettings(args, dns);
 
+    const dnsBlocklists = args.dnsBlocklists ?? DEFAULTS.dnsBlocklists;
+    if (typeof dnsBlocklists !== "boolean") fail("dnsBlocklists", `${JSON.stringify(dnsBlocklists)} is not true or false`);
+
     const acmeDirectoryUrl = args.acmeDirectoryUrl ?? DEFAULTS.acmeDirectoryUrl;
     if (typeof acmeDirectoryUrl !== "string") fail("acmeDirectoryUrl", "must be an https:// URL of an ACME directory");
     const urlProblem = httpsUrlProblem(acmeDirectoryUrl);
@@ -400,6 +406,7 @@ export function resolveConfig(args: MailServerArgs): MailServerConfig {
             mail,
             relayNetworks,
             smarthost,
+            dnsBlocklists,
         },
         dns,
         provider,

@@ -272,6 +272,14 @@ export const CONFIG_KEYS: Readonly<Record<keyof MailServerArgs, ConfigKey>> = {
         description:
             "Networks (CIDR, at most /16 or /32) whose hosts may send through port 25 without logging in, signed like the host's mail.",
     },
+    dnsBlocklists: {
+        change: "in-place",
+        onHost: true,
+        type: "boolean",
+        default: true,
+        description:
+            "Refuse clients listed by Spamhaus ZEN (postscreen) and score senders and links by rspamd's DNS lists; off without Internet access.",
+    },
     mailboxPasswords: {
         change: "in-place",
         onHost: true,

@@ -50,6 +50,15 @@ describe("the bundle's files", () => {
                 ["/etc/opendkim/trusted.hosts", "0644", "root:root", false, false, "opendkim"],
                 ["/etc/opendkim/keys/example.com.mailserver.private", "0600", "opendkim:opendkim", true, false, "opendkim"],
                 ["/etc/default/postsrsd", "0644", "root:root", false, false, "postsrsd"],
+                ["/etc/rspamd/local.d/redis.conf", "0644", "root:root", false, false, "rspamd"],
+                ["/etc/rspamd/local.d/actions.conf", "0644", "root:root", false, false, "rspamd"],
+                ["/etc/rspamd/local.d/options.inc", "0644", "root:root", false, false, "rspamd"],
+                ["/etc/rspamd/local.d/worker-proxy.inc", "0644", "root:root", false, false, "rspamd"],
+                ["/etc/rspamd/local.d/dmarc.conf", "0644", "root:root", false, false, "rspamd"],
+                ["/etc/rspamd/local.d/milter_headers.conf", "0644", "root:root", false, false, "rspamd"],
+                ["/etc/rspamd/local.d/classifier-bayes.conf", "0644", "root:root", false, false, "rspamd"],
+                ["/etc/rspamd/local.d/greylist.conf", "0644", "root:root", false, false, "rspamd"],
+                ["/etc/rspamd/local.d/rbl.conf", "0644", "root:root", false, false, "rspamd"],
                 ["/usr/local/sbin/mailserver-cert", "0755", "root:root", false, false, ""],
                 ["/etc/systemd/system/mailserver-cert.service", "0644", "root:root", false, false, "systemd"],
                 ["/etc/systemd/system/mailserver-cert.timer", "0644", "root:root", false, false, "systemd"],
@@ -190,7 +199,8 @@ describe("the bundle", () => {
         const payload = bundlePayload(host(), live);
         assert.equal(payload.hostname, "mail.example.com");
         assert.deepEqual(payload.packages, [...HOST_PACKAGES]);
-        assert.deepEqual(payload.running, ["postsrsd", "opendkim", "postfix"]);
+        assert.deepEqual(payload.running, ["postsrsd", "opendkim", "redis-server", "rspamd", "postfix"]);
+        assert.deepEqual(payload.noPackageStart, ["rspamd"]);
         assert.equal(payload.banner, "220 mail.example.com ESMTP");
         assert.deepEqual(payload.liveQueries, [{ key: "check@example.org", map: "tcp:127.0.0.1:10001", startsWith: "SRS0=" }]);
         assert.deepEqual(payload.users, [{ name: "mailadmin", groups: ["sudo"], shell: "/bin/bash" }]);

@@ -78,6 +78,7 @@ const CASES: readonly Case[] = [
     { key: "aliases", stack: "do-example", value: '["info@example.com alice@example.com friend@example.net"]' },
     { key: "submissionApps", stack: "linode-example", value: '["billing@example.com","shop@example.com"]' },
     { key: "relayNetworks", stack: "do-example", value: '["10.20.0.0/16"]' },
+    { key: "dnsBlocklists", stack: "linode-example", value: "false" },
     { key: "extraDomains", stack: "linode-example", value: '["example.io","shop.example.io selector=s2026"]' },
     { key: "backups", stack: "do-example", value: "weekly" },
     { key: "mailboxPasswords", stack: "linode-example", value: '["alice@example.com a chosen password"]' },

@@ -67,6 +67,7 @@ describe("resolveConfig defaults", () => {
             mail: { mailboxes: [], aliases: [], apps: [] },
             relayNetworks: [],
             smarthost: undefined,
+            dnsBlocklists: true,
         });
         assert.deepEqual(c.mailboxPasswords, {});
         assert.equal(c.smarthostPassword, undefined);
@@ -778,6 +779,7 @@ describe("resolveConfig refuses bad input, naming the argument", () => {
         ],
         ["ipv6 not boolean", { ipv6: "yes" }, 'ipv6: "yes" is not true or false'],
         ["ipv6 string true", { ipv6: "true" }, 'ipv6: "true" is not true or false'],
+        ["dnsBlocklists not boolean", { dnsBlocklists: "off" }, 'dnsBlocklists: "off" is not true or false'],
         [
             "ACME over http",
             { acmeDirectoryUrl: "http://acme.example/dir" },

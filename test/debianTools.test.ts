@@ -19,6 +19,7 @@ import {
 } from "../components/host/bootstrap";
 import { hostFiles } from "../components/host/bundle";
 import type { ManagedFile } from "../components/host/files";
+import { RSPAMD_DIR } from "../components/host/rspamd";
 import { throwawayEd25519Key, throwawayRsaKey } from "../plan/throwawayKey";
 import { debianMissing, type InDebian, inDebian } from "./support/debian";
 import { HOST_ARGS } from "./support/hostArgs";
@@ -120,6 +121,34 @@ describe("the host's files, checked by Debian 13's own tools", { skip }, () => {
         assert.equal(r.status, 0, r.stderr);
         const bad = d.run(`echo 'SigningTabel x' >> ${d.dir}/opendkim.conf && opendkim -n -x ${d.dir}/opendkim.conf`);
         assert.notEqual(bad.status, 0);
+    });
+
+    it("rspamd 3.12 takes its local.d (rspamadm configtest and configdump), and refuses a broken file", () => {
+        const list = files({ relayNetworks: ["10.20.0.0/16"] });
+        const local = Object.fromEntries(
+            list
+                .filter((f) => f.path.startsWith(`${RSPAMD_DIR}/`))
+                .map((f) => [`local.d/${f.path.slice(RSPAMD_DIR.length + 1)}`, f.content]),
+        );
+        const d = open(local);
+        // Debian's /etc/rspamd with our local.d mounted in place, in a mount namespace of its own.
+        const rspamadm = (command: string) => d.runWith({ [RSPAMD_DIR]: "local.d" }, `rspamadm ${command}`);
+        const ok = rspamadm("configtest");
+        assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+        assert.match(ok.stdout, /syntax OK/);
+        const actions = rspamadm("configdump actions").stdout;
+        assert.match(actions, /^reject = 15;$/m);
+        assert.match(actions, /^add_header = 6;$/m);
+        assert.match(actions, /^greylist = null;$/m);
+        assert.match(rspamadm("configdump greylist").stdout, /^enabled = false;$/m);
+        assert.match(rspamadm("configdump rbl").stdout, /^enabled = true;$/m);
+        // Added to Debian's own list (private ranges), not in place of it.
+        const localAddrs = /local_addrs \[([^\]]*)\]/.exec(rspamadm("configdump options").stdout)?.[1] ?? "";
+        assert.match(localAddrs, /"192\.168\.0\.0\/16",\s+"10\.0\.0\.0\/8",[^]*"127\.0\.0\.0\/8",\s+"::1",\s+"10\.20\.0\.0\/16",/);
+        assert.match(rspamadm("configdump dmarc").stdout, /reject = "reject";/);
+        const bad = d.run(`echo 'reject = ;' >> ${d.dir}/local.d/actions.conf`);
+        assert.equal(bad.status, 0);
+        assert.notEqual(rspamadm("configtest").status, 0);
     });
 
     it("cloud-init 25.1 accepts the bootstrap user data, and refuses an empty ssh_genkeytypes", () => {

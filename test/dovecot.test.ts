@@ -95,6 +95,32 @@ describe("mailbox mode, checked by Debian 13's Dovecot and Postfix", { skip }, (
         assert.equal(setting("mail_home"), "/var/mail/vhosts/%{user | domain}/%{user | username}");
     });
 
+    it("runs the spam script before delivery: sievec compiles it (into Junk, by X-Spam), and refuses one without its require", () => {
+        assert.equal(d.run(`doveconf -c ${d.dir}/dovecot.conf -h sieve_script/spam/path`).stdout.trim(), DOVECOT.spamSieve);
+        assert.equal(d.run(`doveconf -c ${d.dir}/dovecot.conf -h sieve_script/spam/type`).stdout.trim(), "before");
+        const script = content(list, DOVECOT.spamSieve);
+        // The mail user is the host's (the applier creates it); this root has none, so sievec takes nobody's here.
+        assert.equal(
+            d.run(
+                `sed -E 's/^mail_uid = vmail$/mail_uid = nobody/; s/^mail_gid = vmail$/mail_gid = nogroup/' ${d.dir}/dovecot.conf > ${d.dir}/sievec.conf`,
+            ).status,
+            0,
+        );
+        assert.match(script, /^if header :is "X-Spam" "Yes" \{\n {2}fileinto :create "Junk";\n {2}stop;\n\}$/m);
+        const ok = d.run(
+            `mkdir -p ${d.dir}/sieve && cat > ${d.dir}/sieve/spam.sieve && sievec -c ${d.dir}/sievec.conf ${d.dir}/sieve/spam.sieve && ls ${d.dir}/sieve`,
+            script,
+        );
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.deepEqual(ok.stdout.trim().split("\n"), ["spam.sieve", "spam.svbin"]);
+        const bad = d.run(
+            `cat > ${d.dir}/sieve/bad.sieve && sievec -c ${d.dir}/sievec.conf ${d.dir}/sieve/bad.sieve`,
+            script.replace(/^require .*\n/m, ""),
+        );
+        assert.notEqual(bad.status, 0);
+        assert.match(bad.stdout + bad.stderr, /unknown command 'fileinto'/);
+    });
+
     it("listens on IPv6 only while the host has it, as Postfix does", async () => {
         assert.equal(d.run(`doveconf -c ${d.dir}/dovecot.conf -h listen`).stdout.trim(), "* ::");
         const v4 = content(await files({ ...MAIL, ipv6: false }), DOVECOT.conf)

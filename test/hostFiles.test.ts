@@ -4,11 +4,21 @@ import { renderCertScript } from "../components/host/certificate";
 import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHosts } from "../components/host/opendkim";
 import { renderMainCf, renderMasterCf, renderVirtualMap, TLS_EXCLUDED_CIPHERS } from "../components/host/postfix";
 import { srsSetup } from "../components/host/postsrsd";
+import { renderRspamdFiles } from "../components/host/rspamd";
 import { renderSmarthostLogin } from "../components/smarthost";
 import { run } from "./support/tools";
 
 const srs = srsSetup({ domain: "example.com", extraDomains: [], fqdn: "mail.example.com" });
-const postfix = { domain: "example.com", extraDomains: [], fqdn: "mail.example.com", ipv6: true, srs, mailboxes: false, relayNetworks: [] };
+const postfix = {
+    domain: "example.com",
+    extraDomains: [],
+    fqdn: "mail.example.com",
+    ipv6: true,
+    srs,
+    mailboxes: false,
+    relayNetworks: [],
+    dnsBlocklists: true,
+};
 
 /** main.cf as a map; fails on a parameter set twice. */
 function params(mainCf: string): Map<string, string> {
@@ -136,21 +146,82 @@ describe("Postfix main.cf", () => {
     });
 });
 
+describe("inbound filtering", () => {
+    it("postscreen: greeting and pipelining tests enforced, the host and relay networks exempt, DNS lists only with dnsBlocklists", () => {
+        const on = params(renderMainCf(postfix));
+        assert.equal(on.get("postscreen_access_list"), "permit_mynetworks");
+        assert.equal(on.get("postscreen_greet_action"), "enforce");
+        assert.equal(on.get("postscreen_pipelining_enable"), "yes");
+        assert.equal(on.get("postscreen_pipelining_action"), "enforce");
+        assert.equal(
+            on.get("postscreen_dnsbl_sites"),
+            "zen.spamhaus.org=127.0.0.[2..11]*3, bl.mailspike.net=127.0.0.[2..4]*2, list.dnswl.org=127.0.[0..255].[0..3]*-2",
+        );
+        assert.equal(on.get("postscreen_dnsbl_threshold"), "3");
+        assert.equal(on.get("postscreen_dnsbl_action"), "enforce");
+        const off = params(renderMainCf({ ...postfix, dnsBlocklists: false }));
+        assert.deepEqual(
+            [...off.keys()].filter((k) => k.startsWith("postscreen_")),
+            ["postscreen_access_list", "postscreen_greet_action", "postscreen_pipelining_enable", "postscreen_pipelining_action"],
+        );
+    });
+    it("port 25 runs rspamd before OpenDKIM, deferring mail while either is down; submission and local mail OpenDKIM only", () => {
+        const p = params(renderMainCf(postfix));
+        assert.equal(p.get("inbound_milters"), "inet:127.0.0.1:11332, unix:/var/spool/postfix/opendkim/opendkim.sock");
+        assert.equal(p.get("smtpd_milters"), "unix:/var/spool/postfix/opendkim/opendkim.sock");
+        assert.equal(p.get("non_smtpd_milters"), "$smtpd_milters");
+        assert.equal(p.get("milter_default_action"), "tempfail");
+    });
+    it("rspamd: the proxy's milter on loopback, DMARC policies honoured, one Authentication-Results, no greylisting, Redis", () => {
+        const files = renderRspamdFiles({ relayNetworks: ["10.20.0.0/16", "2001:db8:1::/48"], dnsBlocklists: true });
+        assert.deepEqual(Object.keys(files).sort(), [
+            "actions.conf",
+            "classifier-bayes.conf",
+            "dmarc.conf",
+            "greylist.conf",
+            "milter_headers.conf",
+            "options.inc",
+            "rbl.conf",
+            "redis.conf",
+            "worker-proxy.inc",
+        ]);
+        const body = (name: string) => files[name].split("\n").slice(1).join("\n");
+        assert.equal(body("options.inc"), 'local_addrs = ["127.0.0.0/8", "::1", "10.20.0.0/16", "2001:db8:1::/48"];\n');
+        assert.equal(body("actions.conf"), "reject = 15;\nadd_header = 6;\ngreylist = null;\n");
+        assert.equal(body("dmarc.conf"), 'actions {\n  quarantine = "add_header";\n  reject = "reject";\n}\n');
+        assert.equal(body("greylist.conf"), "enabled = false;\n");
+        assert.equal(body("redis.conf"), 'servers = "127.0.0.1:6379";\n');
+        assert.match(body("worker-proxy.inc"), /^bind_socket = "127\.0\.0\.1:11332";\nmilter = yes;\n/);
+        assert.match(body("worker-proxy.inc"), /^spam_header = "X-Spam";$/m);
+        assert.match(body("milter_headers.conf"), /^use = \["authentication-results"\];\nskip_local = true;\nskip_authenticated = true;\n/);
+        assert.match(body("milter_headers.conf"), /^ {4}remove = 0;$/m);
+        assert.equal(body("rbl.conf"), "enabled = true;\n");
+        assert.equal(renderRspamdFiles({ relayNetworks: [], dnsBlocklists: false })["rbl.conf"].split("\n")[1], "enabled = false;");
+    });
+});
+
 describe("Postfix master.cf, maps and aliases", () => {
-    it("has exactly one network listener: port 25 from the port table, without chroot", () => {
+    it("has exactly one network listener: port 25 from the port table, postscreen (one process) before smtpd, without chroot", () => {
         const lines = renderMasterCf()
             .split("\n")
             .filter((l) => l && !l.startsWith("#"));
         const inet = lines.filter((l) => l.split(/\s+/)[1] === "inet");
         assert.deepEqual(
             inet.map((l) => l.split(/\s+/)),
-            [["25", "inet", "n", "-", "n", "-", "-", "smtpd"]],
+            [["25", "inet", "n", "-", "n", "-", "1", "postscreen"]],
         );
+        // postscreen hands clients to smtpd, which runs the inbound milters (rspamd first).
+        const pass = lines.findIndex((l) => l.split(/\s+/)[1] === "pass");
+        assert.deepEqual(lines.slice(pass, pass + 2), [
+            "smtpd      pass       -       -       n       -       -       smtpd",
+            "  -o smtpd_milters=$inbound_milters",
+        ]);
+        const services = lines.filter((l) => !/^\s/.test(l));
         assert.ok(
-            lines.every((l) => l.split(/\s+/)[4] === "n"),
+            services.every((l) => l.split(/\s+/)[4] === "n"),
             "chroot column is n everywhere",
         );
-        assert.equal(lines.length, 25);
+        assert.equal(services.length, 28);
     });
     it("forwards the role addresses of the domain and the host, and root@ at the host, to the operator (no /etc/aliases)", () => {
         assert.equal(
@@ -262,7 +333,7 @@ describe("OpenDKIM", () => {
             .map((l) => l.split(/\s+/, 2) as [string, string]),
     );
     const expected: Array<[string, string]> = [
-        ["Mode", "sv"],
+        ["Mode", "s"],
         ["Canonicalization", "relaxed/simple"],
         ["SignatureAlgorithm", "rsa-sha256"],
         ["Socket", "local:/var/spool/postfix/opendkim/opendkim.sock"],

@@ -67,6 +67,7 @@ describe("Pulumi.yaml and the README, from the config-key table", () => {
             dmarcPolicy: CONFIG_KEYS.dmarcPolicy.default,
             dmarcAlignment: CONFIG_KEYS.dmarcAlignment.default,
             ipv6: CONFIG_KEYS.ipv6.default,
+            dnsBlocklists: CONFIG_KEYS.dnsBlocklists.default,
             acmeDirectoryUrl: CONFIG_KEYS.acmeDirectoryUrl.default,
             deployFromCidrs: CONFIG_KEYS.deployFromCidrs.default,
             hostGeneration: CONFIG_KEYS.hostGeneration.default,

@@ -19,7 +19,7 @@ import {
     renderCertTimer,
     renderDeployHook,
 } from "./certificate";
-import { renderDovecotConf, renderDovecotDropIn, renderDovecotUsers } from "./dovecot";
+import { renderDovecotConf, renderDovecotDropIn, renderDovecotUsers, renderSpamSieve } from "./dovecot";
 import type { ManagedFile } from "./files";
 import {
     ADMIN_USER,
@@ -35,6 +35,7 @@ import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHo
 import { DKIM_MILTER, DOVECOT, dkimKeyPath, MAILBOX_MAPS, PATHS } from "./paths";
 import { type PostfixInput, renderMailboxMap, renderMainCf, renderMasterCf, renderSenderLogins, renderVirtualMap } from "./postfix";
 import { SRS_PORTS, srsSetup } from "./postsrsd";
+import { RSPAMD_DIR, renderRspamdFiles } from "./rspamd";
 
 export const BUNDLE_FORMAT = "mailserver-bundle/1";
 
@@ -44,6 +45,8 @@ export const HOST_PACKAGES = [
     "opendkim",
     "opendkim-tools",
     "postsrsd",
+    "rspamd",
+    "redis-server",
     "certbot",
     "bind9-dnsutils",
     "ca-certificates",
@@ -52,8 +55,8 @@ export const HOST_PACKAGES = [
     "nftables",
 ] as const;
 
-/** Packages a host with mailboxes runs besides those: Dovecot for IMAP, LMTP delivery and SASL. */
-export const MAILBOX_PACKAGES = ["dovecot-core", "dovecot-imapd", "dovecot-lmtpd"] as const;
+/** Packages a host with mailboxes runs besides those: Dovecot for IMAP, LMTP delivery and SASL, and its Sieve (spam into Junk). */
+export const MAILBOX_PACKAGES = ["dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve"] as const;
 
 /** Packages a host with a smarthost login runs besides those: the SASL mechanisms (PLAIN, LOGIN) of Postfix's SMTP client. */
 export const SMARTHOST_PACKAGES = ["libsasl2-modules"] as const;
@@ -139,7 +142,7 @@ export enum Stage {
 }
 
 function postfixInput(
-    host: Pick<HostSettings, "domain" | "extraDomains" | "fqdn" | "ipv6" | "mail" | "relayNetworks" | "smarthost">,
+    host: Pick<HostSettings, "domain" | "extraDomains" | "fqdn" | "ipv6" | "mail" | "relayNetworks" | "smarthost" | "dnsBlocklists">,
 ): PostfixInput {
     const extraDomains = host.extraDomains.map((d) => d.domain);
     return {
@@ -151,6 +154,7 @@ function postfixInput(
         mailboxes: hasMailboxes(host),
         relayNetworks: host.relayNetworks,
         smarthost: host.smarthost,
+        dnsBlocklists: host.dnsBlocklists,
     };
 }
 
@@ -192,6 +196,8 @@ function mailboxFiles(host: HostSettings, live: Pick<BundleLive, "passwordHashes
               ]
             : []),
         { path: DOVECOT.dropIn, content: renderDovecotDropIn(), mode: "0644", reload: ["systemd", "dovecot"] },
+        // Compiled by sievec in beforeReload (LMTP reads the compiled copy).
+        { path: DOVECOT.spamSieve, content: renderSpamSieve(), mode: "0644", reload: ["dovecot"] },
         { path: MAIL_ARCHIVE_TOOL, content: renderMailArchiveScript(), mode: "0755" },
         { path: MAILBOX_MAPS.mailboxes, content: renderMailboxMap(host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
         { path: MAILBOX_MAPS.senderLogins, content: renderSenderLogins(host.mail), mode: "0644", postmap: true, reload: ["postfix"] },
@@ -266,6 +272,9 @@ export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimKeys" 
             }),
         ),
         ...srs.files,
+        ...Object.entries(renderRspamdFiles({ relayNetworks: host.relayNetworks, dnsBlocklists: host.dnsBlocklists })).map(
+            ([name, content]): ManagedFile => ({ path: `${RSPAMD_DIR}/${name}`, content, mode: "0644", reload: ["rspamd"] }),
+        ),
         { path: PATHS.certScript, content: renderCertScript(cert), mode: "0755" },
         { path: `/etc/systemd/system/${PATHS.certUnit}.service`, content: renderCertService(), mode: "0644", reload: ["systemd"] },
         { path: `/etc/systemd/system/${PATHS.certUnit}.timer`, content: renderCertTimer(), mode: "0644", reload: ["systemd"] },
@@ -337,8 +346,9 @@ export function bundlePayload(host: HostSettings, live: BundleLive): Record<stri
         gates: hostGates(host),
         announcedBy: announcingRecords(host, live),
         packages: hostPackages(host),
-        // Dovecot's package would start it with Debian's configuration (system accounts over PAM) before the release is in place.
-        ...(mailboxes ? { noPackageStart: ["dovecot"] } : {}),
+        // Dovecot's package would start it with Debian's configuration (system accounts over PAM) before the release is in
+        // place; rspamd's would compile its regular expressions with Debian's, holding that memory until a restart.
+        noPackageStart: [...(mailboxes ? ["dovecot"] : []), "rspamd"],
         debconf: DEBCONF,
         users: host.sshPublicKeys.length > 0 ? [{ name: ADMIN_USER, groups: ["sudo"], shell: "/bin/bash" }] : [],
         // The account that owns the Maildirs (no login, no home of its own).
@@ -364,6 +374,8 @@ export function bundlePayload(host: HostSettings, live: BundleLive): Record<stri
                       ["install", "-d", "-o", DOVECOT.mailUser, "-g", DOVECOT.mailUser, "-m", "0750", DOVECOT.mailRoot],
                       // Only the configuration's own listeners serve IMAP: never the package's socket unit.
                       ["systemctl", "mask", "dovecot.socket"],
+                      // The spam script, compiled next to itself (spam.svbin), newer than the script.
+                      ["sievec", "-c", DOVECOT.conf, DOVECOT.spamSieve],
                   ]
                 : []),
             [PATHS.certScript, "init"],
@@ -372,12 +384,14 @@ export function bundlePayload(host: HostSettings, live: BundleLive): Record<stri
             "nftables",
             "postsrsd",
             "opendkim",
+            "redis-server",
+            "rspamd",
             ...(mailboxes ? ["dovecot"] : []),
             "postfix",
             "unattended-upgrades",
             `${PATHS.certUnit}.timer`,
         ],
-        running: ["postsrsd", "opendkim", ...(mailboxes ? ["dovecot"] : []), "postfix"],
+        running: ["postsrsd", "opendkim", "redis-server", "rspamd", ...(mailboxes ? ["dovecot"] : []), "postfix"],
         afterReload: [
             ["systemctl", "start", `${PATHS.certUnit}.timer`],
             ["systemctl", "start", "--no-block", `${PATHS.certUnit}.service`],

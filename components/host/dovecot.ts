@@ -7,6 +7,7 @@
  */
 import type { Mailbox } from "../mailboxes";
 import { DOVECOT, PATHS } from "./paths";
+import { SPAM_HEADER } from "./rspamd";
 
 export interface DovecotInput {
     readonly domain: string;
@@ -111,8 +112,16 @@ quota_status_success = DUNNO
 quota_status_nouser = DUNNO
 quota_status_overquota = "552 5.2.2 Mailbox is full"
 
+# Delivery runs the global Sieve script first: mail the spam filter marked goes to Junk.
 protocol lmtp {
   postmaster_address = postmaster@${input.domain}
+  mail_plugins {
+    sieve = yes
+  }
+}
+sieve_script spam {
+  type = before
+  path = ${DOVECOT.spamSieve}
 }
 
 # Few processes for a small host: login processes serve many clients each; IMAP sessions are bounded.
@@ -177,4 +186,21 @@ ExecReload=/usr/bin/doveadm -c ${DOVECOT.conf} reload
 ExecStop=
 ExecStop=/usr/bin/doveadm -c ${DOVECOT.conf} stop
 `;
+}
+
+/**
+ * The global Sieve script LMTP runs before delivery: what rspamd marked as spam (its milter's
+ * `X-Spam: Yes`) is filed into Junk. Dovecot runs it only precompiled (`sievec`, as root:
+ * the delivering user cannot write in /etc), so the applier compiles it on every run.
+ */
+export function renderSpamSieve(): string {
+    return [
+        "# Rendered by the mailserver Pulumi component.",
+        'require ["fileinto", "mailbox"];',
+        `if header :is "${SPAM_HEADER}" "Yes" {`,
+        '  fileinto :create "Junk";',
+        "  stop;",
+        "}",
+        "",
+    ].join("\n");
 }

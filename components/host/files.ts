@@ -1,5 +1,5 @@
 /** Services the applier reloads (or restarts) when one of their files changes, in this order. */
-export const SERVICES = ["systemd", "nftables", "sshd", "postsrsd", "opendkim", "dovecot", "postfix"] as const;
+export const SERVICES = ["systemd", "nftables", "sshd", "postsrsd", "opendkim", "rspamd", "dovecot", "postfix"] as const;
 export type Service = (typeof SERVICES)[number];
 
 /**

@@ -20,7 +20,7 @@ export function renderOpendkimConf(input: OpendkimInput): string {
         ["UMask", "007"],
         ["PidFile", "/run/opendkim/opendkim.pid"],
         ["Socket", `local:${DKIM_MILTER.socket}`, "a Unix socket in a setgid postfix-group directory: Postfix may connect, nobody else"],
-        ["Mode", "sv", "sign mail from InternalHosts, verify the rest"],
+        ["Mode", "s", "sign mail from InternalHosts only; rspamd verifies inbound mail (one Authentication-Results)"],
         ["Canonicalization", "relaxed/simple", "relaxed headers survive receivers that refold them"],
         ["SignatureAlgorithm", "rsa-sha256", "rsa-sha1 is refused by receivers (RFC 8301)"],
         ["MinimumKeyBits", "1024"],

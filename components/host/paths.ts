@@ -47,6 +47,8 @@ export const DOVECOT = {
     lmtpSocket: "/var/spool/postfix/private/dovecot-lmtp",
     authSocket: "/var/spool/postfix/private/dovecot-auth",
     quotaSocket: "/var/spool/postfix/private/dovecot-quota",
+    /** The global Sieve script (and, compiled next to it, spam.svbin) that files spam into Junk. */
+    spamSieve: "/etc/dovecot/sieve/spam.sieve",
 } as const;
 
 /** The Postfix maps of mailbox mode: which addresses are mailboxes, and who may send as which address. */

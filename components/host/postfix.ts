@@ -3,6 +3,7 @@ import { tcpPort } from "../ports";
 import { IMPLICIT_TLS_PORT, SMARTHOST_LOGIN_MAP, type Smarthost, smarthostNexthop } from "../smarthost";
 import { DKIM_MILTER, DOVECOT, MAILBOX_MAPS, PATHS } from "./paths";
 import type { SrsSetup } from "./postsrsd";
+import { rspamdMilter } from "./rspamd";
 
 export interface PostfixInput {
     /** The primary mail domain (mydomain), under which the host is named. */
@@ -18,7 +19,20 @@ export interface PostfixInput {
     readonly relayNetworks: readonly string[];
     /** The relay that takes every outbound message; undefined: delivery to each recipient's MX. */
     readonly smarthost?: Smarthost;
+    /** Whether postscreen asks DNS blocklists about each new client. */
+    readonly dnsBlocklists: boolean;
 }
+
+/**
+ * The DNS lists postscreen weighs (dnsBlocklists): a client scoring 3 is refused. Each list counts
+ * only for its documented answers, so an error answer (Spamhaus's 127.255.255.x for queries from
+ * public resolvers) never refuses anyone. DNSWL's listing subtracts.
+ */
+export const POSTSCREEN_DNSBL_SITES = [
+    "zen.spamhaus.org=127.0.0.[2..11]*3",
+    "bl.mailspike.net=127.0.0.[2..4]*2",
+    "list.dnswl.org=127.0.[0..255].[0..3]*-2",
+] as const;
 
 /** A socket in Postfix's queue directory, as Postfix names it (relative to the queue directory). */
 function queueRelative(path: string): string {
@@ -117,6 +131,26 @@ export function mainCfSections(input: PostfixInput): Section[] {
               },
           ]
         : [];
+    const postscreen: Section = {
+        why:
+            "postscreen in front of port 25: a client that talks before the greeting or pipelines without being offered PIPELINING " +
+            "is refused; a new client passes these tests once and reconnects (real MTAs retry; each pass is remembered). " +
+            (input.dnsBlocklists ? "Clients listed in DNS blocklists are refused. " : "No DNS blocklists (dnsBlocklists off). ") +
+            "The host and the relay networks skip it.",
+        params: [
+            ["postscreen_access_list", "permit_mynetworks"],
+            ["postscreen_greet_action", "enforce"],
+            ["postscreen_pipelining_enable", "yes"],
+            ["postscreen_pipelining_action", "enforce"],
+            ...(input.dnsBlocklists
+                ? ([
+                      ["postscreen_dnsbl_sites", POSTSCREEN_DNSBL_SITES.join(", ")],
+                      ["postscreen_dnsbl_threshold", "3"],
+                      ["postscreen_dnsbl_action", "enforce"],
+                  ] as const)
+                : []),
+        ],
+    };
     return [
         {
             why: "Identity: hostname, banner, HELO name, certificate name and PTR are all the FQDN (Gmail 550-5.7.25; RFC 5321 §4.1.1.1).",
@@ -157,6 +191,7 @@ export function mainCfSections(input: PostfixInput): Section[] {
                 ["disable_vrfy_command", "yes"],
             ],
         },
+        postscreen,
         ...submission,
         {
             why: "SMTP smuggling guards (CVE-2023-51764): normalize bare newlines, refuse unauthorized pipelining.",
@@ -169,11 +204,14 @@ export function mainCfSections(input: PostfixInput): Section[] {
         },
         {
             why:
-                "DKIM: OpenDKIM signs mail from mynetworks and local submission, once (no re-injection path). " +
-                "If the milter is down, mail is deferred, never sent unsigned (Gmail 550-5.7.26).",
+                "Milters. DKIM: OpenDKIM signs mail from mynetworks and local submission, once (no re-injection path). " +
+                "Port 25 (inbound_milters) goes through rspamd first: it verifies SPF, DKIM and DMARC, rejects spam and DMARC " +
+                "p=reject failures, and marks the rest. If a milter is down, mail is deferred: never sent unsigned " +
+                "(Gmail 550-5.7.26), never taken unfiltered.",
             params: [
                 ["milter_protocol", "6"],
                 ["smtpd_milters", `unix:${DKIM_MILTER.socket}`],
+                ["inbound_milters", `${rspamdMilter()}, unix:${DKIM_MILTER.socket}`],
                 ["non_smtpd_milters", "$smtpd_milters"],
                 ["milter_default_action", "tempfail"],
             ],
@@ -303,8 +341,12 @@ export function renderMasterCf(input: { readonly mailboxes: boolean } = { mailbo
           ]
         : [];
     const services: Service[] = [
-        // The inbound listener: the port table's smtp entry (opened in the firewall too).
-        [String(tcpPort("smtp")), "inet", "n", "-", "-", "-", "smtpd"],
+        // The inbound listener: the port table's smtp entry (opened in the firewall too), postscreen first,
+        // then smtpd with the inbound milters.
+        [String(tcpPort("smtp")), "inet", "n", "-", "-", "1", "postscreen"],
+        ["smtpd", "pass", "-", "-", "-", "-", "smtpd", [["smtpd_milters", "$inbound_milters"]]],
+        ["dnsblog", "unix", "-", "-", "-", "0", "dnsblog"],
+        ["tlsproxy", "unix", "-", "-", "-", "0", "tlsproxy"],
         ...submission,
         ["pickup", "unix", "n", "-", "60", "1", "pickup"],
         ["cleanup", "unix", "n", "-", "-", "0", "cleanup"],

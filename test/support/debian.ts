@@ -33,6 +33,11 @@ export interface InDebian {
     /** Where the files are, inside the root (e.g. /tmp/mailserver-test-x). */
     readonly dir: string;
     run(command: string, input?: string): { status: number | null; stdout: string; stderr: string };
+    /**
+     * `command` with directories of the test directory mounted over paths of the root (`binds`:
+     * root path → path below `dir`), in a private mount namespace: the root itself is never changed.
+     */
+    runWith(binds: Readonly<Record<string, string>>, command: string): { status: number | null; stdout: string; stderr: string };
     dispose(): void;
 }
 
@@ -56,6 +61,33 @@ export function inDebian(files: Readonly<Record<string, string>>, modes: Readonl
                 {
                     encoding: "utf8",
                     input,
+                },
+            );
+            return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+        },
+        runWith(binds: Readonly<Record<string, string>>, command: string) {
+            const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+            const mounts = Object.entries(binds).map(
+                ([target, source]) => `mount --bind ${quote(join(host, source))} ${quote(join(root, target))}`,
+            );
+            const chrooted = [
+                "chroot",
+                root,
+                "/usr/bin/env",
+                "-i",
+                "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                "LANG=C.UTF-8",
+                "sh",
+                "-c",
+                command,
+            ]
+                .map(quote)
+                .join(" ");
+            const r = spawnSync(
+                "unshare",
+                ["--mount", "--propagation", "private", "sh", "-c", [...mounts, `exec ${chrooted}`].join(" && ")],
+                {
+                    encoding: "utf8",
                 },
             );
             return { status: r.status, stdout: r.stdout, stderr: r.stderr };

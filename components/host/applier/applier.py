@@ -58,7 +58,7 @@ MODES = {"0644": 0o644, "0640": 0o640, "0600": 0o600, "0755": 0o755, "0440": 0o4
 # Where live files may be; nothing else is ever written.
 ALLOWED_PREFIXES = ("/etc/", "/usr/local/sbin/mailserver-")
 FORBIDDEN = ("/etc/mailserver/", "/etc/shadow", "/etc/passwd", "/etc/group", "/etc/gshadow")
-SERVICE_ORDER = ["systemd", "hostname", "nftables", "sshd", "postsrsd", "opendkim", "dovecot", "postfix"]
+SERVICE_ORDER = ["systemd", "hostname", "nftables", "sshd", "postsrsd", "opendkim", "rspamd", "dovecot", "postfix"]
 # Installed with policy-rc.d denying these, so no package starts its service with its own defaults.
 POLICY_RC_D = "/usr/sbin/policy-rc.d"
 DOVECOT_CONF = "/etc/dovecot/mailserver.conf"
@@ -69,6 +69,7 @@ RESTART = {
     "sshd": [["systemctl", "reload-or-restart", "ssh"]],
     "postsrsd": [["systemctl", "restart", "postsrsd"]],
     "opendkim": [["systemctl", "restart", "opendkim"]],
+    "rspamd": [["systemctl", "restart", "rspamd"]],
     "dovecot": [["systemctl", "restart", "dovecot"]],
     "postfix": [["systemctl", "restart", "postfix"]],
 }
@@ -79,6 +80,8 @@ RELOAD = {
     # postsrsd 1.10 re-reads its settings only when started.
     "postsrsd": [["systemctl", "restart", "postsrsd"]],
     "opendkim": [["systemctl", "reload-or-restart", "opendkim"]],
+    # rspamd re-reads its configuration on SIGHUP (new workers).
+    "rspamd": [["systemctl", "reload-or-restart", "rspamd"]],
     "dovecot": [["systemctl", "reload-or-restart", "dovecot"]],
     "postfix": [["systemctl", "reload-or-restart", "postfix"]],
 }

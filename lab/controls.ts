@@ -191,6 +191,19 @@ export async function runControls(lab: Lab): Promise<void> {
     await sendAndGrade(lab, "one-signature", "neg-one-signature", async () => {
         await container.exec(server(lab), pySmtpSubmit(FROM, LAB.operator), { input: readFileSync(file, "latin1") });
     });
-    // Spam, from the real server: GTUBE scores as spam whatever else is right.
-    await sendAndGrade(lab, "spam-score", "neg-spam-score", viaSmtp(lab, "neg-spam-score", true, GTUBE));
+    // Spam, from the real server: GTUBE scores as spam whatever else is right. Port 25 now refuses it (rspamd),
+    // so it is injected with sendmail, which only OpenDKIM sees: the grader, not our filter, must catch it.
+    await sendAndGrade(lab, "spam-score", "neg-spam-score", async () => {
+        await container.exec(server(lab), `/usr/sbin/sendmail -f ${FROM} -- ${LAB.operator}`, {
+            input: message({
+                caseId: "neg-spam-score",
+                from: FROM,
+                to: LAB.operator,
+                subject: "lab neg-spam-score",
+                withIds: true,
+                crlf: true,
+                body: GTUBE,
+            }),
+        });
+    });
 }

@@ -23,6 +23,8 @@ export interface ImapJob {
     readonly pass: string;
     /** `read`: the X-Lab-Case of the message to find in INBOX. */
     readonly caseId?: string;
+    /** `read`: the folder to look in instead of INBOX (Junk). */
+    readonly folder?: string;
 }
 
 export interface ImapResult {
@@ -58,7 +60,7 @@ async function read(job: ImapJob): Promise<ImapResult> {
     }
     try {
         const specialUse = (await client.list()).flatMap((m) => (m.specialUse ? [m.specialUse] : [])).sort();
-        const lock = await client.getMailboxLock("INBOX");
+        const lock = await client.getMailboxLock(job.folder ?? "INBOX");
         try {
             let header: string | undefined;
             if (job.caseId) {

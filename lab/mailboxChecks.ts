@@ -15,7 +15,7 @@ import { sleep } from "./sys";
 import { LAB } from "./topology";
 
 const SECTION = "mailboxes";
-const OUTSIDE = "alice@example.org";
+export const OUTSIDE = "alice@example.org";
 
 /** Runs the lab's IMAP client in the outside client's namespace. */
 export function imap(lab: Lab, job: Omit<ImapJob, "host" | "servername" | "caFile">): Promise<ImapResult> {
@@ -119,11 +119,11 @@ export async function checkQuota(lab: Lab, add: (name: string, pass: boolean, ev
     }
 }
 
-/** Waits until `user`'s INBOX holds the message `id`; its header block, or the last answer. */
-export async function inMailbox(lab: Lab, user: { address: string; password: string }, id: string): Promise<ImapResult> {
+/** Waits until `user`'s INBOX (or `folder`) holds the message `id`; its header block, or the last answer. */
+export async function inMailbox(lab: Lab, user: { address: string; password: string }, id: string, folder?: string): Promise<ImapResult> {
     let last: ImapResult = {};
     for (let i = 0; i < 30; i++) {
-        last = await imap(lab, { mode: "read", port: 993, user: user.address, pass: user.password, caseId: id });
+        last = await imap(lab, { mode: "read", port: 993, user: user.address, pass: user.password, caseId: id, folder });
         if (last.header || last.loggedIn === false) return last;
         await sleep(1000);
     }

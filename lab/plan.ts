@@ -97,6 +97,9 @@ export async function makePlan(
         `acmeDirectoryUrl=${acmeUrl}`,
         "--config",
         `acmeCaBundle=${acmeCaPem}`,
+        // The lab has no Internet: no DNS blocklists (their queries would only be refused).
+        "--config",
+        "dnsBlocklists=false",
     ];
     for (const [key, value] of Object.entries(earlier)) args.push("--config", `${key}=${value}`);
     for (const [key, value] of Object.entries(changes)) args.push("--change", `${key}=${value}`);

@@ -21,6 +21,7 @@ import { deploy } from "./deployment";
 import { checkOtherDomains } from "./domainChecks";
 import { writeEndpoints } from "./endpoints";
 import { FAULTS, type Fault, runFaults } from "./faults";
+import { checkFilter } from "./filterChecks";
 import { PROPERTIES } from "./grade";
 import { gradeMessages, type Lab, observePositive } from "./lab";
 import { checkMailboxes } from "./mailboxChecks";
@@ -101,6 +102,8 @@ async function main(): Promise<number> {
                 log("several domains: delivery, submission signed by each domain's own key ...");
                 await checkOtherDomains(lab);
             }
+            log("inbound filtering: postscreen, GTUBE, DMARC reject, Authentication-Results, Junk ...");
+            await checkFilter(lab);
             log("grading (mailauth, reverse DNS, SpamAssassin) ...");
             observePositive(lab, await gradeMessages(lab, cases));
             if (args.controls === "all") await runControls(lab);

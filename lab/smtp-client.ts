@@ -30,6 +30,12 @@ export interface Job {
     readonly timeoutMs?: number;
     /** The address to connect from (a relay sending from its own address). */
     readonly localAddress?: string;
+    /** Report postscreen's deferral of a new client as it is, instead of reconnecting once as an MTA would. */
+    readonly noRetry?: boolean;
+    /** A bot's manners: EHLO sent at once, before the server's greeting. */
+    readonly pregreet?: boolean;
+    /** A bot's manners: MAIL, RCPT and DATA sent in one write, whether or not PIPELINING was offered. */
+    readonly pipeline?: boolean;
 }
 
 export interface Reply {
@@ -64,6 +70,16 @@ export interface Transcript {
     data?: Reply;
     dataEnd?: Reply;
     error?: string;
+    /** The first session's replies, when postscreen deferred a client it had not seen (and the client reconnected). */
+    postscreen?: { banner?: Reply; rcpt?: Reply[] };
+}
+
+/** postscreen's reply to RCPT from a client that has just passed its tests: it must reconnect (Postfix's postscreen(8)). */
+export const POSTSCREEN_DEFERRAL = /^450 4\.3\.2 Service currently unavailable/;
+
+/** Whether `t` is postscreen's first-contact deferral: every recipient refused with its 450. */
+export function deferredByPostscreen(t: Transcript): boolean {
+    return (t.rcpt ?? []).length > 0 && (t.rcpt ?? []).every((r) => POSTSCREEN_DEFERRAL.test(r.lines.join(" ")));
 }
 
 /** A client address as a server socket reports it, IPv4-mapped IPv6 (`::ffff:192.0.2.1`) as plain IPv4. */
@@ -152,7 +168,7 @@ export async function deliver(job: Job): Promise<Transcript> {
         timer = setTimeout(() => resolve({ error: "timeout" }), job.timeoutMs ?? 60_000);
     });
     try {
-        return await Promise.race([session(job, {}), timeout]);
+        return await Promise.race([retried(job, {}), timeout]);
     } finally {
         clearTimeout(timer);
     }
@@ -165,9 +181,22 @@ async function run(job: Job): Promise<Transcript> {
         console.log(JSON.stringify(transcript));
         process.exit(0);
     }, job.timeoutMs ?? 60_000);
-    await session(job, transcript);
+    await retried(job, transcript);
     clearTimeout(timer);
     return transcript;
+}
+
+/**
+ * The session of `job`; when postscreen defers it as a new client, once more on a new connection,
+ * as a real MTA retries (postscreen remembers the pass), with the first replies kept in `postscreen`.
+ */
+async function retried(job: Job, transcript: Transcript): Promise<Transcript> {
+    await session(job, transcript);
+    if (job.noRetry || !deferredByPostscreen(transcript)) return transcript;
+    const first = { banner: transcript.banner, rcpt: transcript.rcpt };
+    for (const key of Object.keys(transcript) as Array<keyof Transcript>) delete transcript[key];
+    transcript.postscreen = first;
+    return session(job, transcript);
 }
 
 /** The SMTP session of `job`, each reply recorded in `transcript` as it comes. */
@@ -187,8 +216,19 @@ async function session(job: Job, transcript: Transcript): Promise<Transcript> {
         });
         connection = new Connection(socket);
     }
-    transcript.banner = await connection.reply();
-    transcript.ehlo = await connection.command(`EHLO ${job.helo}`);
+    if (job.pregreet) {
+        // postscreen reads and drops what came before its greeting; the bot says EHLO again if it got no answer.
+        const banner = connection.reply();
+        const ehlo = connection.reply();
+        connection.socket.write(`EHLO ${job.helo}\r\n`);
+        transcript.banner = await banner;
+        const early = await Promise.race([ehlo, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000))]);
+        if (!early) connection.socket.write(`EHLO ${job.helo}\r\n`);
+        transcript.ehlo = early ?? (await ehlo);
+    } else {
+        transcript.banner = await connection.reply();
+        transcript.ehlo = await connection.command(`EHLO ${job.helo}`);
+    }
     if (job.starttls && !job.implicitTls) {
         transcript.starttls = await connection.command("STARTTLS");
         if (transcript.starttls.code !== 220) throw new Error(`STARTTLS refused: ${transcript.starttls.lines.join(" ")}`);
@@ -202,7 +242,13 @@ async function session(job: Job, transcript: Transcript): Promise<Transcript> {
         transcript.auth = await connection.command(`AUTH PLAIN ${token}`);
         transcript.authMs = Date.now() - sent;
     }
-    if (job.from !== undefined && (!transcript.auth || transcript.auth.code === 235)) {
+    if (job.pipeline && job.from !== undefined) {
+        const [mail, rcpt, data] = [connection.reply(), connection.reply(), connection.reply()];
+        connection.socket.write(`MAIL FROM:<${job.from}>\r\nRCPT TO:<${job.to?.[0] ?? ""}>\r\nDATA\r\n`);
+        transcript.mail = await mail;
+        transcript.rcpt = [await rcpt];
+        transcript.data = await data;
+    } else if (job.from !== undefined && (!transcript.auth || transcript.auth.code === 235)) {
         transcript.mail = await connection.command(`MAIL FROM:<${job.from}>${job.size !== undefined ? ` SIZE=${job.size}` : ""}`);
         transcript.rcpt = [];
         for (const recipient of job.to ?? []) transcript.rcpt.push(await connection.command(`RCPT TO:<${recipient}>`));

@@ -7,6 +7,7 @@
  *   mlab-mx      the receiving MX for example.net (lab/receiver.ts), and the smarthost (lab/relay.ts)
  *   mlab-client  an outside client (example.org), and the machine that runs `pulumi up`
  *   mlab-app     an application server that a change puts in relayNetworks (it sends without logging in)
+ *   mlab-bot     a spam bot: talks before the greeting, pipelines unasked (postscreen's negative controls)
  *   mlab-acme    Pebble, the ACME server
  */
 import { documentationAddresses } from "../plan/mocks";
@@ -47,6 +48,8 @@ export const LAB = {
     client: { netns: "mlab-client", name: "client.example.org", v4: "192.0.2.30", v6: "2001:db8::30" },
     /** An application server elsewhere, sending as the mail domain through port 25 once its /32 is in relayNetworks. */
     app: { netns: "mlab-app", name: "app.example.org", v4: "192.0.2.31", v6: "2001:db8::31" },
+    /** A spam bot on a botnet address: no DNS names; only the filter checks use it. */
+    bot: { netns: "mlab-bot", name: "bot.example", v4: "192.0.2.32", v6: "2001:db8::32" },
     acme: { netns: "mlab-acme", name: "acme.lab.test", v4: "192.0.2.40", v6: "2001:db8::40" },
     /** The operator's mailbox, at the receiving MX. */
     operator: "ops@example.net",
@@ -58,7 +61,7 @@ export const LAB = {
 /** Every namespace the lab makes, with the addresses on its link (the server's are in the container). */
 export function namespaces(): Array<{ netns: string; addresses: string[] }> {
     const byNamespace = new Map<string, string[]>();
-    for (const node of [LAB.dns, LAB.dnsNoPtr, LAB.mx, LAB.relay, LAB.client, LAB.app, LAB.acme] as readonly Node[]) {
+    for (const node of [LAB.dns, LAB.dnsNoPtr, LAB.mx, LAB.relay, LAB.client, LAB.app, LAB.bot, LAB.acme] as readonly Node[]) {
         const list = byNamespace.get(node.netns) ?? [];
         list.push(`${node.v4}/${LAB.prefix4}`, `${node.v6}/${LAB.prefix6}`);
         byNamespace.set(node.netns, list);

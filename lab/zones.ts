@@ -118,6 +118,9 @@ interface LabRecord {
     readonly rdata: string;
 }
 
+/** An outside domain with DMARC p=reject and SPF listing the lab's client only. */
+export const LAB_STRICT_DOMAIN = "strict.example.org";
+
 /** The lab's own records: name server, ACME server, the operator's MX, the outside client, their PTRs. */
 function labRecords(extraTxt: Readonly<Record<string, string>>): LabRecord[] {
     const records: LabRecord[] = [];
@@ -150,6 +153,17 @@ function labRecords(extraTxt: Readonly<Record<string, string>>): LabRecord[] {
         rdata: `"v=spf1 ip4:${LAB.client.v4} ip6:${LAB.client.v6} -all"`,
     });
     records.push({ zone: "example.org.", owner: "_dmarc.example.org.", type: "TXT", rdata: '"v=DMARC1; p=none"' });
+    // A sender domain whose DMARC policy is reject: only the client may send as it (the filter's DMARC check).
+    records.push(
+        {
+            zone: "example.org.",
+            owner: fq(LAB_STRICT_DOMAIN),
+            type: "TXT",
+            rdata: `"v=spf1 ip4:${LAB.client.v4} ip6:${LAB.client.v6} -all"`,
+        },
+        { zone: "example.org.", owner: fq(`_dmarc.${LAB_STRICT_DOMAIN}`), type: "TXT", rdata: '"v=DMARC1; p=reject"' },
+        { zone: "example.org.", owner: fq(LAB_STRICT_DOMAIN), type: "MX", rdata: `10 ${fq(LAB.client.name)}` },
+    );
     host("example.org.", LAB.client);
     host("example.org.", LAB.app);
     for (const [owner, value] of Object.entries(extraTxt)) {

@@ -6,9 +6,10 @@
  *   "Internet Site") against the plan (bootstrap + configuration step over SSH), each from the
  *   container's start until port 25 answers with its banner from outside, polled from before boot;
  * - for the plan, boot to the first message graded all-pass;
- * - SMTP throughput with the DKIM milter on and off, in alternating rounds (a message counts as
+ * - SMTP throughput with the DKIM milter on and off (rspamd on port 25 in both), in alternating rounds (a message counts as
  *   signed only when mailauth verifies our DKIM signature on it at the MX);
- * - memory of the mail services (Dovecot too, with mailboxes) at rest after the throughput run;
+ * - memory of the mail services (rspamd and Redis, the inbound filter; Dovecot too, with mailboxes)
+ *   at rest after the throughput run;
  *   every boot runs in a cgroup memory limit equal to the default plan's memory (512 MB
  *   send-only, 1 GB with mailboxes; no swap), with its OOM-kill count and peak.
  *
@@ -19,6 +20,7 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { spread } from "../bench/stats";
+import { rspamdMilter } from "../components/host/rspamd";
 import * as container from "./container";
 import { applyPlan, freshBoot } from "./deployment";
 import { gradeMessages, type Lab, server, serveZones, smtp, waitReceived } from "./lab";
@@ -130,18 +132,24 @@ function cgroupStats(dir: string): { oomKills: number; peakMb: number; swapMb: n
 /** Proportional set size (kB) of the mail services, from smaps_rollup: shared pages counted once. */
 async function mailMemory(lab: Lab): Promise<Record<string, number>> {
     // Dovecot: its master and every process it started (login, auth, imap, lmtp, …), marked with a "d".
-    const script = `for p in $(pgrep -x master; pgrep -u postfix; pgrep -x opendkim; pgrep -x postsrsd); do
+    const script = `for p in $(pgrep -x master; pgrep -u postfix; pgrep -x opendkim; pgrep -x postsrsd; pgrep -x rspamd; pgrep -x redis-server); do
   printf '%s %s\\n' "$(cat /proc/$p/comm)" "$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)"; done
 for d in $(pgrep -x dovecot); do for p in $d $(pgrep -P $d); do
   printf 'd %s\\n' "$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)"; done; done`;
     const r = await container.exec(server(lab), script, { allowFail: true });
-    const out: Record<string, number> = { postfix: 0, opendkim: 0, postsrsd: 0, dovecot: 0 };
+    const out: Record<string, number> = { postfix: 0, opendkim: 0, postsrsd: 0, rspamd: 0, redis: 0, dovecot: 0 };
+    const named: Record<string, string> = {
+        d: "dovecot",
+        opendkim: "opendkim",
+        postsrsd: "postsrsd",
+        rspamd: "rspamd",
+        "redis-server": "redis",
+    };
     for (const line of r.stdout.trim().split("\n")) {
         const [comm, pss] = line.split(" ");
-        const key = comm === "d" ? "dovecot" : comm === "opendkim" ? "opendkim" : comm === "postsrsd" ? "postsrsd" : "postfix";
-        out[key] += Number(pss) || 0;
+        out[named[comm] ?? "postfix"] += Number(pss) || 0;
     }
-    out.total = out.postfix + out.opendkim + out.postsrsd + out.dovecot;
+    out.total = out.postfix + out.opendkim + out.postsrsd + out.rspamd + out.redis + out.dovecot;
     return out;
 }
 
@@ -176,7 +184,7 @@ async function throughput(lab: Lab, tag: string): Promise<{ rate: number; signed
     return { rate, signed };
 }
 
-/** The plan's bundle with the DKIM milter taken out of main.cf (the "off" side of the throughput ratio). */
+/** The plan's bundle with the DKIM milter taken out of main.cf, rspamd left on port 25 (the "off" side of the throughput ratio). */
 function bundleWithoutMilter(lab: Lab): Buffer {
     const bundle = JSON.parse(readFileSync(lab.plan.apply.bundleFile, "utf8")) as {
         payload: { files: Array<{ path: string; content: string }> };
@@ -185,7 +193,8 @@ function bundleWithoutMilter(lab: Lab): Buffer {
     if (!mainCf) throw new Error("the bundle has no main.cf");
     mainCf.content = mainCf.content
         .replace(/^smtpd_milters = .*$/m, "smtpd_milters =")
-        .replace(/^non_smtpd_milters = .*$/m, "non_smtpd_milters =");
+        .replace(/^non_smtpd_milters = .*$/m, "non_smtpd_milters =")
+        .replace(/^inbound_milters = .*$/m, `inbound_milters = ${rspamdMilter()}`);
     return Buffer.from(JSON.stringify(bundle));
 }
 
@@ -199,7 +208,7 @@ async function main(): Promise<number> {
         const lab = await setup(values.stack, out, report);
         const mailboxes = lab.plan.mailboxes.length > 0;
         const memoryMb = Number(values["memory-mb"] || (mailboxes ? PLAN_MEMORY_MB.mailboxes : PLAN_MEMORY_MB.sendOnly));
-        const services = ["master", "qmgr", "opendkim", "postsrsd", ...(mailboxes ? ["dovecot"] : [])];
+        const services = ["master", "qmgr", "opendkim", "postsrsd", "rspamd", "redis-server", ...(mailboxes ? ["dovecot"] : [])];
         const packages = (JSON.parse(readFileSync(lab.plan.commit.bundleFile, "utf8")) as { payload: { packages: string[] } }).payload
             .packages;
         const cgroup = memoryCgroup(memoryMb);
@@ -279,7 +288,7 @@ async function main(): Promise<number> {
         rows.push(["ratio of the medians, on / off", (on.median / off.median).toFixed(2)]);
         rows.push([
             "memory of the mail services at rest after the run (PSS)",
-            `${mb(rest.total)} MB (postfix ${mb(rest.postfix)}, opendkim ${mb(rest.opendkim)}, postsrsd ${mb(rest.postsrsd)}${mailboxes ? `, dovecot ${mb(rest.dovecot)}` : ""})`,
+            `${mb(rest.total)} MB (postfix ${mb(rest.postfix)}, opendkim ${mb(rest.opendkim)}, postsrsd ${mb(rest.postsrsd)}, rspamd ${mb(rest.rspamd)}, redis ${mb(rest.redis)}${mailboxes ? `, dovecot ${mb(rest.dovecot)}` : ""})`,
         ]);
         rows.push([
             `the whole host in a ${memoryMb} MB cgroup (${inside.join(", ")} inside)`,

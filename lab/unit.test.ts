@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { checkDmarcPolicy, checkOperator, ptrsAt, stagedIdentity, zonesBetweenStages } from "./change";
 import { setParameter } from "./controls";
 import { endpoints } from "./endpoints";
+import { authenticationResults } from "./filterChecks";
 import { expand6, grade, headerFields, type LabResolver, tamper } from "./grade";
 import type { Lab } from "./lab";
 import { cleartextAnswer } from "./mailboxChecks";
@@ -16,6 +17,7 @@ import { dkimSignature, message } from "./messages";
 import { aliasesOf, type Plan, type PtrRecord, providerPtrs, readPlan } from "./plan";
 import { Report } from "./report";
 import { failedValidations } from "./services";
+import { deferredByPostscreen } from "./smtp-client";
 import { systemdSeconds } from "./sys";
 import { buildZones, parsePlanZones, ptrName } from "./zones";
 
@@ -398,5 +400,32 @@ describe("a stack with two domains, as the lab reads its plan", () => {
         assert.deepEqual(shown.zoneFiles, [join(dnsDir, "example.io.zone")]);
         rmSync(dnsDir, { recursive: true, force: true });
         rmSync(out, { recursive: true, force: true });
+    });
+});
+
+describe("inbound filtering, as the lab reads it", () => {
+    const reply = (line: string) => ({ code: Number(line.slice(0, 3)), lines: [line] });
+    it("a client reconnects only after postscreen's own deferral of every recipient", () => {
+        assert.equal(deferredByPostscreen({ rcpt: [reply("450 4.3.2 Service currently unavailable")] }), true);
+        assert.equal(
+            deferredByPostscreen({ rcpt: [reply("450 4.1.8 <x@example.org>: Sender address rejected: Domain not found")] }),
+            false,
+        );
+        assert.equal(deferredByPostscreen({ rcpt: [reply("450 4.3.2 Service currently unavailable"), reply("250 2.1.5 Ok")] }), false);
+        assert.equal(deferredByPostscreen({}), false);
+    });
+    it("Authentication-Results fields are read unfolded, every one of them", () => {
+        const header = [
+            "Received: from x",
+            "Authentication-Results: mail.example.com;",
+            "\tdkim=pass header.d=example.org;",
+            " spf=pass smtp.mailfrom=a@example.org",
+            "authentication-results: other.example; none",
+            "Subject: hi",
+        ].join("\r\n");
+        assert.deepEqual(authenticationResults(header), [
+            "Authentication-Results: mail.example.com; dkim=pass header.d=example.org; spf=pass smtp.mailfrom=a@example.org",
+            "authentication-results: other.example; none",
+        ]);
     });
 });

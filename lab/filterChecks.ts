@@ -10,8 +10,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as container from "./container";
 import { type Lab, server, smtp, waitReceived } from "./lab";
-import { imap, inMailbox, OUTSIDE, replies } from "./mailboxChecks";
-import { dkimSignature, GTUBE, message } from "./messages";
+import { imap, inMailbox, messageFile, OUTSIDE, replies } from "./mailboxChecks";
+import { GTUBE } from "./messages";
 import type { Job, Transcript } from "./smtp-client";
 import { POSTSCREEN_DEFERRAL } from "./smtp-client";
 import { LAB, type Node } from "./topology";
@@ -68,23 +68,6 @@ async function verdict(lab: Lab, ...words: string[]): Promise<string> {
     return r.stdout.trim().slice(0, 400) || "no rspamd log line";
 }
 
-/** The message `id` from `from` to `to`, signed for example.org when it is from there (as the lab's client signs). */
-async function outsideMessage(lab: Lab, id: string, from: string, to: string, options: { body?: string; head?: string[] } = {}) {
-    const raw = message({ caseId: id, from, to, subject: `lab ${id}`, withIds: true, crlf: true, body: options.body });
-    const withHead = options.head ? `${options.head.join("\r\n")}\r\n${raw}` : raw;
-    const signature = from.endsWith("@example.org")
-        ? await dkimSignature(withHead, {
-              signingDomain: "example.org",
-              selector: "lab",
-              privateKey: lab.clientKey,
-              canonicalization: "relaxed/relaxed",
-          })
-        : "";
-    const file = join(lab.work, `${id}.eml`);
-    writeFileSync(file, signature + withHead);
-    return file;
-}
-
 /** Sends `file` over port 25 from `node`, as an MTA would (STARTTLS; reconnecting once if postscreen defers it). */
 function send(lab: Lab, node: Node, from: string, to: string, file: string, extra: Partial<Job> = {}): Promise<Transcript> {
     return smtp(node.netns, {
@@ -114,28 +97,15 @@ const rejected = (t: Transcript) => (t.dataEnd?.code ?? 0) >= 500 && (t.dataEnd?
 
 async function checkPostscreen(add: Add, to: string): Promise<void> {
     // A client it has not seen: the teaser greeting, then 450 at RCPT; reconnecting, it is let in.
-    const first = await smtp(LAB.app.netns, {
-        host: LAB.server.v4,
-        localAddress: LAB.app.v4,
-        helo: LAB.app.name,
-        from: OUTSIDE,
-        to: [to],
-        noRetry: true,
-    });
+    const job = { host: LAB.server.v4, localAddress: LAB.app.v4, helo: LAB.app.name, from: OUTSIDE, to: [to], noRetry: true };
+    const first = await smtp(LAB.app.netns, job);
     const deferred = (first.rcpt ?? []).some((r) => POSTSCREEN_DEFERRAL.test(r.lines.join(" ")));
     add(
         "postscreen-new-client-deferred",
         /^220-/.test(first.banner?.lines[0] ?? "") && deferred,
         `banner ${first.banner?.lines.join(" / ") ?? first.error}; ${replies(first)}`,
     );
-    const again = await smtp(LAB.app.netns, {
-        host: LAB.server.v4,
-        localAddress: LAB.app.v4,
-        helo: LAB.app.name,
-        from: OUTSIDE,
-        to: [to],
-        noRetry: true,
-    });
+    const again = await smtp(LAB.app.netns, job);
     add(
         "postscreen-client-reconnecting-let-in",
         again.banner?.lines.length === 1 && /^220 /.test(again.banner.lines[0]) && again.rcpt?.[0]?.code === 250,
@@ -172,7 +142,7 @@ export async function checkFilter(lab: Lab): Promise<void> {
             LAB.client,
             OUTSIDE,
             to,
-            await outsideMessage(lab, `filter-gtube-${name}`, OUTSIDE, to, { body: `Hello,\n\n${GTUBE}\n` }),
+            await messageFile(lab, `filter-gtube-${name}`, OUTSIDE, to, { body: `Hello,\n\n${GTUBE}\n` }),
         );
         add(`gtube-to-${name}-rejected`, rejected(spam) && /5\.7\.1/.test(replies(spam)), replies(spam));
         const clean = await send(
@@ -180,7 +150,7 @@ export async function checkFilter(lab: Lab): Promise<void> {
             LAB.client,
             OUTSIDE,
             to,
-            await outsideMessage(lab, `filter-clean-${name}`, OUTSIDE, to, { body: "Hello,\n\nno test string here.\n" }),
+            await messageFile(lab, `filter-clean-${name}`, OUTSIDE, to, { body: "Hello,\n\nno test string here.\n" }),
         );
         add(`clean-to-${name}-accepted`, clean.dataEnd?.code === 250, replies(clean));
     }
@@ -201,11 +171,11 @@ export async function checkFilter(lab: Lab): Promise<void> {
     // from the client its SPF lists: accepted.
     const ceo = `ceo@${LAB_STRICT_DOMAIN}`;
     const target = user?.address ?? postmaster;
-    const spoof = await send(lab, LAB.app, ceo, target, await outsideMessage(lab, "filter-dmarc-spoof", ceo, target));
+    const spoof = await send(lab, LAB.app, ceo, target, await messageFile(lab, "filter-dmarc-spoof", ceo, target));
     // rspamd's reply does not say why; its log does: the rejection must be DMARC's.
     const why = await verdict(lab, `<${ceo}>`);
     add("dmarc-reject-spoof-refused", rejected(spoof) && /\(reject\).*DMARC_POLICY_REJECT/.test(why), `${replies(spoof)}; rspamd ${why}`);
-    const genuine = await send(lab, LAB.client, ceo, target, await outsideMessage(lab, "filter-dmarc-genuine", ceo, target));
+    const genuine = await send(lab, LAB.client, ceo, target, await messageFile(lab, "filter-dmarc-genuine", ceo, target));
     add("dmarc-reject-genuine-accepted", genuine.dataEnd?.code === 250, replies(genuine));
 
     if (!user) return;
@@ -216,7 +186,7 @@ export async function checkFilter(lab: Lab): Promise<void> {
         LAB.client,
         OUTSIDE,
         user.address,
-        await outsideMessage(lab, "filter-ham", OUTSIDE, user.address, { head: [forged] }),
+        await messageFile(lab, "filter-ham", OUTSIDE, user.address, { head: [forged] }),
     );
     add("ham-accepted", ham.dataEnd?.code === 250, replies(ham));
     const inInbox = await inMailbox(lab, user, "filter-ham");

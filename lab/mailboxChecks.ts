@@ -23,9 +23,19 @@ export function imap(lab: Lab, job: Omit<ImapJob, "host" | "servername" | "caFil
     return runClient<ImapResult>(LAB.client.netns, "imap-client", full);
 }
 
-/** A message file for `id`, DKIM-signed for `from`'s domain when it is the outside client's. */
-export async function messageFile(lab: Lab, id: string, from: string, to: string): Promise<string> {
-    const raw = message({ caseId: id, from, to, subject: `lab ${id}`, withIds: true, crlf: true });
+/**
+ * A message file for `id` (its body, and header fields put before the lab's own, when given),
+ * DKIM-signed for `from`'s domain when it is the outside client's.
+ */
+export async function messageFile(
+    lab: Lab,
+    id: string,
+    from: string,
+    to: string,
+    options: { readonly body?: string; readonly head?: readonly string[] } = {},
+): Promise<string> {
+    const letter = message({ caseId: id, from, to, subject: `lab ${id}`, withIds: true, crlf: true, body: options.body });
+    const raw = options.head ? `${options.head.join("\r\n")}\r\n${letter}` : letter;
     const signature = from.endsWith("@example.org")
         ? await dkimSignature(raw, {
               signingDomain: "example.org",

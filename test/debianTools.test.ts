@@ -141,6 +141,7 @@ describe("the host's files, checked by Debian 13's own tools", { skip }, () => {
         assert.match(actions, /^add_header = 6;$/m);
         assert.match(actions, /^greylist = null;$/m);
         assert.match(rspamadm("configdump greylist").stdout, /^enabled = false;$/m);
+        assert.match(rspamadm("configdump worker").stdout, /^normal \{[^}]*\n {4}enabled = false;\n\}/m);
         assert.match(rspamadm("configdump rbl").stdout, /^enabled = true;$/m);
         // Added to Debian's own list (private ranges), not in place of it.
         const localAddrs = /local_addrs \[([^\]]*)\]/.exec(rspamadm("configdump options").stdout)?.[1] ?? "";

@@ -183,6 +183,7 @@ describe("inbound filtering", () => {
             "options.inc",
             "rbl.conf",
             "redis.conf",
+            "worker-normal.inc",
             "worker-proxy.inc",
         ]);
         const body = (name: string) => files[name].split("\n").slice(1).join("\n");
@@ -190,6 +191,7 @@ describe("inbound filtering", () => {
         assert.equal(body("actions.conf"), "reject = 15;\nadd_header = 6;\ngreylist = null;\n");
         assert.equal(body("dmarc.conf"), 'actions {\n  quarantine = "add_header";\n  reject = "reject";\n}\n');
         assert.equal(body("greylist.conf"), "enabled = false;\n");
+        assert.equal(body("worker-normal.inc"), "enabled = false;\n");
         assert.equal(body("redis.conf"), 'servers = "127.0.0.1:6379";\n');
         assert.match(body("worker-proxy.inc"), /^bind_socket = "127\.0\.0\.1:11332";\nmilter = yes;\n/);
         assert.match(body("worker-proxy.inc"), /^spam_header = "X-Spam";$/m);

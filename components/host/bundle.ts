@@ -35,7 +35,7 @@ import { renderKeyTable, renderOpendkimConf, renderSigningTable, renderTrustedHo
 import { DKIM_MILTER, DOVECOT, dkimKeyPath, MAILBOX_MAPS, PATHS } from "./paths";
 import { type PostfixInput, renderMailboxMap, renderMainCf, renderMasterCf, renderSenderLogins, renderVirtualMap } from "./postfix";
 import { SRS_PORTS, srsSetup } from "./postsrsd";
-import { RSPAMD_DIR, renderRspamdFiles } from "./rspamd";
+import { RSPAMD_DIR, RSPAMD_DROP_IN, renderRspamdDropIn, renderRspamdFiles } from "./rspamd";
 
 export const BUNDLE_FORMAT = "mailserver-bundle/1";
 
@@ -275,6 +275,7 @@ export function hostFiles(host: HostSettings, live: Pick<BundleLive, "dkimKeys" 
         ...Object.entries(renderRspamdFiles({ relayNetworks: host.relayNetworks, dnsBlocklists: host.dnsBlocklists })).map(
             ([name, content]): ManagedFile => ({ path: `${RSPAMD_DIR}/${name}`, content, mode: "0644", reload: ["rspamd"] }),
         ),
+        { path: RSPAMD_DROP_IN, content: renderRspamdDropIn(), mode: "0644", reload: ["systemd"] },
         { path: PATHS.certScript, content: renderCertScript(cert), mode: "0755" },
         { path: `/etc/systemd/system/${PATHS.certUnit}.service`, content: renderCertService(), mode: "0644", reload: ["systemd"] },
         { path: `/etc/systemd/system/${PATHS.certUnit}.timer`, content: renderCertTimer(), mode: "0644", reload: ["systemd"] },

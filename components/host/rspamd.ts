@@ -63,6 +63,8 @@ export function renderRspamdFiles(input: RspamdInput): Record<string, string> {
             'reject_message = "Spam message rejected";',
             "",
         ].join("\n"),
+        // Postfix talks to the proxy, which scans itself (self_scan); rspamc talks to the controller: no normal worker (12 MiB).
+        "worker-normal.inc": `${HEADER}enabled = false;\n`,
         // The sender's DMARC policy is honoured: reject is refused at SMTP time, quarantine goes to Junk.
         "dmarc.conf": `${HEADER}actions {\n  quarantine = "add_header";\n  reject = "reject";\n}\n`,
         // One Authentication-Results (RFC 8601) by this host; any that came with the message is removed (a sender could forge ours).
@@ -85,4 +87,26 @@ export function renderRspamdFiles(input: RspamdInput): Record<string, string> {
         "greylist.conf": `${HEADER}enabled = false;\n`,
         "rbl.conf": `${HEADER}enabled = ${input.dnsBlocklists ? "true" : "false"};\n`,
     };
+}
+
+/** A drop-in for Debian's rspamd.service. */
+export const RSPAMD_DROP_IN = "/etc/systemd/system/rspamd.service.d/mailserver.conf";
+
+/** Seconds after each start at which rspamd is reloaded once (its Hyperscan compile takes about 20 s on 2 cores). */
+export const RSPAMD_SETTLE_SECONDS = 180;
+
+/**
+ * rspamd compiles its regular expressions (Hyperscan) when it starts without a cache (the first
+ * start, an upgrade), and its processes keep that memory, about 170 MiB more, until a reload
+ * (measured on Debian 13: 290 MiB of PSS after such a start, 140 after one SIGHUP, 115 after a
+ * start with the cache). So each start schedules one reload a few minutes later.
+ */
+export function renderRspamdDropIn(): string {
+    return [
+        "# Rendered by the mailserver Pulumi component.",
+        "# One reload after each start gives back the memory of the regular expressions compiled at start.",
+        "[Service]",
+        `ExecStartPost=+/usr/bin/systemd-run --quiet --collect --on-active=${RSPAMD_SETTLE_SECONDS} /usr/bin/systemctl reload rspamd`,
+        "",
+    ].join("\n");
 }

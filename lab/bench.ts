@@ -68,7 +68,7 @@ async function disposePrevious(lab: Lab): Promise<void> {
 }
 
 /**
- * Seconds from the container's start until port 25 answers with its 220 banner from outside: the
+ * Seconds from the container's start until port 25 answers with its 220 greeting from outside: the
  * same endpoint on both sides, polled from before the boot, whatever cloud-init or the
  * configuration step are still doing. The previous host must be gone already (disposePrevious).
  */
@@ -77,7 +77,8 @@ async function bannerAnswered(lab: Lab): Promise<number> {
         "port 25 to answer",
         async () => {
             if (!lab.container || lab.container.disposed) return false;
-            const t = await smtp(LAB.client.netns, { host: LAB.server.v4, helo: LAB.client.name, timeoutMs: 5000 });
+            // The greeting's first line: postscreen sends it at once to a new client, the rest after its greet wait.
+            const t = await smtp(LAB.client.netns, { host: LAB.server.v4, helo: LAB.client.name, greetingOnly: true, timeoutMs: 5000 });
             return t.banner?.code === 220;
         },
         900_000,

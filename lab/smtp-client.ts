@@ -36,6 +36,8 @@ export interface Job {
     readonly pregreet?: boolean;
     /** A bot's manners: MAIL, RCPT and DATA sent in one write, whether or not PIPELINING was offered. */
     readonly pipeline?: boolean;
+    /** Only the greeting's first line (postscreen's `220-` comes at once, its last line after the greet wait), then close. */
+    readonly greetingOnly?: boolean;
 }
 
 export interface Reply {
@@ -91,6 +93,7 @@ class Connection {
     private buffer = "";
     private readonly waiting: Array<(reply: Reply) => void> = [];
     private lines: string[] = [];
+    private readonly firstLine: Array<(reply: Reply) => void> = [];
 
     constructor(readonly socket: Socket | TLSSocket) {
         socket.setEncoding("latin1");
@@ -101,6 +104,7 @@ class Connection {
                 const line = this.buffer.slice(0, at).replace(/\r$/, "");
                 this.buffer = this.buffer.slice(at + 1);
                 this.lines.push(line);
+                this.firstLine.shift()?.({ code: Number(line.slice(0, 3)), lines: [line] });
                 if (/^\d{3}(?: |$)/.test(line)) {
                     const reply = { code: Number(line.slice(0, 3)), lines: this.lines };
                     this.lines = [];
@@ -113,6 +117,11 @@ class Connection {
 
     reply(): Promise<Reply> {
         return new Promise((resolve) => this.waiting.push(resolve));
+    }
+
+    /** The next line the server sends, alone (a multi-line reply's first line). */
+    line(): Promise<Reply> {
+        return new Promise((resolve) => this.firstLine.push(resolve));
     }
 
     command(line: string): Promise<Reply> {
@@ -215,6 +224,11 @@ async function session(job: Job, transcript: Transcript): Promise<Transcript> {
             socket.once("error", reject);
         });
         connection = new Connection(socket);
+    }
+    if (job.greetingOnly) {
+        transcript.banner = await connection.line();
+        connection.socket.destroy();
+        return transcript;
     }
     if (job.pregreet) {
         // postscreen reads and drops what came before its greeting; the bot says EHLO again if it got no answer.

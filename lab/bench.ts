@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { spread } from "../bench/stats";
-import { rspamdMilter } from "../components/host/rspamd";
+import { RSPAMD_SETTLE_SECONDS, rspamdMilter } from "../components/host/rspamd";
 import * as container from "./container";
 import { applyPlan, freshBoot } from "./deployment";
 import { gradeMessages, type Lab, server, serveZones, smtp, waitReceived } from "./lab";
@@ -272,6 +272,15 @@ async function main(): Promise<number> {
         }
         if (!(await applyPlan(lab, lab.plan, "bench-milter-on"))) throw new Error("the configuration step (back to the plan) failed");
         await container.exec(server(lab), "postqueue -f; sleep 30", { allowFail: true, timeoutMs: 120_000 });
+        // At rest means after rspamd's one reload following its start (the drop-in), which gives back its start-up compile.
+        const sinceStart = `echo $(( $(cut -d. -f1 /proc/uptime) - $(systemctl show rspamd -p ActiveEnterTimestampMonotonic --value) / 1000000 ))`;
+        await waitFor(
+            "rspamd's reload after its start",
+            async () =>
+                Number((await container.exec(server(lab), sinceStart, { allowFail: true })).stdout.trim()) > RSPAMD_SETTLE_SECONDS + 20,
+            600_000,
+            5000,
+        );
         const rest = await mailMemory(lab);
         const limits = cgroupStats(cgroup);
         const mb = (kb: number) => (kb / 1024).toFixed(1);

@@ -37,12 +37,20 @@ export interface ProbeOptions {
     readonly ca?: string;
 }
 
+/** How long a server that has begun its greeting may take to finish it: postscreen's greet wait (6 s) and a margin. */
+export const GREET_WAIT_MS = 10_000;
+
 /** Reads SMTP replies (multi-line aware) from a socket. */
 class ReplyReader {
     private buffer = "";
     private lines: string[] = [];
     private readonly waiting: Array<(reply: Reply) => void> = [];
     private readonly ready: Reply[] = [];
+    private firstLine: (() => void) | undefined;
+    /** Settles when the server's first line has come (a whole reply or the first line of one). */
+    readonly answered = new Promise<void>((resolve) => {
+        this.firstLine = resolve;
+    });
 
     constructor(socket: Socket) {
         socket.setEncoding("latin1");
@@ -55,6 +63,7 @@ class ReplyReader {
             const line = this.buffer.slice(0, end).replace(/\r$/, "");
             this.buffer = this.buffer.slice(end + 1);
             this.lines.push(line.slice(4));
+            this.firstLine?.();
             if (/^\d{3}(?: |$)/.test(line)) {
                 const reply = { code: Number(line.slice(0, 3)), lines: this.lines };
                 this.lines = [];
@@ -98,7 +107,10 @@ export async function probeSmtp(options: ProbeOptions): Promise<SmtpProbe> {
         );
         const reader = new ReplyReader(socket);
         const step = <T>(promise: Promise<T>, what: string) => withTimeout(promise, options.timeoutMs, what);
-        const banner = await step(reader.next(), "waiting for the banner");
+        // postscreen (Postfix) sends a new client the first line of its greeting at once and the
+        // rest after its greet wait (6 s by default): once the server has spoken, wait that long.
+        await step(reader.answered, "waiting for the banner");
+        const banner = await withTimeout(reader.next(), Math.max(options.timeoutMs, GREET_WAIT_MS), "waiting for the rest of the banner");
         socket.write(`EHLO ${options.helo}\r\n`);
         const ehlo = await step(reader.next(), "EHLO");
         const starttlsOffered = ehlo.code === 250 && ehlo.lines.some((l) => l.toUpperCase() === "STARTTLS");

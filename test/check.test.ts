@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { Dns } from "../check/dns";
 import { Status } from "../check/finding";
 import { type Report, runChecks } from "../check/run";
+import { probeSmtp } from "../check/smtpProbe";
 import { heloSpf } from "../components/records/spf";
 import { type Pem, TestCa } from "./support/certificates";
 import {
@@ -311,6 +312,30 @@ describe("mailserver check against a real NSD and a real SMTP server on loopback
         ]);
         const without = await check(world, undefined);
         assert.equal(without.findings.filter((f) => f.check === "blocklist").length, 0);
+    });
+
+    it("a greeting held back after its first line, as postscreen does for a new client, is waited for", async () => {
+        const held = createTcpServer((socket) => {
+            socket.write("220-mail.example.com ESMTP\r\n");
+            const rest = setTimeout(() => socket.write("220 mail.example.com ESMTP\r\n"), 1000);
+            socket.once("data", () => socket.end("250 mail.example.com\r\n"));
+            socket.on("close", () => clearTimeout(rest));
+        });
+        const port = await freePort();
+        await new Promise<void>((resolve) => held.listen(port, "127.0.0.1", resolve));
+        try {
+            const probe = await probeSmtp({
+                host: "127.0.0.1",
+                port,
+                servername: "mail.example.com",
+                helo: "checker.example.org",
+                timeoutMs: 300,
+            });
+            assert.deepEqual(probe.banner, { code: 220, lines: ["mail.example.com ESMTP", "mail.example.com ESMTP"] });
+            assert.equal(probe.starttlsOffered, false);
+        } finally {
+            held.close();
+        }
     });
 
     it("an SMTP server that never sends its banner is reported as a timeout", async () => {
